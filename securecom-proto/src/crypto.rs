@@ -1,0 +1,1 @@
+//! Cryptographic building blocks shared by the handshakes and the record layer.

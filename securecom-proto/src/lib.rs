@@ -1,0 +1,50 @@
+//! # securecom-proto
+//!
+//! The sans-IO core of securecom: authenticated relay chat with end-to-end encryption.
+//!
+//! Nothing in this crate touches a socket, a clock or the operating system's random number
+//! generator. Every state machine consumes bytes and time *values* and emits bytes and
+//! events; randomness is passed in as a [`rand_core::CryptoRng`]. The drivers
+//! (`securecom-tokio`, `securecom-std`) only move bytes between sockets and these machines.
+//!
+//! ## Map of the crate
+//!
+//! | module | job |
+//! |---|---|
+//! | [`codec`] | the checked [`codec::Reader`], the stream [`codec::Deframer`] and frame limits |
+//! | [`identity`] | Ed25519 identities, PEM files, fingerprints, usernames, the user directory |
+//! | [`pki`] | X.509 chain and CRL validation of the server's certificate |
+//! | [`handshake`] | the client-server handshake: [`handshake::ClientHandshake`], [`handshake::ServerHandshake`] |
+//! | [`record`] | the AES-256-GCM record layer with implicit sequence numbers and key update |
+//! | [`session`] | an established, mutually authenticated connection |
+//! | [`time`] | the time values the machines take: [`time::Instant`] and [`time::UnixTime`] |
+//!
+//! The wire format and the reasons behind it are in `docs/PROTOCOL.md`; the threat model in
+//! `docs/SECURITY.md`.
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod codec;
+pub mod handshake;
+pub mod identity;
+pub mod pki;
+pub mod record;
+pub mod session;
+pub mod time;
+
+mod crypto;
+
+pub use rand_core::CryptoRng;

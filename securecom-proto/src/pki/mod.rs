@@ -1,0 +1,1 @@
+//! Validation of the server's X.509 certificate chain against the trusted CA and its CRL.

@@ -1,0 +1,1 @@
+//! An established session.

@@ -1,0 +1,87 @@
+//! Time as values: the core never reads a clock.
+//!
+//! Two kinds of time enter the machines:
+//! - [`Instant`], a monotonic point used for deadlines (handshake timeout, idle time, request
+//!   expiry). Its origin is whatever the driver chooses; only differences matter.
+//! - [`UnixTime`], wall-clock seconds since the UNIX epoch, used only to check certificate
+//!   and CRL validity.
+
+use core::ops::Add;
+use core::time::Duration;
+
+/// A point on a monotonic clock, measured from an origin the driver picks.
+///
+/// ```
+/// use core::time::Duration;
+/// use securecom_proto::time::Instant;
+/// let start = Instant::from_duration(Duration::from_secs(5));
+/// let later = start + Duration::from_millis(250);
+/// assert_eq!(later.saturating_duration_since(start), Duration::from_millis(250));
+/// assert_eq!(start.saturating_duration_since(later), Duration::ZERO);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(Duration);
+
+impl Instant {
+    /// The origin of the clock.
+    pub const ZERO: Instant = Instant(Duration::ZERO);
+
+    /// The instant `since_origin` after the driver's origin.
+    pub const fn from_duration(since_origin: Duration) -> Self {
+        Instant(since_origin)
+    }
+
+    /// Time elapsed since the origin.
+    pub const fn as_duration(self) -> Duration {
+        self.0
+    }
+
+    /// How long after `earlier` this instant is, or zero if it is not later.
+    pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    /// `self + d`, saturating instead of overflowing.
+    pub fn saturating_add(self, d: Duration) -> Instant {
+        Instant(self.0.saturating_add(d))
+    }
+}
+
+impl Add<Duration> for Instant {
+    type Output = Instant;
+    fn add(self, rhs: Duration) -> Instant {
+        self.saturating_add(rhs)
+    }
+}
+
+/// Wall-clock time in whole seconds since 1970-01-01T00:00:00Z, for certificate validity.
+///
+/// ```
+/// use securecom_proto::time::UnixTime;
+/// let t = UnixTime::from_secs(1_800_000_000);
+/// assert_eq!(t.as_secs(), 1_800_000_000);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnixTime(u64);
+
+impl UnixTime {
+    /// `secs` seconds after the UNIX epoch.
+    pub const fn from_secs(secs: u64) -> Self {
+        UnixTime(secs)
+    }
+
+    /// Seconds since the UNIX epoch.
+    pub const fn as_secs(self) -> u64 {
+        self.0
+    }
+
+    /// The current wall-clock time (needs the `std` feature).
+    #[cfg(feature = "std")]
+    pub fn now() -> Self {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        UnixTime(secs)
+    }
+}
