@@ -1,1 +1,0 @@
-//! Cryptographic building blocks shared by the handshakes and the record layer.

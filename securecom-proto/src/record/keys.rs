@@ -1,0 +1,50 @@
+//! Record keys derived from a traffic secret.
+
+use aes_gcm::{Aes256Gcm, KeyInit};
+
+use crate::crypto::Secret;
+
+/// Bytes of the per-direction IV.
+pub(crate) const IV_LEN: usize = 12;
+
+/// One direction's AEAD key and IV, with the secret they came from so the next generation can
+/// be derived at a key update. The AES key schedule zeroizes on drop (`aes-gcm`'s `zeroize`
+/// feature), the secret through [`Secret`].
+pub(crate) struct TrafficKeys {
+    pub(crate) cipher: Aes256Gcm,
+    pub(crate) iv: [u8; IV_LEN],
+    secret: Secret,
+}
+
+impl TrafficKeys {
+    pub(crate) fn new(secret: Secret) -> Self {
+        let mut key = zeroize::Zeroizing::new([0u8; 32]);
+        crate::crypto::expand_label(&secret, b"key", b"", key.as_mut());
+        let mut iv = [0u8; IV_LEN];
+        crate::crypto::expand_label(&secret, b"iv", b"", &mut iv);
+        let key_bytes: &[u8; 32] = &key;
+        let cipher = Aes256Gcm::new(key_bytes.into());
+        TrafficKeys { cipher, iv, secret }
+    }
+
+    /// The keys of the next generation: `secret' = Expand-Label(secret, "key update")`.
+    /// The old secret is dropped (and zeroized) by the caller replacing `self`.
+    pub(crate) fn next(&self) -> Self {
+        TrafficKeys::new(self.secret.derive(b"key update", b""))
+    }
+
+    /// The nonce of record `seq`: IV XOR the big-endian counter in the last eight bytes.
+    pub(crate) fn nonce(&self, seq: u64) -> [u8; IV_LEN] {
+        let mut nonce = self.iv;
+        for (n, s) in nonce.iter_mut().skip(IV_LEN - 8).zip(seq.to_be_bytes()) {
+            *n ^= s;
+        }
+        nonce
+    }
+}
+
+impl Drop for TrafficKeys {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.iv);
+    }
+}
