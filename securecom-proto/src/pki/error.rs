@@ -234,7 +234,10 @@ mod tests {
                 CertificateError::UnknownRevocationStatus,
             ),
             (E::CaUsedAsEndEntity, CertificateError::CaUsedAsEndEntity),
-            (E::EmptyEkuExtension, CertificateError::NotValidForServerAuth),
+            (
+                E::EmptyEkuExtension,
+                CertificateError::NotValidForServerAuth,
+            ),
             (
                 E::InvalidSignatureForPublicKey,
                 CertificateError::BadSignature,

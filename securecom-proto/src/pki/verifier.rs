@@ -36,7 +36,9 @@ impl fmt::Debug for RevocationPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RevocationPolicy::CheckCrls(crls) => write!(f, "CheckCrls({} CRLs)", crls.len()),
-            RevocationPolicy::DangerousNoRevocationCheck => f.write_str("DangerousNoRevocationCheck"),
+            RevocationPolicy::DangerousNoRevocationCheck => {
+                f.write_str("DangerousNoRevocationCheck")
+            }
         }
     }
 }
@@ -100,7 +102,10 @@ impl ServerCertVerifier {
     /// [`CertificateError::MalformedCrl`] for a CRL it cannot parse or does not support (a
     /// CRL must be v2 with a nextUpdate), [`CertificateError::MissingCrl`] for
     /// `CheckCrls` with an empty list.
-    pub fn new(ca_cert_der: Vec<u8>, revocation: RevocationPolicy) -> Result<Self, CertificateError> {
+    pub fn new(
+        ca_cert_der: Vec<u8>,
+        revocation: RevocationPolicy,
+    ) -> Result<Self, CertificateError> {
         let ca = CertificateDer::from(ca_cert_der);
         let anchor = webpki::anchor_from_trusted_cert(&ca)
             .map_err(CertificateError::from_webpki)?
@@ -194,8 +199,7 @@ impl ServerCertVerifier {
             EndEntityCert::try_from(der).map_err(CertificateError::from_webpki)?;
         }
 
-        let crl_refs: Vec<&CertRevocationList<'static>> =
-            self.crls.iter().flatten().collect();
+        let crl_refs: Vec<&CertRevocationList<'static>> = self.crls.iter().flatten().collect();
         let revocation = match &self.crls {
             None => None,
             Some(_) => Some(
@@ -261,8 +265,11 @@ mod tests {
     #[test]
     fn bad_configuration_fails_up_front() {
         assert_eq!(
-            ServerCertVerifier::new(vec![0x30, 0x03, 1, 2, 3], RevocationPolicy::DangerousNoRevocationCheck)
-                .unwrap_err(),
+            ServerCertVerifier::new(
+                vec![0x30, 0x03, 1, 2, 3],
+                RevocationPolicy::DangerousNoRevocationCheck
+            )
+            .unwrap_err(),
             CertificateError::Malformed
         );
         assert_eq!(
