@@ -1,0 +1,318 @@
+//! The client's check of the server's certificate chain.
+
+use alloc::vec::Vec;
+use core::fmt;
+use core::time::Duration;
+
+use rustls_pki_types::{CertificateDer, ServerName, TrustAnchor};
+use webpki::{
+    CertRevocationList, EndEntityCert, ExpirationPolicy, KeyUsage, OwnedCertRevocationList,
+    RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
+};
+
+use super::ed25519_alg::SUPPORTED_ALGS;
+use super::{CertificateError, certificates_from_pem, chain, crls_from_pem};
+use crate::identity::PublicKey;
+use crate::time::UnixTime;
+
+/// Whether, and against what, the revocation status of the server's chain is checked.
+///
+/// There is no default: leaving revocation unchecked must be written out.
+#[derive(Clone, PartialEq, Eq)]
+pub enum RevocationPolicy {
+    /// Check every certificate of the chain against these DER CRLs. Each certificate needs a
+    /// CRL from its own issuer (the CA for the leaf or the first intermediate, each
+    /// intermediate for the certificate below it); a certificate whose issuer has no CRL
+    /// here is refused ([`CertificateError::UnknownRevocationStatus`]). A CRL past its
+    /// nextUpdate is refused ([`CertificateError::CrlExpired`]). An empty list is
+    /// [`CertificateError::MissingCrl`].
+    CheckCrls(Vec<Vec<u8>>),
+    /// Check no revocation at all. A revoked server certificate is then accepted until it
+    /// expires; use only where no CRL can be had and that risk is accepted.
+    DangerousNoRevocationCheck,
+}
+
+impl fmt::Debug for RevocationPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RevocationPolicy::CheckCrls(crls) => write!(f, "CheckCrls({} CRLs)", crls.len()),
+            RevocationPolicy::DangerousNoRevocationCheck => {
+                f.write_str("DangerousNoRevocationCheck")
+            }
+        }
+    }
+}
+
+/// Verifies the server's certificate chain against one trusted CA certificate.
+///
+/// [`verify_server`](Self::verify_server) checks, with rustls-webpki: the signatures along
+/// the path from the leaf to the CA (Ed25519 only), the validity period of every
+/// certificate at the given time, basicConstraints (the leaf is no CA, every issuer is
+/// one, path lengths), the extended key usage (serverAuth, if the leaf has the extension),
+/// revocation per the [`RevocationPolicy`], and that the leaf names the expected server
+/// (DNS or IP subjectAltName). It then returns the leaf's Ed25519 key, which the handshake
+/// uses to check the server's signature.
+///
+/// The CA certificate is trusted as given: its own validity and extensions are not checked
+/// (RFC 5280 §6.1.1), only its subject name and key are used.
+///
+/// ```
+/// use securecom_proto::pki::{CertificateError, ServerCertVerifier, certificates_from_pem};
+/// use securecom_proto::time::UnixTime;
+///
+/// macro_rules! fixture {
+///     ($name:literal) => {
+///         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pki/", $name))
+///     };
+/// }
+/// let verifier = ServerCertVerifier::from_pem(fixture!("ca.pem"), Some(fixture!("crl.pem")))?;
+/// let chain = certificates_from_pem(fixture!("server.pem"))?;
+/// let chain: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
+///
+/// let jan_15_2026 = UnixTime::from_secs(1_768_435_200);
+/// let server_key = verifier.verify_server(&chain, "localhost", jan_15_2026)?;
+/// println!("server key {}", server_key.fingerprint());
+///
+/// assert_eq!(
+///     verifier.verify_server(&chain, "example.com", jan_15_2026),
+///     Err(CertificateError::NameMismatch)
+/// );
+/// // By March the CRL (nextUpdate 2026-01-31) is stale.
+/// let march_2026 = UnixTime::from_secs(1_772_323_200);
+/// assert!(matches!(
+///     verifier.verify_server(&chain, "localhost", march_2026),
+///     Err(CertificateError::CrlExpired { .. })
+/// ));
+/// # Ok::<(), CertificateError>(())
+/// ```
+///
+/// Not `Clone` (webpki's parsed CRLs are not); share one behind an `Arc`.
+pub struct ServerCertVerifier {
+    anchor: TrustAnchor<'static>,
+    /// `None` only for [`RevocationPolicy::DangerousNoRevocationCheck`]; never empty.
+    crls: Option<Vec<CertRevocationList<'static>>>,
+}
+
+impl ServerCertVerifier {
+    /// A verifier trusting the CA certificate `ca_cert_der` (DER), with the given revocation
+    /// policy. The CA certificate and every CRL are parsed here, so a bad configuration
+    /// fails now rather than at the first connection.
+    ///
+    /// Errors: [`CertificateError::Malformed`] for a CA certificate webpki cannot parse,
+    /// [`CertificateError::MalformedCrl`] for a CRL it cannot parse or does not support (a
+    /// CRL must be v2 with a nextUpdate), [`CertificateError::MissingCrl`] for
+    /// `CheckCrls` with an empty list.
+    pub fn new(
+        ca_cert_der: Vec<u8>,
+        revocation: RevocationPolicy,
+    ) -> Result<Self, CertificateError> {
+        let ca = CertificateDer::from(ca_cert_der);
+        let anchor = webpki::anchor_from_trusted_cert(&ca)
+            .map_err(CertificateError::from_webpki)?
+            .to_owned();
+        let crls = match revocation {
+            RevocationPolicy::DangerousNoRevocationCheck => None,
+            RevocationPolicy::CheckCrls(ders) if ders.is_empty() => {
+                return Err(CertificateError::MissingCrl);
+            }
+            RevocationPolicy::CheckCrls(ders) => Some(
+                ders.iter()
+                    .map(|der| {
+                        OwnedCertRevocationList::from_der(der)
+                            .map(CertRevocationList::from)
+                            .map_err(CertificateError::from_webpki_crl)
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        };
+        Ok(ServerCertVerifier { anchor, crls })
+    }
+
+    /// A verifier from PEM text, as written by OpenSSL: `ca_pem` must hold exactly one
+    /// `CERTIFICATE` block, `crl_pem` one or more `X509 CRL` blocks.
+    ///
+    /// `crl_pem` is `Option` only so that a missing CRL file is an explicit, typed error:
+    /// `None`, or text without a CRL, gives [`CertificateError::MissingCrl`]. To run
+    /// without revocation checks, call [`ServerCertVerifier::new`] with
+    /// [`RevocationPolicy::DangerousNoRevocationCheck`].
+    pub fn from_pem(ca_pem: &str, crl_pem: Option<&str>) -> Result<Self, CertificateError> {
+        let mut cas = certificates_from_pem(ca_pem)?;
+        let ca = match (cas.pop(), cas.is_empty()) {
+            (Some(ca), true) => ca,
+            (None, _) => {
+                return Err(CertificateError::MalformedPem(
+                    "no CERTIFICATE block in the CA file".into(),
+                ));
+            }
+            (Some(_), false) => {
+                return Err(CertificateError::MalformedPem(
+                    "more than one CERTIFICATE block in the CA file".into(),
+                ));
+            }
+        };
+        let crls = match crl_pem {
+            Some(pem) => crls_from_pem(pem)?,
+            None => return Err(CertificateError::MissingCrl),
+        };
+        ServerCertVerifier::new(ca, RevocationPolicy::CheckCrls(crls))
+    }
+
+    /// Whether this verifier checks revocation (false only for
+    /// [`RevocationPolicy::DangerousNoRevocationCheck`]).
+    pub fn checks_revocation(&self) -> bool {
+        self.crls.is_some()
+    }
+
+    /// Verifies the server's `chain` for `server_name` at time `now` and returns the leaf's
+    /// Ed25519 public key.
+    ///
+    /// - `chain`: DER certificates as the server sent them, leaf first, then intermediates
+    ///   (at most [`MAX_CHAIN_CERTS`](super::MAX_CHAIN_CERTS) in all, each at most
+    ///   [`MAX_CERT_LEN`](super::MAX_CERT_LEN) bytes). The trusted CA need not be sent.
+    /// - `server_name`: the name the client dialled, a DNS name (`localhost`) or an IP
+    ///   literal (`127.0.0.1`, `::1`), matched against the leaf's subjectAltName only.
+    /// - `now`: wall-clock time of the check; the core reads no clock.
+    ///
+    /// Every certificate is parsed before any check, so a malformed one is always
+    /// [`CertificateError::Malformed`], even one that path building would not need. Any
+    /// other failure has its own [`CertificateError`] variant. Never panics, whatever the
+    /// bytes.
+    pub fn verify_server(
+        &self,
+        chain: &[&[u8]],
+        server_name: &str,
+        now: UnixTime,
+    ) -> Result<PublicKey, CertificateError> {
+        chain::check_shape(chain)?;
+        let server_name =
+            ServerName::try_from(server_name).map_err(|_| CertificateError::InvalidServerName)?;
+        let (leaf_der, intermediate_ders) =
+            chain.split_first().ok_or(CertificateError::EmptyChain)?;
+
+        let leaf_der = CertificateDer::from(*leaf_der);
+        let leaf = EndEntityCert::try_from(&leaf_der).map_err(CertificateError::from_webpki)?;
+        let intermediates: Vec<CertificateDer<'_>> = intermediate_ders
+            .iter()
+            .map(|der| CertificateDer::from(*der))
+            .collect();
+        for der in &intermediates {
+            EndEntityCert::try_from(der).map_err(CertificateError::from_webpki)?;
+        }
+
+        let crl_refs: Vec<&CertRevocationList<'static>> = self.crls.iter().flatten().collect();
+        let revocation = match &self.crls {
+            None => None,
+            Some(_) => Some(
+                RevocationOptionsBuilder::new(&crl_refs)
+                    .map_err(|_| CertificateError::MissingCrl)?
+                    .with_depth(RevocationCheckDepth::Chain)
+                    .with_status_policy(UnknownStatusPolicy::Deny)
+                    .with_expiration_policy(ExpirationPolicy::Enforce)
+                    .build(),
+            ),
+        };
+
+        let time = rustls_pki_types::UnixTime::since_unix_epoch(Duration::from_secs(now.as_secs()));
+        leaf.verify_for_usage(
+            SUPPORTED_ALGS,
+            core::slice::from_ref(&self.anchor),
+            &intermediates,
+            time,
+            KeyUsage::server_auth(),
+            revocation,
+            None,
+        )
+        .map_err(CertificateError::from_webpki)?;
+        leaf.verify_is_valid_for_subject_name(&server_name)
+            .map_err(CertificateError::from_webpki)?;
+        chain::leaf_public_key(&leaf)
+    }
+}
+
+impl fmt::Debug for ServerCertVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerCertVerifier")
+            .field("ca_subject_len", &self.anchor.subject.len())
+            .field("crls", &self.crls.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    const CA: &str = include_str!("../../tests/fixtures/pki/ca.pem");
+    const CRL: &str = include_str!("../../tests/fixtures/pki/crl.pem");
+
+    fn ca_der() -> Vec<u8> {
+        certificates_from_pem(CA).unwrap().remove(0)
+    }
+
+    #[test]
+    fn empty_crl_list_is_missing_crl() {
+        assert_eq!(
+            ServerCertVerifier::new(ca_der(), RevocationPolicy::CheckCrls(vec![])).unwrap_err(),
+            CertificateError::MissingCrl
+        );
+        assert_eq!(
+            ServerCertVerifier::from_pem(CA, Some("")).unwrap_err(),
+            CertificateError::MissingCrl
+        );
+    }
+
+    #[test]
+    fn bad_configuration_fails_up_front() {
+        assert_eq!(
+            ServerCertVerifier::new(
+                vec![0x30, 0x03, 1, 2, 3],
+                RevocationPolicy::DangerousNoRevocationCheck
+            )
+            .unwrap_err(),
+            CertificateError::Malformed
+        );
+        assert_eq!(
+            ServerCertVerifier::new(ca_der(), RevocationPolicy::CheckCrls(vec![vec![0x30, 0]]))
+                .unwrap_err(),
+            CertificateError::MalformedCrl
+        );
+        // A certificate is not a CRL.
+        assert_eq!(
+            ServerCertVerifier::new(ca_der(), RevocationPolicy::CheckCrls(vec![ca_der()]))
+                .unwrap_err(),
+            CertificateError::MalformedCrl
+        );
+        assert!(matches!(
+            ServerCertVerifier::from_pem("", Some(CRL)),
+            Err(CertificateError::MalformedPem(_))
+        ));
+        let two = alloc::format!("{CA}{CA}");
+        assert!(matches!(
+            ServerCertVerifier::from_pem(&two, Some(CRL)),
+            Err(CertificateError::MalformedPem(_))
+        ));
+    }
+
+    #[test]
+    fn invalid_server_name_is_its_own_error() {
+        let v = ServerCertVerifier::from_pem(CA, Some(CRL)).unwrap();
+        let leaf = ca_der();
+        assert_eq!(
+            v.verify_server(&[&leaf], "not a name!", UnixTime::from_secs(0)),
+            Err(CertificateError::InvalidServerName)
+        );
+    }
+
+    #[test]
+    fn debug_is_short() {
+        let v = ServerCertVerifier::from_pem(CA, Some(CRL)).unwrap();
+        let shown = alloc::format!("{v:?}");
+        assert!(shown.contains("crls: Some(1)"), "{shown}");
+        assert!(v.checks_revocation());
+        assert_eq!(
+            alloc::format!("{:?}", RevocationPolicy::CheckCrls(vec![vec![1]])),
+            "CheckCrls(1 CRLs)"
+        );
+    }
+}
