@@ -6,6 +6,7 @@
 
 use alloc::vec::Vec;
 use core::fmt;
+use core::ops::Range;
 
 /// Bytes in a frame header: content type (1) and payload length (4).
 pub const FRAME_HEADER_LEN: usize = 5;
@@ -160,29 +161,55 @@ impl Deframer {
     /// header announces a payload over [`MAX_FRAME_LEN`]. Errors are final: the stream
     /// cannot be resynchronised.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, FrameError> {
+        let Some((header, range)) = self.next_frame_range()? else {
+            return Ok(None);
+        };
+        let [content_type, ..] = header;
+        let content_type = ContentType(content_type);
+        Ok(Some(Frame {
+            content_type,
+            header,
+            payload: self.buf.get_mut(range).unwrap_or(&mut []),
+        }))
+    }
+
+    /// Like [`Deframer::next_frame`], but returns the frame's header and the position of its
+    /// payload in the buffer instead of a borrow; read it with [`Deframer::slice_mut`].
+    /// Callers that decide only after decryption whether to hand the payload out use this to
+    /// keep the borrow short. Positions stay valid until the next [`Deframer::push`].
+    pub fn next_frame_range(
+        &mut self,
+    ) -> Result<Option<([u8; FRAME_HEADER_LEN], Range<usize>)>, FrameError> {
         let pending = self.buf.get(self.start..).unwrap_or(&[]);
         let Some(header) = pending.get(..FRAME_HEADER_LEN) else {
             return Ok(None);
         };
         let mut h = [0u8; FRAME_HEADER_LEN];
         h.copy_from_slice(header);
-        let [content_type, a, b, c, d] = h;
+        let [_, a, b, c, d] = h;
         let announced = u32::from_be_bytes([a, b, c, d]);
         let len = usize::try_from(announced).unwrap_or(usize::MAX);
         if len > MAX_FRAME_LEN {
             return Err(FrameError::TooLarge { announced });
         }
-        let end = self.start + FRAME_HEADER_LEN + len;
         let payload_start = self.start + FRAME_HEADER_LEN;
-        let Some(payload) = self.buf.get_mut(payload_start..end) else {
+        let end = payload_start + len;
+        if end > self.buf.len() {
             return Ok(None);
-        };
+        }
         self.start = end;
-        Ok(Some(Frame {
-            content_type: ContentType(content_type),
-            header: h,
-            payload,
-        }))
+        Ok(Some((h, payload_start..end)))
+    }
+
+    /// The buffered bytes at `range` (a range from [`Deframer::next_frame_range`]); empty if
+    /// the range is stale.
+    pub fn slice_mut(&mut self, range: Range<usize>) -> &mut [u8] {
+        self.buf.get_mut(range).unwrap_or(&mut [])
+    }
+
+    /// Shared view of [`Deframer::slice_mut`].
+    pub fn slice(&self, range: Range<usize>) -> &[u8] {
+        self.buf.get(range).unwrap_or(&[])
     }
 
     /// Drops the bytes of frames already returned, keeping a partial frame at the front.

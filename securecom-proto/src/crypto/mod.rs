@@ -6,6 +6,6 @@ mod ephemeral;
 mod secret;
 mod transcript;
 
-pub(crate) use ephemeral::{EPHEMERAL_KEY_LEN, EphemeralKeyPair, KeyExchangeError};
+pub(crate) use ephemeral::{EPHEMERAL_KEY_LEN, EphemeralKeyPair};
 pub(crate) use secret::{HASH_LEN, Secret, expand_label, extract};
 pub(crate) use transcript::{Transcript, TranscriptHash, finished_mac, verify_finished};

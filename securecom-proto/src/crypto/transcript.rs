@@ -17,10 +17,6 @@ pub(crate) struct Transcript {
 }
 
 impl Transcript {
-    pub(crate) fn new() -> Self {
-        Transcript::default()
-    }
-
     pub(crate) fn add(&mut self, message: &[u8]) {
         self.hash.update(message);
     }

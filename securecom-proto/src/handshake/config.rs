@@ -1,0 +1,106 @@
+//! Configuration of each side of the handshake.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use core::fmt;
+use core::time::Duration;
+
+use crate::identity::{Identity, UserDirectory, Username};
+use crate::pki::{ServerCertVerifier, ServerCredentials};
+
+/// How long a handshake may take before it is abandoned (10 seconds).
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a client needs to connect: whom it trusts, whom it expects, and who it is.
+pub struct ClientConfig {
+    pub(crate) verifier: ServerCertVerifier,
+    pub(crate) server_name: String,
+    pub(crate) username: Username,
+    pub(crate) identity: Identity,
+    pub(crate) handshake_timeout: Duration,
+}
+
+impl ClientConfig {
+    /// A client that trusts `verifier`'s CA, expects the server to be `server_name` (a DNS
+    /// name or an IP address in its certificate), and logs in as `username` with `identity`.
+    pub fn new(
+        verifier: ServerCertVerifier,
+        server_name: &str,
+        username: Username,
+        identity: Identity,
+    ) -> Self {
+        ClientConfig {
+            verifier,
+            server_name: String::from(server_name),
+            username,
+            identity,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+        }
+    }
+
+    /// Replaces the handshake timeout.
+    pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// The username this client logs in with.
+    pub fn username(&self) -> &Username {
+        &self.username
+    }
+
+    /// The server name the certificate must match.
+    pub fn server_name(&self) -> &str {
+        &self.server_name
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("server_name", &self.server_name)
+            .field("username", &self.username)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the server needs: its certificate chain and key, and the registered users.
+pub struct ServerConfig {
+    pub(crate) credentials: ServerCredentials,
+    pub(crate) directory: Arc<dyn UserDirectory + Send + Sync>,
+    pub(crate) handshake_timeout: Duration,
+}
+
+impl ServerConfig {
+    /// A server presenting `credentials` and authenticating users against `directory`.
+    pub fn new(
+        credentials: ServerCredentials,
+        directory: Arc<dyn UserDirectory + Send + Sync>,
+    ) -> Self {
+        ServerConfig {
+            credentials,
+            directory,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+        }
+    }
+
+    /// Replaces the handshake timeout.
+    pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// The handshake timeout.
+    pub fn handshake_timeout(&self) -> Duration {
+        self.handshake_timeout
+    }
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("handshake_timeout", &self.handshake_timeout)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,381 @@
+//! The handshake messages and their encodings.
+//!
+//! Each message is `type (1) || body`, carried whole in one frame (plaintext for the two
+//! hellos, an encrypted record for the rest). The transcript hashes exactly these bytes.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::codec::{Codec, DecodeError, Reader, put_u8_prefixed, put_u16_prefixed};
+use crate::crypto::{EPHEMERAL_KEY_LEN, HASH_LEN};
+use crate::identity::{MAX_USERNAME_LEN, SIGNATURE_LEN, Username};
+use crate::pki::{MAX_CERT_LEN, MAX_CHAIN_CERTS};
+
+/// Bytes of each side's handshake random.
+pub const RANDOM_LEN: usize = 32;
+
+/// The type byte of a handshake message, as a newtype so unknown codes print as hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HandshakeType(pub u8);
+
+impl HandshakeType {
+    /// Client to server, plaintext: version, random, ephemeral key.
+    pub const CLIENT_HELLO: HandshakeType = HandshakeType(0x01);
+    /// Server to client, plaintext: version, random, ephemeral key.
+    pub const SERVER_HELLO: HandshakeType = HandshakeType(0x02);
+    /// Server to client, encrypted: the certificate chain.
+    pub const SERVER_CERTIFICATE: HandshakeType = HandshakeType(0x0b);
+    /// Server to client, encrypted: signature over the transcript.
+    pub const SERVER_VERIFY: HandshakeType = HandshakeType(0x0f);
+    /// Server to client, encrypted: MAC over the transcript.
+    pub const SERVER_FINISHED: HandshakeType = HandshakeType(0x14);
+    /// Client to server, encrypted: the username.
+    pub const CLIENT_IDENTITY: HandshakeType = HandshakeType(0x10);
+    /// Client to server, encrypted: signature over the transcript.
+    pub const CLIENT_VERIFY: HandshakeType = HandshakeType(0x11);
+    /// Client to server, encrypted: MAC over the transcript.
+    pub const CLIENT_FINISHED: HandshakeType = HandshakeType(0x15);
+    /// Server to client, first record of the standard channel: the session identity.
+    pub const WELCOME: HandshakeType = HandshakeType(0x20);
+
+    fn name(self) -> Option<&'static str> {
+        Some(match self {
+            Self::CLIENT_HELLO => "ClientHello",
+            Self::SERVER_HELLO => "ServerHello",
+            Self::SERVER_CERTIFICATE => "ServerCertificate",
+            Self::SERVER_VERIFY => "ServerVerify",
+            Self::SERVER_FINISHED => "ServerFinished",
+            Self::CLIENT_IDENTITY => "ClientIdentity",
+            Self::CLIENT_VERIFY => "ClientVerify",
+            Self::CLIENT_FINISHED => "ClientFinished",
+            Self::WELCOME => "Welcome",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Debug for HandshakeType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "HandshakeType(0x{:02x})", self.0),
+        }
+    }
+}
+
+/// Peeks at the type byte of an encoded message.
+pub(crate) fn message_type(bytes: &[u8]) -> Result<HandshakeType, DecodeError> {
+    bytes
+        .first()
+        .map(|b| HandshakeType(*b))
+        .ok_or(DecodeError::Truncated { needed: 1 })
+}
+
+/// Reads the type byte and checks it.
+fn expect_type(r: &mut Reader<'_>, want: HandshakeType) -> Result<(), DecodeError> {
+    let got = r.u8()?;
+    if got != want.0 {
+        return Err(DecodeError::UnknownType {
+            what: "handshake message",
+            code: got,
+        });
+    }
+    Ok(())
+}
+
+/// `ClientHello` and `ServerHello` share one shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hello {
+    /// The protocol version the sender speaks.
+    pub version: u16,
+    /// Fresh randomness of the sender.
+    pub random: [u8; RANDOM_LEN],
+    /// The sender's ephemeral X25519 public key.
+    pub key_share: [u8; EPHEMERAL_KEY_LEN],
+}
+
+impl Hello {
+    fn encode_as(&self, ty: HandshakeType, out: &mut Vec<u8>) {
+        out.push(ty.0);
+        out.extend_from_slice(&self.version.to_be_bytes());
+        out.extend_from_slice(&self.random);
+        out.extend_from_slice(&self.key_share);
+    }
+
+    fn read_as(ty: HandshakeType, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        expect_type(r, ty)?;
+        Ok(Hello {
+            version: r.u16()?,
+            random: r.take_array()?,
+            key_share: r.take_array()?,
+        })
+    }
+}
+
+macro_rules! wrapper_codec {
+    ($name:ident, $inner:ty, $ty:expr, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub struct $name(pub $inner);
+
+        impl Codec for $name {
+            fn encode(&self, out: &mut Vec<u8>) {
+                self.0.encode_as($ty, out)
+            }
+            fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+                <$inner>::read_as($ty, r).map($name)
+            }
+        }
+    };
+}
+
+wrapper_codec!(
+    ClientHello,
+    Hello,
+    HandshakeType::CLIENT_HELLO,
+    "The client's first message."
+);
+wrapper_codec!(
+    ServerHello,
+    Hello,
+    HandshakeType::SERVER_HELLO,
+    "The server's first message."
+);
+
+/// The server's certificate chain, leaf first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerCertificate {
+    /// DER certificates, leaf first, at most [`MAX_CHAIN_CERTS`].
+    pub chain: Vec<Vec<u8>>,
+}
+
+impl Codec for ServerCertificate {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.push(HandshakeType::SERVER_CERTIFICATE.0);
+        out.push(u8::try_from(self.chain.len()).unwrap_or(u8::MAX));
+        for cert in &self.chain {
+            put_u16_prefixed(out, cert);
+        }
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        expect_type(r, HandshakeType::SERVER_CERTIFICATE)?;
+        let count = usize::from(r.u8()?);
+        if count == 0 || count > MAX_CHAIN_CERTS {
+            return Err(DecodeError::BadLength {
+                what: "certificate chain",
+                got: count,
+                min: 1,
+                max: MAX_CHAIN_CERTS,
+            });
+        }
+        let mut chain = Vec::with_capacity(count);
+        for _ in 0..count {
+            chain.push(r.u16_prefixed("certificate", 1, MAX_CERT_LEN)?.to_vec());
+        }
+        Ok(ServerCertificate { chain })
+    }
+}
+
+/// A signature over the transcript (`ServerVerify` or `ClientVerify`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Verify {
+    /// Ed25519 signature.
+    pub signature: [u8; SIGNATURE_LEN],
+}
+
+impl fmt::Debug for Verify {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Verify(..)")
+    }
+}
+
+impl Verify {
+    fn encode_as(&self, ty: HandshakeType, out: &mut Vec<u8>) {
+        out.push(ty.0);
+        out.extend_from_slice(&self.signature);
+    }
+
+    fn read_as(ty: HandshakeType, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        expect_type(r, ty)?;
+        Ok(Verify {
+            signature: r.take_array()?,
+        })
+    }
+}
+
+/// A Finished MAC (`ServerFinished` or `ClientFinished`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// `HMAC-SHA256(finished_key, transcript_hash)`.
+    pub mac: [u8; HASH_LEN],
+}
+
+impl fmt::Debug for Finished {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Finished(..)")
+    }
+}
+
+impl Finished {
+    fn encode_as(&self, ty: HandshakeType, out: &mut Vec<u8>) {
+        out.push(ty.0);
+        out.extend_from_slice(&self.mac);
+    }
+
+    fn read_as(ty: HandshakeType, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        expect_type(r, ty)?;
+        Ok(Finished {
+            mac: r.take_array()?,
+        })
+    }
+}
+
+wrapper_codec!(
+    ServerVerify,
+    Verify,
+    HandshakeType::SERVER_VERIFY,
+    "The server's signature over the transcript."
+);
+wrapper_codec!(
+    ClientVerify,
+    Verify,
+    HandshakeType::CLIENT_VERIFY,
+    "The client's signature over the transcript."
+);
+wrapper_codec!(
+    ServerFinished,
+    Finished,
+    HandshakeType::SERVER_FINISHED,
+    "The server's key confirmation."
+);
+wrapper_codec!(
+    ClientFinished,
+    Finished,
+    HandshakeType::CLIENT_FINISHED,
+    "The client's key confirmation."
+);
+
+/// The client's claimed username, sent only under the handshake key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientIdentity {
+    /// Who the client says it is.
+    pub username: Username,
+}
+
+impl Codec for ClientIdentity {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.push(HandshakeType::CLIENT_IDENTITY.0);
+        put_u8_prefixed(out, self.username.as_str().as_bytes());
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        expect_type(r, HandshakeType::CLIENT_IDENTITY)?;
+        let raw = r.u8_prefixed("username", 1, MAX_USERNAME_LEN)?;
+        let username =
+            Username::from_bytes(raw).map_err(|_| DecodeError::InvalidValue("username"))?;
+        Ok(ClientIdentity { username })
+    }
+}
+
+/// The server's first record on the standard channel: the session identity it assigned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Welcome {
+    /// The identifier of this session on the server.
+    pub session_id: u64,
+    /// The username the server authenticated.
+    pub username: Username,
+}
+
+impl Codec for Welcome {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.push(HandshakeType::WELCOME.0);
+        out.extend_from_slice(&self.session_id.to_be_bytes());
+        put_u8_prefixed(out, self.username.as_str().as_bytes());
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        expect_type(r, HandshakeType::WELCOME)?;
+        let session_id = r.u64()?;
+        let raw = r.u8_prefixed("username", 1, MAX_USERNAME_LEN)?;
+        let username =
+            Username::from_bytes(raw).map_err(|_| DecodeError::InvalidValue("username"))?;
+        Ok(Welcome {
+            session_id,
+            username,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn round_trip<T: Codec + PartialEq + fmt::Debug>(value: T) {
+        let bytes = value.to_bytes();
+        assert_eq!(T::decode(&bytes).unwrap(), value);
+        for cut in 0..bytes.len() {
+            assert!(
+                T::decode(&bytes[..cut]).is_err(),
+                "prefix of {cut} bytes accepted"
+            );
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(T::decode(&longer), Err(DecodeError::TrailingBytes(1)));
+    }
+
+    #[test]
+    fn every_message_round_trips_and_rejects_truncation_and_trailing_bytes() {
+        let hello = Hello {
+            version: 1,
+            random: [1; 32],
+            key_share: [2; 32],
+        };
+        round_trip(ClientHello(hello.clone()));
+        round_trip(ServerHello(hello));
+        round_trip(ServerCertificate {
+            chain: vec![vec![0x30; 10], vec![0x31; 300]],
+        });
+        round_trip(ServerVerify(Verify { signature: [3; 64] }));
+        round_trip(ClientVerify(Verify { signature: [4; 64] }));
+        round_trip(ServerFinished(Finished { mac: [5; 32] }));
+        round_trip(ClientFinished(Finished { mac: [6; 32] }));
+        round_trip(ClientIdentity {
+            username: Username::new("alice").unwrap(),
+        });
+        round_trip(Welcome {
+            session_id: 42,
+            username: Username::new("bob").unwrap(),
+        });
+    }
+
+    #[test]
+    fn a_message_of_another_type_is_rejected() {
+        let bytes = ServerVerify(Verify { signature: [3; 64] }).to_bytes();
+        assert!(ClientVerify::decode(&bytes).is_err());
+    }
+
+    #[test]
+    fn chain_bounds_are_enforced() {
+        let too_many = ServerCertificate {
+            chain: vec![vec![1]; MAX_CHAIN_CERTS + 1],
+        };
+        assert!(matches!(
+            ServerCertificate::decode(&too_many.to_bytes()),
+            Err(DecodeError::BadLength { .. })
+        ));
+        let empty = [HandshakeType::SERVER_CERTIFICATE.0, 0];
+        assert!(ServerCertificate::decode(&empty).is_err());
+    }
+
+    #[test]
+    fn invalid_usernames_are_rejected_on_the_wire() {
+        let bytes = [HandshakeType::CLIENT_IDENTITY.0, 3, b'a', b'/', b'b'];
+        assert_eq!(
+            ClientIdentity::decode(&bytes),
+            Err(DecodeError::InvalidValue("username"))
+        );
+    }
+}

@@ -1,0 +1,367 @@
+//! The server side of the handshake: one struct per expected message.
+//!
+//! The server keeps nothing about a user until the client has proved its identity: the
+//! state of a handshake in progress lives in the [`ServerHandshake`] value alone, and the
+//! application hears of the user only through [`ServerProgress::Authenticated`].
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+
+use rand_core::CryptoRng;
+
+use crate::codec::{Codec, Deframer};
+use crate::crypto::{EphemeralKeyPair, finished_mac, verify_finished};
+use crate::identity::{PublicKey, Username};
+use crate::session::{CloseReason, PeerIdentity, Role, Session, SessionKeys};
+use crate::time::Instant;
+
+use super::io::{Expect, HandshakeIo, expect_message, message, read_frame};
+use super::messages::{
+    ClientFinished, ClientHello, ClientIdentity, ClientVerify, Finished, HandshakeType, Hello,
+    RANDOM_LEN, ServerCertificate, ServerFinished, ServerHello, ServerVerify, Verify, Welcome,
+};
+use super::schedule::HandshakeKeys;
+use super::{
+    CLIENT_SIGNATURE_CONTEXT, HandshakeError, PROTOCOL_VERSION, SERVER_SIGNATURE_CONTEXT,
+    ServerConfig, signed_content,
+};
+
+/// The server's handshake with one connecting client. See the
+/// [module documentation](super) for the driving contract.
+pub struct ServerHandshake {
+    config: Arc<ServerConfig>,
+    deframer: Deframer,
+    io: HandshakeIo,
+    deadline: Instant,
+    state: State,
+}
+
+/// The result of feeding input to a [`ServerHandshake`].
+#[derive(Debug)]
+pub enum ServerProgress {
+    /// More messages are needed; all the input was consumed.
+    Continue(ServerHandshake),
+    /// The client proved its identity; accept or reject it.
+    Authenticated {
+        /// The authenticated client, waiting for the application's decision.
+        client: AuthenticatedClient,
+        /// Bytes of the input taken; the rest belongs to the session.
+        consumed: usize,
+    },
+}
+
+enum State {
+    ClientHello(ExpectClientHello),
+    ClientIdentity(ExpectClientIdentity),
+    ClientVerify(ExpectClientVerify),
+    ClientFinished(ExpectClientFinished),
+}
+
+struct ExpectClientHello {
+    ephemeral: EphemeralKeyPair,
+    random: [u8; RANDOM_LEN],
+}
+
+struct ExpectClientIdentity {
+    keys: HandshakeKeys,
+}
+
+struct ExpectClientVerify {
+    keys: HandshakeKeys,
+    username: Username,
+    /// `None` for an unknown user: the handshake goes on to the same point of failure as a
+    /// wrong key, so the two cannot be told apart from outside.
+    registered: Option<PublicKey>,
+}
+
+struct ExpectClientFinished {
+    keys: HandshakeKeys,
+    username: Username,
+    key: PublicKey,
+}
+
+enum Step {
+    Next(State),
+    Authenticated {
+        username: Username,
+        key: PublicKey,
+        keys: SessionKeys,
+    },
+}
+
+impl fmt::Debug for ServerHandshake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            State::ClientHello(_) => "ExpectClientHello",
+            State::ClientIdentity(_) => "ExpectClientIdentity",
+            State::ClientVerify(_) => "ExpectClientVerify",
+            State::ClientFinished(_) => "ExpectClientFinished",
+        };
+        f.debug_struct("ServerHandshake")
+            .field("state", &state)
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerHandshake {
+    /// Prepares for a new connection: draws the server's random and ephemeral key. `now`
+    /// starts the handshake timer.
+    pub fn new<R: CryptoRng + ?Sized>(
+        config: Arc<ServerConfig>,
+        rng: &mut R,
+        now: Instant,
+    ) -> Self {
+        let mut random = [0u8; RANDOM_LEN];
+        rng.fill_bytes(&mut random);
+        let ephemeral = EphemeralKeyPair::generate(rng);
+        let deadline = now + config.handshake_timeout;
+        ServerHandshake {
+            config,
+            deframer: Deframer::new(),
+            io: HandshakeIo::default(),
+            deadline,
+            state: State::ClientHello(ExpectClientHello { ephemeral, random }),
+        }
+    }
+
+    /// Bytes waiting to be written to the client.
+    pub fn output(&self) -> &[u8] {
+        &self.io.out
+    }
+
+    /// Marks the first `n` bytes of [`ServerHandshake::output`] as written.
+    pub fn consume_output(&mut self, n: usize) {
+        let n = n.min(self.io.out.len());
+        self.io.out.drain(..n);
+    }
+
+    /// When [`ServerHandshake::handle_timeout`] must be called.
+    pub fn poll_timeout(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Fails the handshake if its deadline has passed.
+    pub fn handle_timeout(self, now: Instant) -> Result<Self, HandshakeError> {
+        if now >= self.deadline {
+            return Err(HandshakeError::Timeout);
+        }
+        Ok(self)
+    }
+
+    /// Processes bytes received from the client.
+    pub fn handle_input(
+        mut self,
+        now: Instant,
+        data: &[u8],
+    ) -> Result<ServerProgress, HandshakeError> {
+        if now >= self.deadline {
+            return Err(HandshakeError::Timeout);
+        }
+        let mut consumed = 0;
+        loop {
+            consumed += self.deframer.push(data.get(consumed..).unwrap_or(&[]));
+            while let Some(frame) = self.deframer.next_frame()? {
+                let expect = match &mut self.state {
+                    State::ClientHello(_) => Expect::Plaintext,
+                    State::ClientIdentity(s) => Expect::Sealed(&mut s.keys.rx),
+                    State::ClientVerify(s) => Expect::Sealed(&mut s.keys.rx),
+                    State::ClientFinished(s) => Expect::Sealed(&mut s.keys.rx),
+                };
+                let msg = message(read_frame(frame, expect)?)?;
+                let step = match self.state {
+                    State::ClientHello(s) => s.handle(&self.config, &mut self.io, msg),
+                    State::ClientIdentity(s) => s.handle(&self.config, &mut self.io, msg),
+                    State::ClientVerify(s) => s.handle(&mut self.io, msg),
+                    State::ClientFinished(s) => s.handle(&mut self.io, msg),
+                }?;
+                match step {
+                    Step::Next(state) => self.state = state,
+                    Step::Authenticated {
+                        username,
+                        key,
+                        keys,
+                    } => {
+                        let client = AuthenticatedClient {
+                            username,
+                            key,
+                            keys,
+                            deframer: core::mem::take(&mut self.deframer),
+                            out: core::mem::take(&mut self.io.out),
+                        };
+                        return Ok(ServerProgress::Authenticated { client, consumed });
+                    }
+                }
+            }
+            if consumed >= data.len() {
+                return Ok(ServerProgress::Continue(self));
+            }
+        }
+    }
+}
+
+impl ExpectClientHello {
+    fn handle(
+        self,
+        config: &ServerConfig,
+        io: &mut HandshakeIo,
+        msg: &[u8],
+    ) -> Result<Step, HandshakeError> {
+        expect_message(msg, HandshakeType::CLIENT_HELLO)?;
+        let ClientHello(hello) = ClientHello::decode(msg)?;
+        if hello.version != PROTOCOL_VERSION {
+            return Err(HandshakeError::UnsupportedVersion {
+                ours: PROTOCOL_VERSION,
+                theirs: hello.version,
+            });
+        }
+        io.transcript.add(msg);
+        let server_hello = ServerHello(Hello {
+            version: PROTOCOL_VERSION,
+            random: self.random,
+            key_share: *self.ephemeral.public(),
+        });
+        io.send_plaintext(&server_hello)?;
+        let th_hello = io.transcript.current();
+        let mut keys =
+            HandshakeKeys::derive(Role::Server, self.ephemeral, &hello.key_share, &th_hello)?;
+
+        let chain = ServerCertificate {
+            chain: config.credentials.chain().to_vec(),
+        };
+        io.send_sealed(&mut keys.tx, &chain)?;
+        let signed = signed_content(SERVER_SIGNATURE_CONTEXT, &io.transcript.current());
+        let verify = ServerVerify(Verify {
+            signature: config.credentials.identity().sign(&signed),
+        });
+        io.send_sealed(&mut keys.tx, &verify)?;
+        let finished = ServerFinished(Finished {
+            mac: finished_mac(&keys.server_finished, &io.transcript.current()),
+        });
+        io.send_sealed(&mut keys.tx, &finished)?;
+        Ok(Step::Next(State::ClientIdentity(ExpectClientIdentity {
+            keys,
+        })))
+    }
+}
+
+impl ExpectClientIdentity {
+    fn handle(
+        self,
+        config: &ServerConfig,
+        io: &mut HandshakeIo,
+        msg: &[u8],
+    ) -> Result<Step, HandshakeError> {
+        expect_message(msg, HandshakeType::CLIENT_IDENTITY)?;
+        let ClientIdentity { username } = ClientIdentity::decode(msg)?;
+        let registered = config.directory.lookup(&username);
+        io.transcript.add(msg);
+        Ok(Step::Next(State::ClientVerify(ExpectClientVerify {
+            keys: self.keys,
+            username,
+            registered,
+        })))
+    }
+}
+
+impl ExpectClientVerify {
+    fn handle(self, io: &mut HandshakeIo, msg: &[u8]) -> Result<Step, HandshakeError> {
+        expect_message(msg, HandshakeType::CLIENT_VERIFY)?;
+        let ClientVerify(Verify { signature }) = ClientVerify::decode(msg)?;
+        let Some(key) = self.registered else {
+            return Err(HandshakeError::UnknownUser(self.username));
+        };
+        let signed = signed_content(CLIENT_SIGNATURE_CONTEXT, &io.transcript.current());
+        key.verify(&signed, &signature)
+            .map_err(|_| HandshakeError::BadClientSignature)?;
+        io.transcript.add(msg);
+        Ok(Step::Next(State::ClientFinished(ExpectClientFinished {
+            keys: self.keys,
+            username: self.username,
+            key,
+        })))
+    }
+}
+
+impl ExpectClientFinished {
+    fn handle(self, io: &mut HandshakeIo, msg: &[u8]) -> Result<Step, HandshakeError> {
+        expect_message(msg, HandshakeType::CLIENT_FINISHED)?;
+        let ClientFinished(Finished { mac }) = ClientFinished::decode(msg)?;
+        if !verify_finished(&self.keys.client_finished, &io.transcript.current(), &mac) {
+            return Err(HandshakeError::BadClientFinished);
+        }
+        io.transcript.add(msg);
+        let secrets = self.keys.into_session_secrets(&io.transcript.current());
+        Ok(Step::Authenticated {
+            username: self.username,
+            key: self.key,
+            keys: SessionKeys::new(Role::Server, secrets),
+        })
+    }
+}
+
+/// A client that completed the handshake: its identity is proven, but it is not yet online.
+/// The application applies its policy (a second login with the same identity, capacity),
+/// then calls [`accept`](Self::accept) or [`reject`](Self::reject).
+pub struct AuthenticatedClient {
+    username: Username,
+    key: PublicKey,
+    keys: SessionKeys,
+    deframer: Deframer,
+    out: Vec<u8>,
+}
+
+impl fmt::Debug for AuthenticatedClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthenticatedClient")
+            .field("username", &self.username)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthenticatedClient {
+    /// The username the client proved.
+    pub fn username(&self) -> &Username {
+        &self.username
+    }
+
+    /// The registered key it proved it holds.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.key
+    }
+
+    /// Opens the session: queues the Welcome carrying `session_id` as the first record of
+    /// the standard channel.
+    pub fn accept(mut self, session_id: u64) -> Session {
+        let welcome = Welcome {
+            session_id,
+            username: self.username.clone(),
+        };
+        // A Welcome is a few dozen bytes, far below the record limit: sealing cannot fail.
+        let _ = self
+            .keys
+            .tx_standard
+            .seal_data(&welcome.to_bytes(), &mut self.out);
+        let peer = PeerIdentity::Client {
+            username: self.username,
+            key: self.key,
+        };
+        Session::new(
+            Role::Server,
+            session_id,
+            peer,
+            self.keys,
+            self.deframer,
+            self.out,
+        )
+    }
+
+    /// Refuses the session with an authenticated close; returns the last bytes to write
+    /// before closing the connection.
+    pub fn reject(mut self, reason: CloseReason) -> Vec<u8> {
+        let _ = self.keys.tx_standard.seal_close(&[reason.0], &mut self.out);
+        core::mem::take(&mut self.out)
+    }
+}
