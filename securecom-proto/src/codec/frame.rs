@@ -197,6 +197,7 @@ impl Deframer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::{format, vec};
 
     fn frame(ct: ContentType, payload: &[u8]) -> Vec<u8> {
         let mut v = encode_frame_header(ct, payload.len()).unwrap().to_vec();
