@@ -82,10 +82,12 @@ impl Identity {
             IdentityError::MalformedKey("private key is not a 32-byte Ed25519 seed".to_string())
         })?;
         let identity = Identity::from_seed(seed);
-        if let Some(public_key) = info.public_key {
-            if public_key.as_bytes() != Some(identity.public_key().as_bytes().as_slice()) {
-                return Err(IdentityError::PublicKeyMismatch);
-            }
+        // A v2 key also carries the public key; it must be the one the seed gives.
+        let expected = identity.public_key();
+        if let Some(key) = info.public_key
+            && key.as_bytes() != Some(expected.as_bytes().as_slice())
+        {
+            return Err(IdentityError::PublicKeyMismatch);
         }
         Ok(identity)
     }
