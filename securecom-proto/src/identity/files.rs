@@ -2,7 +2,7 @@
 //! no silent overwrites, atomic replacement.
 
 use alloc::format;
-use alloc::string::ToString;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
@@ -20,6 +20,9 @@ use super::{Identity, IdentityError, PublicKey};
 /// An Ed25519 key file is about 120 bytes; 4 KiB still admits an RSA-4096 private key, so
 /// such a file is reported as [`IdentityError::WrongAlgorithm`] rather than as too large.
 pub const MAX_KEY_FILE_LEN: u64 = 4096;
+
+/// [`MAX_KEY_FILE_LEN`] and the one byte more that shows a file is too long.
+const READ_BUFFER_LEN: usize = MAX_KEY_FILE_LEN as usize + 1;
 
 impl Identity {
     /// Reads a PKCS#8 PEM private key file, such as one written by
@@ -102,9 +105,7 @@ pub(crate) enum FileMode {
 /// Reads the key file at `path` as UTF-8 text, refusing anything over
 /// [`MAX_KEY_FILE_LEN`] bytes and anything but a regular file. The text is wiped on drop
 /// since it may be a private key.
-pub(crate) fn read_key_file(
-    path: &Path,
-) -> Result<Zeroizing<alloc::string::String>, IdentityError> {
+pub(crate) fn read_key_file(path: &Path) -> Result<Zeroizing<String>, IdentityError> {
     // Checked before opening: opening a FIFO or device could block or never end.
     let metadata = fs::metadata(path).map_err(|e| IdentityError::io(path, &e))?;
     if !metadata.is_file() {
@@ -126,8 +127,7 @@ pub(crate) fn read_key_file(
     let file = File::open(path).map_err(|e| IdentityError::io(path, &e))?;
     // Room for one byte over the limit, so reading never reallocates (which would leave
     // copies of a secret behind) and a file that grew since the check is still caught.
-    let capacity = usize::try_from(MAX_KEY_FILE_LEN + 1).unwrap_or(usize::MAX);
-    let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
+    let mut bytes = Zeroizing::new(Vec::with_capacity(READ_BUFFER_LEN));
     file.take(MAX_KEY_FILE_LEN + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| IdentityError::io(path, &e))?;
@@ -138,7 +138,7 @@ pub(crate) fn read_key_file(
     let text = core::str::from_utf8(&bytes).map_err(|_| {
         IdentityError::MalformedKey("not a PEM text file".to_string()).in_file(path)
     })?;
-    Ok(Zeroizing::new(alloc::string::String::from(text)))
+    Ok(Zeroizing::new(String::from(text)))
 }
 
 /// Creates `path` with `contents`, failing if it exists. A partly written file is
