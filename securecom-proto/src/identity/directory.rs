@@ -1,4 +1,5 @@
-//! The server's directory of registered users.
+//! The server's directory of registered users: the trait and the in-memory directory.
+//! The folder-backed one is in `folder.rs`.
 
 use alloc::collections::BTreeMap;
 
@@ -76,29 +77,5 @@ impl MemoryDirectory {
 impl UserDirectory for MemoryDirectory {
     fn lookup(&self, username: &Username) -> Option<PublicKey> {
         self.users.get(username).copied()
-    }
-}
-
-/// A directory over a folder holding one SPKI public-key PEM file per user, named
-/// `<username>.pem` (what `openssl pkey -pubout` writes). Needs the `std` feature.
-#[cfg(feature = "std")]
-#[derive(Clone, Debug)]
-pub struct PemFolderDirectory {
-    folder: std::path::PathBuf,
-    users: MemoryDirectory,
-}
-
-#[cfg(feature = "std")]
-impl PemFolderDirectory {
-    /// Placeholder until the loader lands; see `pem.rs`.
-    pub fn folder(&self) -> &std::path::Path {
-        &self.folder
-    }
-}
-
-#[cfg(feature = "std")]
-impl UserDirectory for PemFolderDirectory {
-    fn lookup(&self, username: &Username) -> Option<PublicKey> {
-        self.users.lookup(username)
     }
 }

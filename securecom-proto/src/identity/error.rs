@@ -1,8 +1,9 @@
-//! Errors of key handling and user names.
+//! Errors of key handling, usernames and the user directory.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 
-/// Why a key, key file or username was rejected.
+/// Why a key, key file, username or directory operation was rejected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum IdentityError {
     /// The bytes are not a valid Ed25519 public key (or are a weak, small-order key).
@@ -17,9 +18,64 @@ pub enum IdentityError {
     /// The key is of another algorithm than Ed25519.
     #[error("key algorithm is not Ed25519")]
     WrongAlgorithm,
+    /// The PEM label is not the one expected here, e.g. a public key given where a
+    /// private key was asked for.
+    #[error("expected a PEM \"{expected}\" block, found \"{found}\"")]
+    UnexpectedPemLabel {
+        /// The label this function reads.
+        expected: &'static str,
+        /// The label found in the input.
+        found: String,
+    },
+    /// The private key is encrypted (`ENCRYPTED PRIVATE KEY`, as written by
+    /// `openssl genpkey -aes256`). Reading encrypted keys is not supported yet: decrypt it
+    /// with `openssl pkey -in key.pem -out plain.pem` first.
+    #[error("the private key is encrypted; passphrase-protected keys are not supported yet")]
+    EncryptedKeyNeedsPassphrase,
+    /// A PKCS#8 v2 file holds a public key that does not belong to its private key.
+    #[error("the public key in the PKCS#8 file does not match its private key")]
+    PublicKeyMismatch,
+    /// A fingerprint string is not eight space-separated groups of four hex digits.
+    #[error("malformed fingerprint")]
+    MalformedFingerprint,
     /// A username broke the naming rules.
     #[error("invalid username: {0}")]
     InvalidUsername(&'static str),
+    /// A key file is larger than any key file we accept.
+    #[error("file is {size} bytes, more than the {max} bytes allowed for a key file")]
+    FileTooLarge {
+        /// The file's size (at least `max + 1` if it grew while being read).
+        size: u64,
+        /// The largest size accepted.
+        max: u64,
+    },
+    /// The user directory already holds its maximum number of users.
+    #[error("the user directory is limited to {max} users")]
+    TooManyUsers {
+        /// The limit.
+        max: usize,
+    },
+    /// `username` is already registered with a different key. Use `replace` to change
+    /// a user's key deliberately.
+    #[error("user {username} is already registered with another key")]
+    AlreadyRegistered {
+        /// The name that was taken.
+        username: String,
+    },
+    /// A file was not written because one already exists at `path`.
+    #[error("refusing to overwrite existing file {path}")]
+    AlreadyExists {
+        /// The file that exists.
+        path: String,
+    },
+    /// The content or name of the file at `path` was rejected for the reason in `error`.
+    #[error("{path}: {error}")]
+    InFile {
+        /// The file involved.
+        path: String,
+        /// What was wrong with it.
+        error: Box<IdentityError>,
+    },
     /// A file could not be read or written.
     #[error("I/O error on {path}: {reason}")]
     Io {
@@ -28,4 +84,38 @@ pub enum IdentityError {
         /// What the operating system said.
         reason: String,
     },
+}
+
+impl IdentityError {
+    /// The error with the file it came from attached, or the error itself if it already
+    /// names a file.
+    #[cfg(feature = "std")]
+    pub(crate) fn in_file(self, path: &std::path::Path) -> Self {
+        match self {
+            IdentityError::InFile { .. }
+            | IdentityError::Io { .. }
+            | IdentityError::AlreadyExists { .. } => self,
+            error => IdentityError::InFile {
+                path: display_path(path),
+                error: Box::new(error),
+            },
+        }
+    }
+
+    /// An I/O error on `path`.
+    #[cfg(feature = "std")]
+    pub(crate) fn io(path: &std::path::Path, error: &std::io::Error) -> Self {
+        use alloc::string::ToString;
+        IdentityError::Io {
+            path: display_path(path),
+            reason: error.to_string(),
+        }
+    }
+}
+
+/// `path` as shown in errors.
+#[cfg(feature = "std")]
+pub(crate) fn display_path(path: &std::path::Path) -> String {
+    use alloc::string::ToString;
+    path.display().to_string()
 }
