@@ -46,5 +46,7 @@ pub mod session;
 pub mod time;
 
 mod crypto;
+#[cfg(test)]
+mod test_support;
 
 pub use rand_core::CryptoRng;

@@ -83,6 +83,9 @@ pub fn encode_frame_header(
     Ok([content_type.0, a, b, c, d])
 }
 
+/// A frame's header and the position of its payload in the [`Deframer`]'s buffer.
+pub type FramePosition = ([u8; FRAME_HEADER_LEN], Range<usize>);
+
 /// One frame, borrowed mutably from the [`Deframer`] so it can be decrypted in place.
 #[derive(Debug)]
 pub struct Frame<'a> {
@@ -177,9 +180,7 @@ impl Deframer {
     /// payload in the buffer instead of a borrow; read it with [`Deframer::slice_mut`].
     /// Callers that decide only after decryption whether to hand the payload out use this to
     /// keep the borrow short. Positions stay valid until the next [`Deframer::push`].
-    pub fn next_frame_range(
-        &mut self,
-    ) -> Result<Option<([u8; FRAME_HEADER_LEN], Range<usize>)>, FrameError> {
+    pub fn next_frame_range(&mut self) -> Result<Option<FramePosition>, FrameError> {
         let pending = self.buf.get(self.start..).unwrap_or(&[]);
         let Some(header) = pending.get(..FRAME_HEADER_LEN) else {
             return Ok(None);

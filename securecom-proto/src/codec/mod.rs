@@ -8,8 +8,8 @@ mod frame;
 mod reader;
 
 pub use frame::{
-    ContentType, Deframer, FRAME_HEADER_LEN, Frame, FrameError, MAX_FRAME_LEN, MAX_PLAINTEXT_LEN,
-    encode_frame_header,
+    ContentType, Deframer, FRAME_HEADER_LEN, Frame, FrameError, FramePosition, MAX_FRAME_LEN,
+    MAX_PLAINTEXT_LEN, encode_frame_header,
 };
 pub use reader::{DecodeError, Reader};
 

@@ -46,7 +46,7 @@ use super::{
 pub struct ClientHandshake {
     config: Arc<ClientConfig>,
     deframer: Deframer,
-    io: HandshakeIo,
+    pub(super) io: HandshakeIo,
     deadline: Instant,
     wall_clock: UnixTime,
     state: State,
@@ -54,6 +54,10 @@ pub struct ClientHandshake {
 
 /// The result of feeding input to a [`ClientHandshake`].
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "moved a handful of times per handshake; boxing would only add allocations"
+)]
 pub enum ClientProgress {
     /// More messages are needed; all the input was consumed.
     Continue(ClientHandshake),
@@ -67,6 +71,10 @@ pub enum ClientProgress {
     },
 }
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "moved a handful of times per handshake; boxing would only add allocations"
+)]
 enum State {
     ServerHello(ExpectServerHello),
     ServerCertificate(ExpectServerCertificate),
@@ -98,6 +106,10 @@ struct ExpectWelcome {
     server_key: PublicKey,
 }
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "moved a handful of times per handshake; boxing would only add allocations"
+)]
 enum Step {
     Next(State),
     Welcomed {

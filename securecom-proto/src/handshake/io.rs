@@ -10,10 +10,18 @@ use crate::record::{OpenedRecord, RecordOpener, RecordSealer};
 use super::HandshakeError;
 use super::messages::{HandshakeType, message_type};
 
+/// Tests only: which outgoing message to rewrite, and how.
+#[cfg(test)]
+pub(crate) type Tamper = (HandshakeType, fn(&mut [u8]));
+
 #[derive(Default)]
 pub(crate) struct HandshakeIo {
     pub(crate) out: Vec<u8>,
     pub(crate) transcript: Transcript,
+    /// Tests only: rewrites one outgoing message after it entered our own transcript, as an
+    /// active attacker who could forge the handshake keys would.
+    #[cfg(test)]
+    pub(crate) tamper: Option<Tamper>,
 }
 
 /// How the frame the current state waits for is protected.
@@ -37,6 +45,8 @@ impl HandshakeIo {
     pub(crate) fn send_plaintext(&mut self, msg: &impl Codec) -> Result<(), HandshakeError> {
         let bytes = msg.to_bytes();
         self.transcript.add(&bytes);
+        #[cfg(test)]
+        let bytes = self.tampered(bytes);
         self.out
             .extend_from_slice(&encode_frame_header(ContentType::HANDSHAKE, bytes.len())?);
         self.out.extend_from_slice(&bytes);
@@ -51,8 +61,20 @@ impl HandshakeIo {
     ) -> Result<(), HandshakeError> {
         let bytes = msg.to_bytes();
         self.transcript.add(&bytes);
+        #[cfg(test)]
+        let bytes = self.tampered(bytes);
         sealer.seal_data(&bytes, &mut self.out)?;
         Ok(())
+    }
+
+    #[cfg(test)]
+    fn tampered(&self, mut bytes: Vec<u8>) -> Vec<u8> {
+        if let Some((ty, f)) = self.tamper
+            && message_type(&bytes).ok() == Some(ty)
+        {
+            f(&mut bytes);
+        }
+        bytes
     }
 }
 

@@ -66,3 +66,6 @@ pub(crate) fn signed_content(context: &[u8], transcript: &[u8; 32]) -> alloc::ve
     m.extend_from_slice(transcript);
     m
 }
+
+#[cfg(test)]
+mod tests;

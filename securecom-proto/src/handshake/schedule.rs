@@ -76,3 +76,51 @@ impl HandshakeKeys {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    use super::*;
+    use crate::test_support::{TestRng, hex};
+
+    const VECTORS: &str = include_str!("../../tests/vectors/key_schedule.txt");
+
+    /// Every secret of the schedule for fixed ephemerals (test RNG seeds 1 and 2) and fixed
+    /// transcript hashes, pinned in `tests/vectors/key_schedule.txt`.
+    #[test]
+    fn key_schedule_vectors() {
+        let client = EphemeralKeyPair::generate(&mut TestRng::new(1));
+        let server = EphemeralKeyPair::generate(&mut TestRng::new(2));
+        let th_hello = [0x11u8; 32];
+        let th_full = [0x22u8; 32];
+        let server_public = *server.public();
+        let keys = HandshakeKeys::derive(Role::Client, client, &server_public, &th_hello).unwrap();
+        let mut lines: Vec<(String, String)> = Vec::new();
+        let mut put = |k: &str, v: &[u8]| lines.push((String::from(k), hex(v)));
+        put("handshake_secret", keys.handshake_secret.as_bytes());
+        put("client_finished_key", keys.client_finished.as_bytes());
+        put("server_finished_key", keys.server_finished.as_bytes());
+        let s = keys.into_session_secrets(&th_full);
+        put("client_standard", s.client_standard.as_bytes());
+        put("server_standard", s.server_standard.as_bytes());
+        put("client_request", s.client_request.as_bytes());
+        put("server_request", s.server_request.as_bytes());
+        put("exporter", s.exporter.as_bytes());
+        let text: String = lines
+            .iter()
+            .map(|(k, v)| alloc::format!("{k} = {v}\n"))
+            .collect();
+        #[cfg(feature = "std")]
+        if std::env::var_os("SECURECOM_UPDATE_VECTORS").is_some() {
+            let path = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/vectors/key_schedule.txt"
+            );
+            std::fs::write(path, &text).unwrap();
+            return;
+        }
+        assert_eq!(VECTORS, text, "the key schedule changed");
+    }
+}

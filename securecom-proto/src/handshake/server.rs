@@ -32,13 +32,17 @@ use super::{
 pub struct ServerHandshake {
     config: Arc<ServerConfig>,
     deframer: Deframer,
-    io: HandshakeIo,
+    pub(super) io: HandshakeIo,
     deadline: Instant,
     state: State,
 }
 
 /// The result of feeding input to a [`ServerHandshake`].
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "moved a handful of times per handshake; boxing would only add allocations"
+)]
 pub enum ServerProgress {
     /// More messages are needed; all the input was consumed.
     Continue(ServerHandshake),
@@ -51,11 +55,15 @@ pub enum ServerProgress {
     },
 }
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "moved a handful of times per handshake; boxing would only add allocations"
+)]
 enum State {
-    ClientHello(ExpectClientHello),
-    ClientIdentity(ExpectClientIdentity),
-    ClientVerify(ExpectClientVerify),
-    ClientFinished(ExpectClientFinished),
+    Hello(ExpectClientHello),
+    Identity(ExpectClientIdentity),
+    Verify(ExpectClientVerify),
+    Finished(ExpectClientFinished),
 }
 
 struct ExpectClientHello {
@@ -81,6 +89,10 @@ struct ExpectClientFinished {
     key: PublicKey,
 }
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "moved a handful of times per handshake; boxing would only add allocations"
+)]
 enum Step {
     Next(State),
     Authenticated {
@@ -93,10 +105,10 @@ enum Step {
 impl fmt::Debug for ServerHandshake {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
-            State::ClientHello(_) => "ExpectClientHello",
-            State::ClientIdentity(_) => "ExpectClientIdentity",
-            State::ClientVerify(_) => "ExpectClientVerify",
-            State::ClientFinished(_) => "ExpectClientFinished",
+            State::Hello(_) => "ExpectClientHello",
+            State::Identity(_) => "ExpectClientIdentity",
+            State::Verify(_) => "ExpectClientVerify",
+            State::Finished(_) => "ExpectClientFinished",
         };
         f.debug_struct("ServerHandshake")
             .field("state", &state)
@@ -122,7 +134,7 @@ impl ServerHandshake {
             deframer: Deframer::new(),
             io: HandshakeIo::default(),
             deadline,
-            state: State::ClientHello(ExpectClientHello { ephemeral, random }),
+            state: State::Hello(ExpectClientHello { ephemeral, random }),
         }
     }
 
@@ -164,17 +176,17 @@ impl ServerHandshake {
             consumed += self.deframer.push(data.get(consumed..).unwrap_or(&[]));
             while let Some(frame) = self.deframer.next_frame()? {
                 let expect = match &mut self.state {
-                    State::ClientHello(_) => Expect::Plaintext,
-                    State::ClientIdentity(s) => Expect::Sealed(&mut s.keys.rx),
-                    State::ClientVerify(s) => Expect::Sealed(&mut s.keys.rx),
-                    State::ClientFinished(s) => Expect::Sealed(&mut s.keys.rx),
+                    State::Hello(_) => Expect::Plaintext,
+                    State::Identity(s) => Expect::Sealed(&mut s.keys.rx),
+                    State::Verify(s) => Expect::Sealed(&mut s.keys.rx),
+                    State::Finished(s) => Expect::Sealed(&mut s.keys.rx),
                 };
                 let msg = message(read_frame(frame, expect)?)?;
                 let step = match self.state {
-                    State::ClientHello(s) => s.handle(&self.config, &mut self.io, msg),
-                    State::ClientIdentity(s) => s.handle(&self.config, &mut self.io, msg),
-                    State::ClientVerify(s) => s.handle(&mut self.io, msg),
-                    State::ClientFinished(s) => s.handle(&mut self.io, msg),
+                    State::Hello(s) => s.handle(&self.config, &mut self.io, msg),
+                    State::Identity(s) => s.handle(&self.config, &mut self.io, msg),
+                    State::Verify(s) => s.handle(&mut self.io, msg),
+                    State::Finished(s) => s.handle(&mut self.io, msg),
                 }?;
                 match step {
                     Step::Next(state) => self.state = state,
@@ -240,9 +252,7 @@ impl ExpectClientHello {
             mac: finished_mac(&keys.server_finished, &io.transcript.current()),
         });
         io.send_sealed(&mut keys.tx, &finished)?;
-        Ok(Step::Next(State::ClientIdentity(ExpectClientIdentity {
-            keys,
-        })))
+        Ok(Step::Next(State::Identity(ExpectClientIdentity { keys })))
     }
 }
 
@@ -257,7 +267,7 @@ impl ExpectClientIdentity {
         let ClientIdentity { username } = ClientIdentity::decode(msg)?;
         let registered = config.directory.lookup(&username);
         io.transcript.add(msg);
-        Ok(Step::Next(State::ClientVerify(ExpectClientVerify {
+        Ok(Step::Next(State::Verify(ExpectClientVerify {
             keys: self.keys,
             username,
             registered,
@@ -276,7 +286,7 @@ impl ExpectClientVerify {
         key.verify(&signed, &signature)
             .map_err(|_| HandshakeError::BadClientSignature)?;
         io.transcript.add(msg);
-        Ok(Step::Next(State::ClientFinished(ExpectClientFinished {
+        Ok(Step::Next(State::Finished(ExpectClientFinished {
             keys: self.keys,
             username: self.username,
             key,
