@@ -11,6 +11,8 @@
 //!
 //! | module | job |
 //! |---|---|
+//! | [`command`] | the commands, responses and notices exchanged inside a session |
+//! | [`chat`] | the end-to-end chat: its handshake, ratchet, safety numbers and known keys |
 //! | [`codec`] | the checked [`codec::Reader`], the stream [`codec::Deframer`] and frame limits |
 //! | [`identity`] | Ed25519 identities, PEM files, fingerprints, usernames, the user directory |
 //! | [`pki`] | X.509 chain and CRL validation of the server's certificate |
@@ -37,7 +39,9 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod chat;
 pub mod codec;
+pub mod command;
 pub mod handshake;
 pub mod identity;
 pub mod pki;

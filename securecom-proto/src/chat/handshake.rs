@@ -1,0 +1,331 @@
+//! The end-to-end chat handshake (see the [module documentation](super)).
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use rand_core::CryptoRng;
+
+use super::messages::{CHAT_CONFIRM, CHAT_HELLO, CHAT_REPLY, ChatConfirm, ChatHello, ChatReply};
+use super::ratchet::Chain;
+use super::{CHAT_VERSION, ChatError, ChatSession, SafetyNumber};
+use crate::codec::Codec;
+use crate::crypto::{EphemeralKeyPair, Secret, Transcript, finished_mac, verify_finished};
+use crate::identity::{Identity, PublicKey, Username};
+
+const CHAT_SALT: &[u8] = b"securecom/1 chat";
+const RESPONDER_CONTEXT: &[u8] = b"securecom/1 chat responder signature\0";
+const INITIATOR_CONTEXT: &[u8] = b"securecom/1 chat initiator signature\0";
+
+/// Who is talking to whom: the first thing in the transcript.
+struct Parties {
+    initiator: (Username, PublicKey),
+    responder: (Username, PublicKey),
+}
+
+impl Parties {
+    fn transcript(&self) -> Transcript {
+        let mut t = Transcript::default();
+        t.add(CHAT_SALT);
+        for (name, _) in [&self.initiator, &self.responder] {
+            t.add(&[u8::try_from(name.as_str().len()).unwrap_or(u8::MAX)]);
+            t.add(name.as_str().as_bytes());
+        }
+        t.add(self.initiator.1.as_bytes());
+        t.add(self.responder.1.as_bytes());
+        t
+    }
+
+    fn safety_number(&self) -> SafetyNumber {
+        SafetyNumber::new(
+            (&self.initiator.0, &self.initiator.1),
+            (&self.responder.0, &self.responder.1),
+        )
+    }
+}
+
+fn signed(context: &[u8], th: &[u8; 32]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(context.len() + 32);
+    m.extend_from_slice(context);
+    m.extend_from_slice(th);
+    m
+}
+
+fn message_type(msg: &[u8]) -> u8 {
+    msg.first().copied().unwrap_or(0)
+}
+
+fn expect(msg: &[u8], ty: u8) -> Result<(), ChatError> {
+    match message_type(msg) {
+        t if t == ty => Ok(()),
+        other => Err(ChatError::UnexpectedMessage(other)),
+    }
+}
+
+/// Keys both sides derive from the DH result and the transcript after the reply's core.
+struct Confirmation {
+    secret: Secret,
+    initiator_finished: Secret,
+    responder_finished: Secret,
+}
+
+impl Confirmation {
+    fn derive(
+        ours: EphemeralKeyPair,
+        theirs: &[u8; 32],
+        th1: &[u8; 32],
+    ) -> Result<Self, ChatError> {
+        let secret = ours
+            .agree(theirs, CHAT_SALT)
+            .map_err(|_| ChatError::NonContributoryKeyShare)?;
+        Ok(Confirmation {
+            initiator_finished: secret.derive(b"initiator finished", th1),
+            responder_finished: secret.derive(b"responder finished", th1),
+            secret,
+        })
+    }
+
+    fn into_chains(self, th_final: &[u8; 32]) -> (Chain, Chain) {
+        (
+            Chain::new(self.secret.derive(b"initiator chain", th_final)),
+            Chain::new(self.secret.derive(b"responder chain", th_final)),
+        )
+    }
+}
+
+/// The requester's side, after sending its ChatHello and waiting for the ChatReply.
+pub struct ChatInitiator {
+    parties: Parties,
+    ephemeral: EphemeralKeyPair,
+    transcript: Transcript,
+}
+
+impl fmt::Debug for ChatInitiator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChatInitiator")
+            .field("me", &self.parties.initiator.0)
+            .field("peer", &self.parties.responder.0)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Alias kept for readers of the handshake diagram: the initiator waits for the reply.
+pub type InitiatorAwaitingReply = ChatInitiator;
+
+impl ChatInitiator {
+    /// Starts a chat handshake from `me` to `peer`, whose key the relay gave us. Returns the
+    /// state and the ChatHello to send.
+    pub fn start<R: CryptoRng + ?Sized>(
+        me: (&Username, PublicKey),
+        peer: (&Username, PublicKey),
+        rng: &mut R,
+    ) -> (Self, Vec<u8>) {
+        let parties = Parties {
+            initiator: (me.0.clone(), me.1),
+            responder: (peer.0.clone(), peer.1),
+        };
+        let mut random = [0u8; 32];
+        rng.fill_bytes(&mut random);
+        let ephemeral = EphemeralKeyPair::generate(rng);
+        let hello = ChatHello {
+            version: CHAT_VERSION,
+            random,
+            key_share: *ephemeral.public(),
+        }
+        .to_bytes();
+        let mut transcript = parties.transcript();
+        transcript.add(&hello);
+        (
+            ChatInitiator {
+                parties,
+                ephemeral,
+                transcript,
+            },
+            hello,
+        )
+    }
+
+    /// The peer this handshake is with.
+    pub fn peer(&self) -> &Username {
+        &self.parties.responder.0
+    }
+
+    /// Checks the responder's reply; on success returns the chat session and the
+    /// ChatConfirm to send.
+    pub fn handle_reply(
+        self,
+        identity: &Identity,
+        msg: &[u8],
+    ) -> Result<(ChatSession, Vec<u8>), ChatError> {
+        expect(msg, CHAT_REPLY)?;
+        let reply = ChatReply::decode(msg)?;
+        let ChatInitiator {
+            parties,
+            ephemeral,
+            mut transcript,
+        } = self;
+        let mut core = Vec::new();
+        reply.encode_core(&mut core);
+        transcript.add(&core);
+        let th1 = transcript.current();
+        let keys = Confirmation::derive(ephemeral, &reply.key_share, &th1)?;
+        parties
+            .responder
+            .1
+            .verify(&signed(RESPONDER_CONTEXT, &th1), &reply.signature)
+            .map_err(|_| ChatError::BadSignature)?;
+        transcript.add(&reply.signature);
+        if !verify_finished(&keys.responder_finished, &transcript.current(), &reply.mac) {
+            return Err(ChatError::BadFinished);
+        }
+        transcript.add(&reply.mac);
+
+        let signature = identity.sign(&signed(INITIATOR_CONTEXT, &transcript.current()));
+        transcript.add(&signature);
+        let mac = finished_mac(&keys.initiator_finished, &transcript.current());
+        transcript.add(&mac);
+        let confirm = ChatConfirm { signature, mac }.to_bytes();
+
+        let safety = parties.safety_number();
+        let (send, recv) = keys.into_chains(&transcript.current());
+        let Parties { responder, .. } = parties;
+        Ok((ChatSession::new(responder, safety, send, recv), confirm))
+    }
+}
+
+/// The accepting side, prepared when the user accepts and waiting for the ChatHello.
+pub struct ChatResponder {
+    parties: Parties,
+    ephemeral: EphemeralKeyPair,
+    random: [u8; 32],
+}
+
+impl fmt::Debug for ChatResponder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChatResponder")
+            .field("me", &self.parties.responder.0)
+            .field("peer", &self.parties.initiator.0)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The responder after its reply, waiting for the initiator's confirmation.
+pub struct ResponderAwaitingConfirm {
+    parties: Parties,
+    keys: Confirmation,
+    transcript: Transcript,
+}
+
+impl fmt::Debug for ResponderAwaitingConfirm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponderAwaitingConfirm")
+            .field("peer", &self.parties.initiator.0)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChatResponder {
+    /// Prepares to answer `peer`'s handshake (draws our randomness now).
+    pub fn new<R: CryptoRng + ?Sized>(
+        me: (&Username, PublicKey),
+        peer: (&Username, PublicKey),
+        rng: &mut R,
+    ) -> Self {
+        let mut random = [0u8; 32];
+        rng.fill_bytes(&mut random);
+        ChatResponder {
+            parties: Parties {
+                initiator: (peer.0.clone(), peer.1),
+                responder: (me.0.clone(), me.1),
+            },
+            ephemeral: EphemeralKeyPair::generate(rng),
+            random,
+        }
+    }
+
+    /// The peer this handshake is with.
+    pub fn peer(&self) -> &Username {
+        &self.parties.initiator.0
+    }
+
+    /// Answers the ChatHello; returns the next state and the ChatReply to send.
+    pub fn handle_hello(
+        self,
+        identity: &Identity,
+        msg: &[u8],
+    ) -> Result<(ResponderAwaitingConfirm, Vec<u8>), ChatError> {
+        expect(msg, CHAT_HELLO)?;
+        let hello = ChatHello::decode(msg)?;
+        if hello.version != CHAT_VERSION {
+            return Err(ChatError::UnsupportedVersion(hello.version));
+        }
+        let mut transcript = self.parties.transcript();
+        transcript.add(msg);
+        let mut reply = ChatReply {
+            random: self.random,
+            key_share: *self.ephemeral.public(),
+            signature: [0; 64],
+            mac: [0; 32],
+        };
+        let mut core = Vec::new();
+        reply.encode_core(&mut core);
+        transcript.add(&core);
+        let th1 = transcript.current();
+        let keys = Confirmation::derive(self.ephemeral, &hello.key_share, &th1)?;
+        reply.signature = identity.sign(&signed(RESPONDER_CONTEXT, &th1));
+        transcript.add(&reply.signature);
+        reply.mac = finished_mac(&keys.responder_finished, &transcript.current());
+        transcript.add(&reply.mac);
+        Ok((
+            ResponderAwaitingConfirm {
+                parties: self.parties,
+                keys,
+                transcript,
+            },
+            reply.to_bytes(),
+        ))
+    }
+}
+
+impl ResponderAwaitingConfirm {
+    /// The peer this handshake is with.
+    pub fn peer(&self) -> &Username {
+        &self.parties.initiator.0
+    }
+
+    /// Checks the initiator's confirmation; on success the chat is established.
+    pub fn handle_confirm(self, msg: &[u8]) -> Result<ChatSession, ChatError> {
+        expect(msg, CHAT_CONFIRM)?;
+        let confirm = ChatConfirm::decode(msg)?;
+        let ResponderAwaitingConfirm {
+            parties,
+            keys,
+            mut transcript,
+        } = self;
+        parties
+            .initiator
+            .1
+            .verify(
+                &signed(INITIATOR_CONTEXT, &transcript.current()),
+                &confirm.signature,
+            )
+            .map_err(|_| ChatError::BadSignature)?;
+        transcript.add(&confirm.signature);
+        if !verify_finished(
+            &keys.initiator_finished,
+            &transcript.current(),
+            &confirm.mac,
+        ) {
+            return Err(ChatError::BadFinished);
+        }
+        transcript.add(&confirm.mac);
+        let safety = parties.safety_number();
+        let (initiator_chain, responder_chain) = keys.into_chains(&transcript.current());
+        let Parties { initiator, .. } = parties;
+        Ok(ChatSession::new(
+            initiator,
+            safety,
+            responder_chain,
+            initiator_chain,
+        ))
+    }
+}

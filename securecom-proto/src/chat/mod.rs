@@ -1,0 +1,47 @@
+//! End-to-end encrypted chat between two clients, relayed opaquely by the server.
+//!
+//! When B accepts A's request, the relay hands each side the other's registered public key.
+//! The two clients then run a SIGMA-style handshake of their own, inside the chat data the
+//! relay forwards:
+//!
+//! ```text
+//! A (initiator)                                  B (responder)
+//! ChatHello {version, random_a, e_a}     ───▶
+//!                                        ◀───    ChatReply {random_b, e_b, Sig_B(th), MAC_B}
+//! ChatConfirm {Sig_A(th), MAC_A}         ───▶
+//! ```
+//!
+//! The transcript starts with both usernames and both identity keys, so each signature binds
+//! who is talking to whom and both ephemeral keys. Messages then use a symmetric ratchet: every
+//! message has its own AES-256-GCM key, derived from a chain key that moves forward and
+//! forgets the past ([`ratchet`]). A message counter in each record makes drops, reordering,
+//! replays and reflections fail; a close record makes truncation visible.
+//!
+//! The relay could still hand out wrong public keys. [`SafetyNumber`] lets the two users
+//! compare, out of band, a number computed from both identity keys, and [`KnownKeys`]
+//! remembers the keys seen for each user (trust on first use) and reports a change.
+
+mod error;
+mod handshake;
+mod known_keys;
+pub mod messages;
+mod ratchet;
+mod safety;
+mod session;
+
+pub use error::ChatError;
+pub use handshake::{
+    ChatInitiator, ChatResponder, InitiatorAwaitingReply, ResponderAwaitingConfirm,
+};
+pub use known_keys::{KeyStatus, KnownKeys, MemoryKnownKeys};
+pub use safety::SafetyNumber;
+pub use session::{ChatSession, OpenedChat};
+
+/// The chat protocol version, in the ChatHello and the transcript.
+pub const CHAT_VERSION: u16 = 1;
+
+/// The longest chat message text, in bytes (UTF-8).
+pub const MAX_TEXT_LEN: usize = 4096;
+
+#[cfg(test)]
+mod tests;

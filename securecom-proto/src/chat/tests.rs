@@ -1,0 +1,248 @@
+//! The end-to-end chat between two parties, and every way a relay can tamper with it.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::*;
+use crate::identity::{Identity, Username};
+use crate::test_support::TestRng;
+
+struct Party {
+    name: Username,
+    identity: Identity,
+}
+
+fn party(name: &str, seed: u8) -> Party {
+    Party {
+        name: Username::new(name).unwrap(),
+        identity: Identity::from_seed(&[seed; 32]),
+    }
+}
+
+fn me(p: &Party) -> (&Username, crate::identity::PublicKey) {
+    (&p.name, p.identity.public_key())
+}
+
+/// A full handshake; `relay` may rewrite each of the three messages in transit.
+fn handshake_with(
+    a: &Party,
+    b: &Party,
+    a_sees_b: (&Username, crate::identity::PublicKey),
+    b_sees_a: (&Username, crate::identity::PublicKey),
+    mut relay: impl FnMut(usize, &mut Vec<u8>),
+) -> Result<(ChatSession, ChatSession), ChatError> {
+    let (initiator, mut hello) = ChatInitiator::start(me(a), a_sees_b, &mut TestRng::new(1));
+    let responder = ChatResponder::new(me(b), b_sees_a, &mut TestRng::new(2));
+    relay(0, &mut hello);
+    let (responder, mut reply) = responder.handle_hello(&b.identity, &hello)?;
+    relay(1, &mut reply);
+    let (alice, mut confirm) = initiator.handle_reply(&a.identity, &reply)?;
+    relay(2, &mut confirm);
+    let bob = responder.handle_confirm(&confirm)?;
+    Ok((alice, bob))
+}
+
+fn established() -> (ChatSession, ChatSession) {
+    let (a, b) = (party("alice", 1), party("bob", 2));
+    handshake_with(&a, &b, me(&b), me(&a), |_, _| {}).unwrap()
+}
+
+fn text(s: &str) -> OpenedChat {
+    OpenedChat::Text(String::from(s))
+}
+
+#[test]
+fn chat_both_ways_either_side_first() {
+    let (mut alice, mut bob) = established();
+    assert_eq!(alice.safety_number(), bob.safety_number());
+    assert_eq!(alice.peer().as_str(), "bob");
+    assert_eq!(bob.peer().as_str(), "alice");
+    // The responder speaks first: nothing restricts who starts.
+    let m = bob.seal_text("hi alice").unwrap();
+    assert_eq!(alice.open(&m).unwrap(), text("hi alice"));
+    for i in 0..5 {
+        let m = alice.seal_text(&alloc::format!("a{i}")).unwrap();
+        assert_eq!(bob.open(&m).unwrap(), text(&alloc::format!("a{i}")));
+        let m = bob.seal_text(&alloc::format!("b{i}")).unwrap();
+        assert_eq!(alice.open(&m).unwrap(), text(&alloc::format!("b{i}")));
+    }
+    let close = alice.seal_close().unwrap();
+    assert_eq!(bob.open(&close).unwrap(), OpenedChat::Closed);
+    assert!(bob.peer_closed());
+    assert_eq!(alice.seal_text("late"), Err(ChatError::Closed));
+}
+
+#[test]
+fn every_ciphertext_has_its_own_key() {
+    let (mut alice, _) = established();
+    let one = alice.seal_text("same").unwrap();
+    let two = alice.seal_text("same").unwrap();
+    // Same text, different bytes (other key, other counter).
+    assert_ne!(one[9..], two[9..]);
+}
+
+#[test]
+fn flipped_bit_is_rejected_and_advances_nothing() {
+    let (mut alice, mut bob) = established();
+    let m = alice.seal_text("pay 10 euros").unwrap();
+    for bit in 8 * 9..m.len() * 8 {
+        let mut bad = m.clone();
+        bad[bit / 8] ^= 1 << (bit % 8);
+        assert!(bob.open(&bad).is_err(), "bit {bit}");
+    }
+    // The genuine message still opens: nothing advanced on the failures.
+    assert_eq!(bob.open(&m).unwrap(), text("pay 10 euros"));
+}
+
+#[test]
+fn dropped_message_is_detected() {
+    let (mut alice, mut bob) = established();
+    let _lost = alice.seal_text("one").unwrap();
+    let two = alice.seal_text("two").unwrap();
+    assert_eq!(
+        bob.open(&two),
+        Err(ChatError::OutOfSequence {
+            expected: 0,
+            got: 1
+        })
+    );
+}
+
+#[test]
+fn replayed_and_reordered_messages_are_rejected() {
+    let (mut alice, mut bob) = established();
+    let one = alice.seal_text("one").unwrap();
+    let two = alice.seal_text("two").unwrap();
+    assert_eq!(bob.open(&one).unwrap(), text("one"));
+    assert_eq!(
+        bob.open(&one),
+        Err(ChatError::OutOfSequence {
+            expected: 1,
+            got: 0
+        })
+    );
+    assert_eq!(bob.open(&two).unwrap(), text("two"));
+}
+
+#[test]
+fn counter_rewritten_by_the_relay_is_rejected() {
+    let (mut alice, mut bob) = established();
+    let _ = alice.seal_text("one").unwrap();
+    let mut two = alice.seal_text("two").unwrap();
+    // Claim it is message 0: the key and AAD of message 0 do not open it.
+    two[1..9].copy_from_slice(&0u64.to_be_bytes());
+    assert_eq!(bob.open(&two), Err(ChatError::BadRecord));
+}
+
+#[test]
+fn reflected_message_is_rejected() {
+    let (mut alice, _) = established();
+    let m = alice.seal_text("to bob").unwrap();
+    assert_eq!(alice.open(&m), Err(ChatError::BadRecord));
+}
+
+#[test]
+fn injected_message_is_rejected() {
+    let (_, mut bob) = established();
+    let (mut mallory_session, _) = {
+        let (a, b) = (party("alice", 1), party("bob", 2));
+        // Another chat between the same users: its keys are independent.
+        let (initiator, hello) = ChatInitiator::start(me(&a), me(&b), &mut TestRng::new(7));
+        let responder = ChatResponder::new(me(&b), me(&a), &mut TestRng::new(8));
+        let (responder, reply) = responder.handle_hello(&b.identity, &hello).unwrap();
+        let (s, confirm) = initiator.handle_reply(&a.identity, &reply).unwrap();
+        (s, responder.handle_confirm(&confirm).unwrap())
+    };
+    let forged = mallory_session.seal_text("from another chat").unwrap();
+    assert_eq!(bob.open(&forged), Err(ChatError::BadRecord));
+}
+
+#[test]
+fn tampered_handshake_fails() {
+    let (a, b) = (party("alice", 1), party("bob", 2));
+    for (step, expect) in [(1, ChatError::BadSignature), (2, ChatError::BadSignature)] {
+        let r = handshake_with(&a, &b, me(&b), me(&a), |i, m| {
+            if i == step {
+                // Inside the signature.
+                let at = if step == 1 { 70 } else { 5 };
+                m[at] ^= 1;
+            }
+        });
+        assert_eq!(r.unwrap_err(), expect, "step {step}");
+    }
+    // A flipped MAC.
+    let r = handshake_with(&a, &b, me(&b), me(&a), |i, m| {
+        if i == 1 {
+            let last = m.len() - 1;
+            m[last] ^= 1;
+        }
+    });
+    assert_eq!(r.unwrap_err(), ChatError::BadFinished);
+    // A low-order key share.
+    let r = handshake_with(&a, &b, me(&b), me(&a), |i, m| {
+        if i == 0 {
+            m[35..67].copy_from_slice(&[0; 32]);
+        }
+    });
+    assert_eq!(r.unwrap_err(), ChatError::NonContributoryKeyShare);
+}
+
+#[test]
+fn relay_substituting_a_key_is_caught() {
+    let (a, b, mallory) = (party("alice", 1), party("bob", 2), party("mallory", 3));
+    // The relay tells Alice that Bob's key is Mallory's, but Bob really answers: his
+    // signature does not verify under the substituted key.
+    let r = handshake_with(
+        &a,
+        &b,
+        (&b.name, mallory.identity.public_key()),
+        me(&a),
+        |_, _| {},
+    );
+    assert_eq!(r.unwrap_err(), ChatError::BadSignature);
+
+    // A relay that runs a full man-in-the-middle with its own key towards both sides
+    // succeeds cryptographically, but the safety numbers differ.
+    let bob_as_mallory = Party {
+        name: b.name.clone(),
+        identity: Identity::from_seed(&[3; 32]),
+    };
+    let alice_as_mallory = Party {
+        name: a.name.clone(),
+        identity: Identity::from_seed(&[3; 32]),
+    };
+    let (alice_side, _) =
+        handshake_with(&a, &bob_as_mallory, me(&bob_as_mallory), me(&a), |_, _| {}).unwrap();
+    let (_, bob_side) = handshake_with(
+        &alice_as_mallory,
+        &b,
+        me(&b),
+        me(&alice_as_mallory),
+        |_, _| {},
+    )
+    .unwrap();
+    assert_ne!(alice_side.safety_number(), bob_side.safety_number());
+    let (genuine_alice, genuine_bob) = established();
+    assert_eq!(genuine_alice.safety_number(), genuine_bob.safety_number());
+    assert_ne!(alice_side.safety_number(), genuine_alice.safety_number());
+}
+
+#[test]
+fn identities_are_bound_to_the_transcript() {
+    // Carol cannot pass Bob's reply off as her own: the transcript names the responder.
+    let (a, b, c) = (party("alice", 1), party("bob", 2), party("carol", 4));
+    let (initiator, hello) = ChatInitiator::start(me(&a), me(&c), &mut TestRng::new(1));
+    let responder = ChatResponder::new(me(&b), me(&a), &mut TestRng::new(2));
+    let (_, reply) = responder.handle_hello(&b.identity, &hello).unwrap();
+    assert_eq!(
+        initiator.handle_reply(&a.identity, &reply).unwrap_err(),
+        ChatError::BadSignature
+    );
+}
+
+#[test]
+fn overlong_text_is_refused() {
+    let (mut alice, _) = established();
+    let long = "x".repeat(MAX_TEXT_LEN + 1);
+    assert_eq!(alice.seal_text(&long), Err(ChatError::InvalidText));
+}
