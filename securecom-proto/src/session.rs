@@ -261,12 +261,17 @@ impl Session {
         self.closed_by_peer || self.keys.tx_standard.is_closed()
     }
 
-    /// Derives keying material bound to this session (both sides get the same bytes), as TLS
-    /// exporters do: `Expand-Label(Expand-Label(exporter, label), "exporter", context)`.
-    /// Distinct labels give independent outputs.
-    pub fn export_keying_material(&self, label: &[u8], context: &[u8], out: &mut [u8]) {
-        let per_label = self.keys.exporter.derive(label, b"");
-        crate::crypto::expand_label(&per_label, b"exporter", context, out);
+    /// Derives 32 bytes of keying material bound to this session (both sides get the same),
+    /// as TLS exporters do. Distinct labels or contexts give independent outputs; label and
+    /// context are hashed first, so they may be of any length.
+    ///
+    /// `Expand-Label(Expand-Label(exporter, SHA-256(label), ""), "exporter", SHA-256(context))`
+    pub fn export_keying_material(&self, label: &[u8], context: &[u8]) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let per_label = self.keys.exporter.derive(&Sha256::digest(label), b"");
+        *per_label
+            .derive(b"exporter", &Sha256::digest(context))
+            .as_bytes()
     }
 
     /// Appends one record carrying `payload` on `channel` to the output.

@@ -70,6 +70,8 @@ pub struct ServerConfig {
     pub(crate) credentials: ServerCredentials,
     pub(crate) directory: Arc<dyn UserDirectory + Send + Sync>,
     pub(crate) handshake_timeout: Duration,
+    /// A key no one holds, to verify against when the username is unknown.
+    pub(crate) unknown_user_key: crate::identity::PublicKey,
 }
 
 impl ServerConfig {
@@ -82,6 +84,7 @@ impl ServerConfig {
             credentials,
             directory,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            unknown_user_key: Identity::from_seed(&[0x5a; 32]).public_key(),
         }
     }
 

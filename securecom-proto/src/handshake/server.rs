@@ -185,7 +185,7 @@ impl ServerHandshake {
                 let step = match self.state {
                     State::Hello(s) => s.handle(&self.config, &mut self.io, msg),
                     State::Identity(s) => s.handle(&self.config, &mut self.io, msg),
-                    State::Verify(s) => s.handle(&mut self.io, msg),
+                    State::Verify(s) => s.handle(&self.config, &mut self.io, msg),
                     State::Finished(s) => s.handle(&mut self.io, msg),
                 }?;
                 match step {
@@ -276,13 +276,21 @@ impl ExpectClientIdentity {
 }
 
 impl ExpectClientVerify {
-    fn handle(self, io: &mut HandshakeIo, msg: &[u8]) -> Result<Step, HandshakeError> {
+    fn handle(
+        self,
+        config: &ServerConfig,
+        io: &mut HandshakeIo,
+        msg: &[u8],
+    ) -> Result<Step, HandshakeError> {
         expect_message(msg, HandshakeType::CLIENT_VERIFY)?;
         let ClientVerify(Verify { signature }) = ClientVerify::decode(msg)?;
+        let signed = signed_content(CLIENT_SIGNATURE_CONTEXT, &io.transcript.current());
         let Some(key) = self.registered else {
+            // Spend the same verification as for a registered user, so the timing of the
+            // failure does not reveal whether the name exists.
+            let _ = config.unknown_user_key.verify(&signed, &signature);
             return Err(HandshakeError::UnknownUser(self.username));
         };
-        let signed = signed_content(CLIENT_SIGNATURE_CONTEXT, &io.transcript.current());
         key.verify(&signed, &signature)
             .map_err(|_| HandshakeError::BadClientSignature)?;
         io.transcript.add(msg);

@@ -49,6 +49,15 @@ impl ServerCredentials {
     /// [`CertificateError::NotEd25519`] (leaf key), [`CertificateError::KeyMismatch`].
     pub fn new(chain_der: Vec<Vec<u8>>, key: Identity) -> Result<Self, CertificateError> {
         chain::check_shape(&chain_der)?;
+        // The ServerCertificate message (type, count, u16-prefixed certificates) must fit
+        // one record; refuse here rather than fail every handshake later.
+        let encoded = 2 + chain_der.iter().map(|c| 2 + c.len()).sum::<usize>();
+        if encoded > crate::codec::MAX_PLAINTEXT_LEN {
+            return Err(CertificateError::ChainTooLarge {
+                len: encoded,
+                max: crate::codec::MAX_PLAINTEXT_LEN,
+            });
+        }
         let ders: Vec<CertificateDer<'_>> = chain_der
             .iter()
             .map(|der| CertificateDer::from(der.as_slice()))

@@ -35,6 +35,14 @@ pub enum CertificateError {
         /// How many were given.
         got: usize,
     },
+    /// The whole chain does not fit in one handshake record.
+    #[error("certificate chain of {len} bytes does not fit the handshake's {max}-byte limit")]
+    ChainTooLarge {
+        /// The encoded size of the chain.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
     /// One certificate is longer than [`MAX_CERT_LEN`](super::MAX_CERT_LEN).
     #[error("certificate {index} too large: {len} bytes, at most {max}")]
     CertificateTooLarge {
