@@ -12,11 +12,13 @@
 //! | module | job |
 //! |---|---|
 //! | [`command`] | the commands, responses and notices exchanged inside a session |
+//! | [`client`] | the client's chat logic: [`client::ChatClient`] |
 //! | [`chat`] | the end-to-end chat: its handshake, ratchet, safety numbers and known keys |
 //! | [`codec`] | the checked [`codec::Reader`], the stream [`codec::Deframer`] and frame limits |
 //! | [`identity`] | Ed25519 identities, PEM files, fingerprints, usernames, the user directory |
 //! | [`pki`] | X.509 chain and CRL validation of the server's certificate |
 //! | [`handshake`] | the client-server handshake: [`handshake::ClientHandshake`], [`handshake::ServerHandshake`] |
+//! | [`relay`] | the server's presence and routing: [`relay::Relay`] |
 //! | [`record`] | the AES-256-GCM record layer with implicit sequence numbers and key update |
 //! | [`session`] | an established, mutually authenticated connection |
 //! | [`time`] | the time values the machines take: [`time::Instant`] and [`time::UnixTime`] |
@@ -40,16 +42,20 @@ extern crate alloc;
 extern crate std;
 
 pub mod chat;
+pub mod client;
 pub mod codec;
 pub mod command;
 pub mod handshake;
 pub mod identity;
 pub mod pki;
 pub mod record;
+pub mod relay;
 pub mod session;
 pub mod time;
 
 mod crypto;
+#[cfg(test)]
+mod simulation;
 #[cfg(test)]
 mod test_support;
 

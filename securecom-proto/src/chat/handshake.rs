@@ -92,6 +92,59 @@ impl Confirmation {
     }
 }
 
+/// The requester's randomness, drawn when the user asks for a chat, before the peer's key
+/// is known (the relay sends it with the acceptance).
+pub struct PreparedInitiator {
+    ephemeral: EphemeralKeyPair,
+    random: [u8; 32],
+}
+
+impl fmt::Debug for PreparedInitiator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PreparedInitiator(..)")
+    }
+}
+
+impl PreparedInitiator {
+    /// Draws the random and the ephemeral key.
+    pub fn new<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        let mut random = [0u8; 32];
+        rng.fill_bytes(&mut random);
+        PreparedInitiator {
+            ephemeral: EphemeralKeyPair::generate(rng),
+            random,
+        }
+    }
+
+    /// Starts the handshake from `me` to `peer`; returns the state and the ChatHello.
+    pub fn start(
+        self,
+        me: (&Username, PublicKey),
+        peer: (&Username, PublicKey),
+    ) -> (ChatInitiator, Vec<u8>) {
+        let parties = Parties {
+            initiator: (me.0.clone(), me.1),
+            responder: (peer.0.clone(), peer.1),
+        };
+        let hello = ChatHello {
+            version: CHAT_VERSION,
+            random: self.random,
+            key_share: *self.ephemeral.public(),
+        }
+        .to_bytes();
+        let mut transcript = parties.transcript();
+        transcript.add(&hello);
+        (
+            ChatInitiator {
+                parties,
+                ephemeral: self.ephemeral,
+                transcript,
+            },
+            hello,
+        )
+    }
+}
+
 /// The requester's side, after sending its ChatHello and waiting for the ChatReply.
 pub struct ChatInitiator {
     parties: Parties,
@@ -119,29 +172,7 @@ impl ChatInitiator {
         peer: (&Username, PublicKey),
         rng: &mut R,
     ) -> (Self, Vec<u8>) {
-        let parties = Parties {
-            initiator: (me.0.clone(), me.1),
-            responder: (peer.0.clone(), peer.1),
-        };
-        let mut random = [0u8; 32];
-        rng.fill_bytes(&mut random);
-        let ephemeral = EphemeralKeyPair::generate(rng);
-        let hello = ChatHello {
-            version: CHAT_VERSION,
-            random,
-            key_share: *ephemeral.public(),
-        }
-        .to_bytes();
-        let mut transcript = parties.transcript();
-        transcript.add(&hello);
-        (
-            ChatInitiator {
-                parties,
-                ephemeral,
-                transcript,
-            },
-            hello,
-        )
+        PreparedInitiator::new(rng).start(me, peer)
     }
 
     /// The peer this handshake is with.

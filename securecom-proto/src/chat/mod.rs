@@ -31,7 +31,8 @@ mod session;
 
 pub use error::ChatError;
 pub use handshake::{
-    ChatInitiator, ChatResponder, InitiatorAwaitingReply, ResponderAwaitingConfirm,
+    ChatInitiator, ChatResponder, InitiatorAwaitingReply, PreparedInitiator,
+    ResponderAwaitingConfirm,
 };
 pub use known_keys::{KeyStatus, KnownKeys, MemoryKnownKeys};
 pub use safety::SafetyNumber;

@@ -21,6 +21,10 @@ const LABEL_PREFIX: &[u8] = b"securecom/1 ";
 pub(crate) struct Secret([u8; HASH_LEN]);
 
 impl Secret {
+    pub(crate) fn from_array(bytes: [u8; HASH_LEN]) -> Self {
+        Secret(bytes)
+    }
+
     #[cfg(test)]
     pub(crate) fn from_bytes(bytes: [u8; HASH_LEN]) -> Self {
         Secret(bytes)

@@ -24,6 +24,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+mod callback;
+
+pub use callback::{CALLBACK_TOKEN_LEN, CallbackHello};
+
 use crate::codec::{ContentType, Deframer, FrameError};
 use crate::crypto::Secret;
 use crate::identity::{PublicKey, Username};
@@ -137,6 +141,9 @@ pub enum SessionError {
     /// The session was closed; nothing more can be sent or received.
     #[error("session closed")]
     Closed,
+    /// A callback connection presented a wrong, replayed or unexpected token.
+    #[error("callback connection refused")]
+    CallbackRefused,
 }
 
 /// The traffic secrets a completed handshake hands to the session.
@@ -202,6 +209,8 @@ pub struct Session {
     out: Vec<u8>,
     error: Option<SessionError>,
     closed_by_peer: bool,
+    /// The request channel's second transport, once attached (see [`callback`]).
+    callback: Option<callback::CallbackStream>,
 }
 
 impl fmt::Debug for Session {
@@ -233,6 +242,7 @@ impl Session {
             out,
             error: None,
             closed_by_peer: false,
+            callback: None,
         }
     }
 
@@ -279,6 +289,12 @@ impl Session {
         self.check()?;
         if self.keys.tx_standard.is_closed() {
             return Err(SessionError::Closed);
+        }
+        if channel == Channel::Request
+            && let Some(cb) = self.callback.as_mut()
+            && let Some(sealer) = cb.sealer.as_mut()
+        {
+            return Ok(sealer.seal_data(payload, &mut cb.out)?);
         }
         let sealer = match channel {
             Channel::Standard => &mut self.keys.tx_standard,

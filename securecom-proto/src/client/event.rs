@@ -1,0 +1,167 @@
+//! What the chat client tells its user interface.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::chat::{ChatError, KeyStatus, SafetyNumber};
+use crate::command::{CommandError, UserEntry};
+use crate::identity::{Fingerprint, PublicKey, Username};
+use crate::session::CloseReason;
+
+/// Which command a response or failure belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommandKind {
+    /// `list`.
+    ListUsers,
+    /// `key NAME`.
+    GetPublicKey,
+    /// `chat NAME`.
+    RequestChat,
+    /// `accept` / `deny`.
+    Answer,
+    /// Withdrawing our request.
+    Withdraw,
+    /// Sending chat data.
+    ChatData,
+    /// `leave`.
+    LeaveChat,
+    /// `quit`.
+    Exit,
+    /// Keep-alive.
+    Ping,
+    /// Asking for the callback request channel.
+    RegisterCallback,
+}
+
+/// Why a chat ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChatEndReason {
+    /// We left.
+    WeLeft,
+    /// The peer closed the chat properly (its end-to-end close arrived).
+    PeerClosed,
+    /// The peer left without an end-to-end close: it disconnected, or the close was cut
+    /// off (truncation). Messages it sent last may be missing.
+    PeerGone,
+    /// The end-to-end layer failed: tampering, a forged message, or a broken peer.
+    Security(ChatError),
+    /// The peer's key differs from the one we knew.
+    KeyChanged,
+    /// Our session with the server ended.
+    Disconnected,
+}
+
+/// Why a request was refused without asking the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AutoRefusal {
+    /// We are in a chat or negotiating one (the original's `isChatting`).
+    Busy,
+    /// The asker's key changed since we last saw it.
+    KeyChanged,
+}
+
+/// An event for the user interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// The users online.
+    Users {
+        /// Each with the fingerprint of its registered key.
+        users: Vec<UserEntry>,
+        /// More were online than listed.
+        truncated: bool,
+    },
+    /// A user's registered key, as asked.
+    PublicKey {
+        /// Whose.
+        user: Username,
+        /// The key.
+        key: PublicKey,
+    },
+    /// Our chat request reached the other user.
+    RequestSent {
+        /// To whom.
+        to: Username,
+    },
+    /// Someone asks to chat: answer with `accept` or `deny`.
+    IncomingRequest {
+        /// Who.
+        from: Username,
+        /// The fingerprint of their registered key.
+        fingerprint: Fingerprint,
+        /// Whether we knew this key.
+        key_status: KeyStatus,
+    },
+    /// A request was refused automatically.
+    AutoRefused {
+        /// Who asked.
+        from: Username,
+        /// Why.
+        reason: AutoRefusal,
+    },
+    /// The other user accepted: the end-to-end handshake is running.
+    RequestAccepted {
+        /// Who.
+        peer: Username,
+    },
+    /// The other user refused (or was busy).
+    RequestDenied {
+        /// Who.
+        peer: Username,
+    },
+    /// A request expired unanswered.
+    RequestExpired {
+        /// The other user.
+        peer: Username,
+    },
+    /// The asker withdrew its request (or went offline).
+    RequestWithdrawn {
+        /// Who.
+        from: Username,
+    },
+    /// A user's key differs from the one we remembered: the server may be lying. The chat
+    /// is refused until the user is verified and trusted again.
+    KeyChanged {
+        /// Whose key.
+        user: Username,
+        /// What we remembered.
+        previous: Fingerprint,
+        /// What the server gave now.
+        current: Fingerprint,
+    },
+    /// The end-to-end chat is established: compare the safety number with the peer.
+    ChatEstablished {
+        /// With whom.
+        peer: Username,
+        /// The number to compare out of band.
+        safety_number: SafetyNumber,
+    },
+    /// A message from the chat peer, authentic and in order.
+    Message {
+        /// From whom.
+        from: Username,
+        /// The text.
+        text: String,
+    },
+    /// The chat ended.
+    ChatEnded {
+        /// With whom.
+        peer: Username,
+        /// Why.
+        reason: ChatEndReason,
+    },
+    /// A command was refused by the server.
+    CommandFailed {
+        /// Which command.
+        command: CommandKind,
+        /// Why.
+        error: CommandError,
+    },
+    /// The callback connection presented the right token; request-channel messages now
+    /// arrive over it.
+    CallbackAttached,
+    /// The server ended our session.
+    Closed {
+        /// Its reason.
+        reason: CloseReason,
+    },
+}

@@ -1,0 +1,411 @@
+//! What the client does with the server's responses and notices.
+
+use alloc::vec::Vec;
+
+use super::{AutoRefusal, ChatClient, ChatEndReason, ClientError, ClientEvent, CommandKind, State};
+use crate::chat::{KeyStatus, OpenedChat};
+use crate::codec::{Codec, ContentType, Deframer};
+use crate::command::{Notice, RequestBody, Response, ResponseBody};
+use crate::identity::{PublicKey, Username};
+use crate::session::{CallbackHello, Channel, Incoming};
+use crate::time::Instant;
+
+enum Inbound {
+    Standard(Vec<u8>),
+    Request(Vec<u8>),
+    Closed(crate::session::CloseReason),
+}
+
+impl ChatClient {
+    /// Processes bytes from the server. Session and protocol errors are fatal.
+    pub fn handle_input(&mut self, now: Instant, mut data: &[u8]) -> Result<(), ClientError> {
+        let mut inbox = Vec::new();
+        loop {
+            let taken = self.session.push_input(data);
+            data = data.get(taken..).unwrap_or(&[]);
+            loop {
+                let record = self.session.next_record();
+                match record {
+                    Ok(None) => break,
+                    Ok(Some(Incoming::Data { channel, payload })) => inbox.push(match channel {
+                        Channel::Standard => Inbound::Standard(payload.to_vec()),
+                        Channel::Request => Inbound::Request(payload.to_vec()),
+                    }),
+                    Ok(Some(Incoming::Closed(reason))) => {
+                        inbox.push(Inbound::Closed(reason));
+                        break;
+                    }
+                    Err(e) => {
+                        self.closed = true;
+                        return Err(e.into());
+                    }
+                }
+            }
+            for item in inbox.drain(..) {
+                match item {
+                    Inbound::Standard(bytes) => self.on_response(now, &bytes)?,
+                    Inbound::Request(bytes) => self.on_notice(now, &bytes)?,
+                    Inbound::Closed(reason) => {
+                        self.server_closed(reason);
+                        return Ok(());
+                    }
+                }
+            }
+            if data.is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Processes bytes from a callback connection (see [`ChatClient::register_callback`]).
+    /// The first frame must be the server's hello with the right token;
+    /// [`ClientError::CallbackRefused`] means: close that connection. Keep one `Deframer`
+    /// per callback connection until it is attached.
+    pub fn handle_callback_input(
+        &mut self,
+        now: Instant,
+        pending_hello: &mut Deframer,
+        mut data: &[u8],
+    ) -> Result<(), ClientError> {
+        if !self.session.callback_attached() {
+            let taken = pending_hello.push(data);
+            data = data.get(taken..).unwrap_or(&[]);
+            let hello = match pending_hello.next_frame() {
+                Ok(Some(frame)) if frame.content_type == ContentType::HANDSHAKE => {
+                    CallbackHello::decode(frame.payload)
+                        .map_err(|_| ClientError::CallbackRefused)?
+                }
+                Ok(None) => return Ok(()),
+                _ => return Err(ClientError::CallbackRefused),
+            };
+            let in_time = self.callback_deadline.is_some_and(|d| now < d);
+            if !in_time {
+                return Err(ClientError::CallbackRefused);
+            }
+            self.session
+                .accept_callback_hello(&hello)
+                .map_err(|_| ClientError::CallbackRefused)?;
+            self.callback_deadline = None;
+            self.events.push_back(ClientEvent::CallbackAttached);
+            // Records that came in the same read as the hello.
+            let mut leftover = Vec::new();
+            while let Ok(Some(frame)) = pending_hello.next_frame() {
+                leftover.extend_from_slice(&frame.header);
+                leftover.extend_from_slice(frame.payload);
+            }
+            leftover.extend_from_slice(data);
+            return self.callback_records(now, &leftover);
+        }
+        self.callback_records(now, data)
+    }
+
+    fn callback_records(&mut self, now: Instant, mut data: &[u8]) -> Result<(), ClientError> {
+        let mut inbox = Vec::new();
+        loop {
+            let taken = self.session.push_callback_input(data);
+            data = data.get(taken..).unwrap_or(&[]);
+            loop {
+                match self.session.next_callback_record() {
+                    Ok(None) => break,
+                    Ok(Some(Incoming::Data { payload, .. })) => inbox.push(payload.to_vec()),
+                    Ok(Some(Incoming::Closed(_))) => break,
+                    Err(e) => {
+                        self.closed = true;
+                        return Err(e.into());
+                    }
+                }
+            }
+            for notice in inbox.drain(..) {
+                self.on_notice(now, &notice)?;
+            }
+            if data.is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn on_response(&mut self, now: Instant, bytes: &[u8]) -> Result<(), ClientError> {
+        let Response { id, body } = Response::decode(bytes).map_err(|_| self.violation())?;
+        let kind = match self.pending.remove(&id) {
+            Some(kind) => kind,
+            // Errors about chat data carry the id of a message we did not track.
+            None if matches!(body, ResponseBody::Error(_)) => CommandKind::ChatData,
+            None => return Err(self.violation()),
+        };
+        match (kind, body) {
+            (_, ResponseBody::Error(error)) => self.command_failed(now, kind, error)?,
+            (CommandKind::ListUsers, ResponseBody::Users { users, truncated }) => {
+                self.events
+                    .push_back(ClientEvent::Users { users, truncated });
+            }
+            (CommandKind::GetPublicKey, ResponseBody::PublicKey { username, key }) => {
+                self.events.push_back(ClientEvent::PublicKey {
+                    user: username,
+                    key,
+                });
+            }
+            (CommandKind::RequestChat, ResponseBody::RequestSent) => {
+                if let State::Requesting { to, .. } = &self.state {
+                    let to = to.clone();
+                    self.events.push_back(ClientEvent::RequestSent { to });
+                }
+            }
+            (CommandKind::Answer, ResponseBody::Answered)
+            | (CommandKind::Withdraw, ResponseBody::Withdrawn)
+            | (CommandKind::LeaveChat, ResponseBody::Left)
+            | (CommandKind::Ping, ResponseBody::Pong)
+            | (CommandKind::RegisterCallback, ResponseBody::CallbackRegistered) => {}
+            (CommandKind::Exit, ResponseBody::Bye) => {}
+            _ => return Err(self.violation()),
+        }
+        Ok(())
+    }
+
+    fn command_failed(
+        &mut self,
+        now: Instant,
+        kind: CommandKind,
+        error: crate::command::CommandError,
+    ) -> Result<(), ClientError> {
+        match kind {
+            CommandKind::RequestChat if matches!(self.state, State::Requesting { .. }) => {
+                self.state = State::Idle;
+            }
+            CommandKind::Answer if matches!(self.state, State::Responding(_)) => {
+                self.state = State::Idle;
+            }
+            CommandKind::ChatData => {
+                // The relay dropped our chat data (the chat is over at the relay): the
+                // end-to-end sequence is broken, so the chat cannot go on.
+                if let Some(peer) = self.chat_peer() {
+                    self.end_chat(peer, ChatEndReason::PeerGone);
+                }
+            }
+            CommandKind::RegisterCallback => {
+                self.session.cancel_callback();
+                self.callback_deadline = None;
+            }
+            _ => {}
+        }
+        let _ = now;
+        self.events.push_back(ClientEvent::CommandFailed {
+            command: kind,
+            error,
+        });
+        Ok(())
+    }
+
+    fn on_notice(&mut self, now: Instant, bytes: &[u8]) -> Result<(), ClientError> {
+        let notice = Notice::decode(bytes).map_err(|_| self.violation())?;
+        match notice {
+            Notice::IncomingRequest { from, key } => self.incoming_request(now, from, key),
+            Notice::RequestWithdrawn { from } => {
+                if matches!(&self.state, State::Asked { from: f, .. } if *f == from) {
+                    self.state = State::Idle;
+                }
+                self.events
+                    .push_back(ClientEvent::RequestWithdrawn { from });
+                Ok(())
+            }
+            Notice::RequestExpired { peer } => {
+                match &self.state {
+                    State::Asked { from, .. } if *from == peer => self.state = State::Idle,
+                    State::Requesting { to, .. } if *to == peer => self.state = State::Idle,
+                    _ => {}
+                }
+                self.events.push_back(ClientEvent::RequestExpired { peer });
+                Ok(())
+            }
+            Notice::RequestDenied { peer } => {
+                if matches!(&self.state, State::Requesting { to, .. } if *to == peer) {
+                    self.state = State::Idle;
+                }
+                self.events.push_back(ClientEvent::RequestDenied { peer });
+                Ok(())
+            }
+            Notice::RequestAccepted { peer, key } => self.request_accepted(now, peer, key),
+            Notice::ChatData(payload) => self.chat_data_in(now, &payload),
+            Notice::PeerLeft { peer } => {
+                if self.chat_peer().as_ref() == Some(&peer) {
+                    let reason = match &self.state {
+                        State::Chatting(chat) if chat.peer_closed() => ChatEndReason::PeerClosed,
+                        _ => ChatEndReason::PeerGone,
+                    };
+                    self.end_chat(peer, reason);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn incoming_request(
+        &mut self,
+        now: Instant,
+        from: Username,
+        key: PublicKey,
+    ) -> Result<(), ClientError> {
+        if !matches!(self.state, State::Idle) {
+            self.refuse(now, &from, AutoRefusal::Busy)?;
+            return Ok(());
+        }
+        match self.known_key_status(&from, &key) {
+            KeyStatus::Changed { previous } => {
+                self.events.push_back(ClientEvent::KeyChanged {
+                    user: from.clone(),
+                    previous: previous.fingerprint(),
+                    current: key.fingerprint(),
+                });
+                self.refuse(now, &from, AutoRefusal::KeyChanged)
+            }
+            key_status => {
+                self.events.push_back(ClientEvent::IncomingRequest {
+                    from: from.clone(),
+                    fingerprint: key.fingerprint(),
+                    key_status,
+                });
+                self.state = State::Asked { from, key };
+                Ok(())
+            }
+        }
+    }
+
+    fn refuse(
+        &mut self,
+        now: Instant,
+        from: &Username,
+        reason: AutoRefusal,
+    ) -> Result<(), ClientError> {
+        self.command(
+            now,
+            CommandKind::Answer,
+            RequestBody::Answer {
+                from: from.clone(),
+                accept: false,
+            },
+        )?;
+        self.events.push_back(ClientEvent::AutoRefused {
+            from: from.clone(),
+            reason,
+        });
+        Ok(())
+    }
+
+    fn request_accepted(
+        &mut self,
+        now: Instant,
+        peer: Username,
+        key: PublicKey,
+    ) -> Result<(), ClientError> {
+        let state = core::mem::replace(&mut self.state, State::Idle);
+        let State::Requesting { to, prepared } = state else {
+            self.state = state;
+            return Err(self.violation());
+        };
+        if to != peer {
+            return Err(self.violation());
+        }
+        if let KeyStatus::Changed { previous } = self.known_key_status(&peer, &key) {
+            self.events.push_back(ClientEvent::KeyChanged {
+                user: peer.clone(),
+                previous: previous.fingerprint(),
+                current: key.fingerprint(),
+            });
+            self.end_chat(peer, ChatEndReason::KeyChanged);
+            return self.command(now, CommandKind::LeaveChat, RequestBody::LeaveChat);
+        }
+        self.events
+            .push_back(ClientEvent::RequestAccepted { peer: peer.clone() });
+        let me = (&self.config.username, self.config.identity.public_key());
+        let (initiator, hello) = prepared.start(me, (&peer, key));
+        self.state = State::Initiating(initiator);
+        self.chat_data(now, hello)
+    }
+
+    fn chat_data_in(&mut self, now: Instant, payload: &[u8]) -> Result<(), ClientError> {
+        match core::mem::replace(&mut self.state, State::Idle) {
+            State::Responding(responder) => {
+                let peer = responder.peer().clone();
+                match responder.handle_hello(&self.config.identity, payload) {
+                    Ok((next, reply)) => {
+                        self.state = State::Confirming(next);
+                        self.chat_data(now, reply)
+                    }
+                    Err(e) => self.security_failure(now, peer, e),
+                }
+            }
+            State::Initiating(initiator) => {
+                let peer = initiator.peer().clone();
+                match initiator.handle_reply(&self.config.identity, payload) {
+                    Ok((chat, confirm)) => {
+                        let safety_number = chat.safety_number();
+                        self.state = State::Chatting(chat);
+                        self.chat_data(now, confirm)?;
+                        self.events.push_back(ClientEvent::ChatEstablished {
+                            peer,
+                            safety_number,
+                        });
+                        Ok(())
+                    }
+                    Err(e) => self.security_failure(now, peer, e),
+                }
+            }
+            State::Confirming(confirming) => {
+                let peer = confirming.peer().clone();
+                match confirming.handle_confirm(payload) {
+                    Ok(chat) => {
+                        let safety_number = chat.safety_number();
+                        self.state = State::Chatting(chat);
+                        self.events.push_back(ClientEvent::ChatEstablished {
+                            peer,
+                            safety_number,
+                        });
+                        Ok(())
+                    }
+                    Err(e) => self.security_failure(now, peer, e),
+                }
+            }
+            State::Chatting(mut chat) => match chat.open(payload) {
+                Ok(OpenedChat::Text(text)) => {
+                    let from = chat.peer().clone();
+                    self.state = State::Chatting(chat);
+                    self.events.push_back(ClientEvent::Message { from, text });
+                    Ok(())
+                }
+                Ok(OpenedChat::Closed) => {
+                    // Keep the session until the relay confirms the peer left, so the end
+                    // is reported as a clean close.
+                    self.state = State::Chatting(chat);
+                    Ok(())
+                }
+                Err(e) => {
+                    let peer = chat.peer().clone();
+                    self.security_failure(now, peer, e)
+                }
+            },
+            other => {
+                // Chat data with no chat: a late message after we left. Ignore it.
+                self.state = other;
+                Ok(())
+            }
+        }
+    }
+
+    fn security_failure(
+        &mut self,
+        now: Instant,
+        peer: Username,
+        e: crate::chat::ChatError,
+    ) -> Result<(), ClientError> {
+        self.state = State::Idle;
+        self.events.push_back(ClientEvent::ChatEnded {
+            peer,
+            reason: ChatEndReason::Security(e),
+        });
+        self.command(now, CommandKind::LeaveChat, RequestBody::LeaveChat)
+    }
+
+    fn violation(&mut self) -> ClientError {
+        self.closed = true;
+        ClientError::ProtocolViolation
+    }
+}

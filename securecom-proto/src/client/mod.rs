@@ -1,0 +1,453 @@
+//! The client's chat logic: a state machine over an established [`Session`].
+//!
+//! A [`ChatClient`] turns user commands into requests, and responses and notices into
+//! [`ClientEvent`]s for the user interface. It runs the end-to-end chat handshake and
+//! ratchet itself, so the server only ever sees ciphertext. Its states:
+//!
+//! ```text
+//!            request_chat            RequestAccepted             ChatReply ok
+//!   Idle ──────────────────▶ Requesting ───────────▶ Initiating ─────────────▶ Chatting
+//!    │ IncomingRequest                                                          ▲
+//!    ▼            accept                 ChatHello              ChatConfirm ok  │
+//!   Asked ────────────────▶ Responding ───────────▶ Confirming ─────────────────┘
+//! ```
+//!
+//! Any state other than `Idle` is busy: an incoming request is refused automatically,
+//! without asking the user (the original's `isChatting`).
+//!
+//! ## Driving
+//! Like every machine of this crate: user commands append output; bytes go in through
+//! [`ChatClient::handle_input`] (and [`ChatClient::handle_callback_input`] for the optional
+//! callback connection); [`ChatClient::output`] / [`ChatClient::consume_output`] give the
+//! bytes to write; [`ChatClient::poll_event`] gives events; [`ChatClient::poll_timeout`] /
+//! [`ChatClient::handle_timeout`] keep the session alive.
+
+mod event;
+mod inbound;
+
+pub use event::{AutoRefusal, ChatEndReason, ClientEvent, CommandKind};
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::Arc;
+use core::fmt;
+use core::time::Duration;
+
+use rand_core::CryptoRng;
+
+use crate::chat::{
+    ChatInitiator, ChatResponder, ChatSession, KeyStatus, KnownKeys, MAX_TEXT_LEN,
+    PreparedInitiator, ResponderAwaitingConfirm, SafetyNumber,
+};
+use crate::codec::Codec;
+use crate::command::{Request, RequestBody, RequestId};
+use crate::handshake::ClientConfig;
+use crate::identity::{PublicKey, Username};
+use crate::session::{Channel, CloseReason, Session, SessionError};
+use crate::time::Instant;
+
+/// Commands awaiting their response, at most.
+pub const MAX_PENDING_COMMANDS: usize = 64;
+
+/// How long a callback registration waits for the server's connection.
+pub const CALLBACK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A ping is sent after this much silence, well inside the relay's idle timeout.
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Why a client call failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// The command does not fit the current state (for example, `accept` with no request).
+    #[error("not possible now: {0}")]
+    InvalidState(&'static str),
+    /// Too many commands are waiting for a response.
+    #[error("too many commands in flight")]
+    TooManyPending,
+    /// The text is empty, too long or not UTF-8.
+    #[error("invalid message text")]
+    InvalidText,
+    /// The session failed or was closed (fatal).
+    #[error("session: {0}")]
+    Session(#[from] SessionError),
+    /// The server broke the command protocol (fatal).
+    #[error("server sent an invalid or unexpected message")]
+    ProtocolViolation,
+    /// A callback connection was refused; close that connection (the session goes on).
+    #[error("callback connection refused")]
+    CallbackRefused,
+}
+
+/// Where the client stands, for display.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChatStatus {
+    /// Not chatting.
+    Idle,
+    /// Waiting for `to` to answer our request.
+    Requesting(Username),
+    /// `from` asks us to chat.
+    Asked(Username),
+    /// The end-to-end handshake with this user is running.
+    Negotiating(Username),
+    /// In a chat with this user.
+    Chatting(Username),
+}
+
+enum State {
+    Idle,
+    Requesting {
+        to: Username,
+        prepared: PreparedInitiator,
+    },
+    Asked {
+        from: Username,
+        key: PublicKey,
+    },
+    Initiating(ChatInitiator),
+    Responding(ChatResponder),
+    Confirming(ResponderAwaitingConfirm),
+    Chatting(ChatSession),
+}
+
+/// The client's chat logic. See the [module documentation](self).
+pub struct ChatClient {
+    session: Session,
+    config: Arc<ClientConfig>,
+    state: State,
+    known_keys: Box<dyn KnownKeys + Send>,
+    next_id: RequestId,
+    pending: BTreeMap<RequestId, CommandKind>,
+    events: VecDeque<ClientEvent>,
+    last_sent: Instant,
+    ping_interval: Duration,
+    callback_deadline: Option<Instant>,
+    closed: bool,
+}
+
+impl fmt::Debug for ChatClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChatClient")
+            .field("user", self.username())
+            .field("status", &self.status())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChatClient {
+    /// Wraps an established session. `known_keys` remembers the keys seen per user.
+    pub fn new(
+        session: Session,
+        config: Arc<ClientConfig>,
+        known_keys: Box<dyn KnownKeys + Send>,
+        now: Instant,
+    ) -> Self {
+        ChatClient {
+            session,
+            config,
+            state: State::Idle,
+            known_keys,
+            next_id: 1,
+            pending: BTreeMap::new(),
+            events: VecDeque::new(),
+            last_sent: now,
+            ping_interval: DEFAULT_PING_INTERVAL,
+            callback_deadline: None,
+            closed: false,
+        }
+    }
+
+    /// Replaces the keep-alive interval.
+    pub fn with_ping_interval(mut self, interval: Duration) -> Self {
+        self.ping_interval = interval;
+        self
+    }
+
+    /// Our username.
+    pub fn username(&self) -> &Username {
+        &self.config.username
+    }
+
+    /// The session with the server.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Where we stand.
+    pub fn status(&self) -> ChatStatus {
+        match &self.state {
+            State::Idle => ChatStatus::Idle,
+            State::Requesting { to, .. } => ChatStatus::Requesting(to.clone()),
+            State::Asked { from, .. } => ChatStatus::Asked(from.clone()),
+            State::Initiating(h) => ChatStatus::Negotiating(h.peer().clone()),
+            State::Responding(h) => ChatStatus::Negotiating(h.peer().clone()),
+            State::Confirming(h) => ChatStatus::Negotiating(h.peer().clone()),
+            State::Chatting(c) => ChatStatus::Chatting(c.peer().clone()),
+        }
+    }
+
+    /// The safety number of the current chat.
+    pub fn safety_number(&self) -> Option<SafetyNumber> {
+        match &self.state {
+            State::Chatting(c) => Some(c.safety_number()),
+            _ => None,
+        }
+    }
+
+    /// True once the session with the server has ended.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// The next event for the user interface.
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    /// Bytes to write to the server.
+    pub fn output(&self) -> &[u8] {
+        self.session.output()
+    }
+
+    /// Marks the first `n` bytes of [`ChatClient::output`] as written.
+    pub fn consume_output(&mut self, n: usize) {
+        self.session.consume_output(n);
+    }
+
+    // ----- commands -----
+
+    /// Asks the server who is online.
+    pub fn list_users(&mut self, now: Instant) -> Result<(), ClientError> {
+        self.command(now, CommandKind::ListUsers, RequestBody::ListUsers)
+    }
+
+    /// Asks the server for a user's registered key.
+    pub fn get_public_key(&mut self, now: Instant, user: &Username) -> Result<(), ClientError> {
+        self.command(
+            now,
+            CommandKind::GetPublicKey,
+            RequestBody::GetPublicKey(user.clone()),
+        )
+    }
+
+    /// Asks `user` to chat. Draws the end-to-end handshake's randomness now.
+    pub fn request_chat<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Instant,
+        user: &Username,
+        rng: &mut R,
+    ) -> Result<(), ClientError> {
+        if !matches!(self.state, State::Idle) {
+            return Err(ClientError::InvalidState("already requesting or chatting"));
+        }
+        self.command(
+            now,
+            CommandKind::RequestChat,
+            RequestBody::RequestChat(user.clone()),
+        )?;
+        self.state = State::Requesting {
+            to: user.clone(),
+            prepared: PreparedInitiator::new(rng),
+        };
+        Ok(())
+    }
+
+    /// Withdraws our pending request.
+    pub fn withdraw_request(&mut self, now: Instant) -> Result<(), ClientError> {
+        if !matches!(self.state, State::Requesting { .. }) {
+            return Err(ClientError::InvalidState("no request pending"));
+        }
+        self.command(now, CommandKind::Withdraw, RequestBody::Withdraw)?;
+        self.state = State::Idle;
+        Ok(())
+    }
+
+    /// Accepts the request we are being asked.
+    pub fn accept<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Instant,
+        rng: &mut R,
+    ) -> Result<(), ClientError> {
+        let State::Asked { from, key } = &self.state else {
+            return Err(ClientError::InvalidState("nobody is asking"));
+        };
+        let (from, key) = (from.clone(), *key);
+        self.command(
+            now,
+            CommandKind::Answer,
+            RequestBody::Answer {
+                from: from.clone(),
+                accept: true,
+            },
+        )?;
+        let me = (&self.config.username, self.config.identity.public_key());
+        self.state = State::Responding(ChatResponder::new(me, (&from, key), rng));
+        Ok(())
+    }
+
+    /// Refuses the request we are being asked.
+    pub fn deny(&mut self, now: Instant) -> Result<(), ClientError> {
+        let State::Asked { from, .. } = &self.state else {
+            return Err(ClientError::InvalidState("nobody is asking"));
+        };
+        let from = from.clone();
+        self.command(
+            now,
+            CommandKind::Answer,
+            RequestBody::Answer {
+                from,
+                accept: false,
+            },
+        )?;
+        self.state = State::Idle;
+        Ok(())
+    }
+
+    /// Sends a text message to the chat peer, encrypted end to end.
+    pub fn send_text(&mut self, now: Instant, text: &str) -> Result<(), ClientError> {
+        if text.is_empty() || text.len() > MAX_TEXT_LEN {
+            return Err(ClientError::InvalidText);
+        }
+        let State::Chatting(chat) = &mut self.state else {
+            return Err(ClientError::InvalidState("not in a chat"));
+        };
+        let sealed = chat.seal_text(text).map_err(|_| ClientError::InvalidText)?;
+        self.chat_data(now, sealed)
+    }
+
+    /// Leaves the chat (or abandons one being negotiated), with an end-to-end close.
+    pub fn leave_chat(&mut self, now: Instant) -> Result<(), ClientError> {
+        let peer = match core::mem::replace(&mut self.state, State::Idle) {
+            State::Chatting(mut chat) => {
+                if let Ok(close) = chat.seal_close() {
+                    self.chat_data(now, close)?;
+                }
+                chat.peer().clone()
+            }
+            State::Initiating(h) => h.peer().clone(),
+            State::Responding(h) => h.peer().clone(),
+            State::Confirming(h) => h.peer().clone(),
+            other => {
+                self.state = other;
+                return Err(ClientError::InvalidState("not in a chat"));
+            }
+        };
+        self.command(now, CommandKind::LeaveChat, RequestBody::LeaveChat)?;
+        self.events.push_back(ClientEvent::ChatEnded {
+            peer,
+            reason: ChatEndReason::WeLeft,
+        });
+        Ok(())
+    }
+
+    /// Leaves the server.
+    pub fn exit(&mut self, now: Instant) -> Result<(), ClientError> {
+        if matches!(self.state, State::Chatting(_)) {
+            self.leave_chat(now)?;
+        }
+        self.command(now, CommandKind::Exit, RequestBody::Exit)
+    }
+
+    /// Remembers `key` as `user`'s key after the user verified it (for example, after a
+    /// [`ClientEvent::KeyChanged`] and an out-of-band check).
+    pub fn trust_key(&mut self, user: &Username, key: &PublicKey) {
+        self.known_keys.trust(user, key);
+    }
+
+    /// Asks the server to deliver request-channel messages over a connection to `port`
+    /// (the original design's daemon). Hand that connection's bytes to
+    /// [`ChatClient::handle_callback_input`].
+    pub fn register_callback<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Instant,
+        port: u16,
+        rng: &mut R,
+    ) -> Result<(), ClientError> {
+        let mut nonce = [0u8; 16];
+        rng.fill_bytes(&mut nonce);
+        self.command(
+            now,
+            CommandKind::RegisterCallback,
+            RequestBody::RegisterCallback { port, nonce },
+        )?;
+        self.session.expect_callback(&nonce);
+        self.callback_deadline = Some(now + CALLBACK_TIMEOUT);
+        Ok(())
+    }
+
+    /// When [`ChatClient::handle_timeout`] must be called next.
+    pub fn poll_timeout(&self) -> Instant {
+        let ping = self.last_sent + self.ping_interval;
+        match self.callback_deadline {
+            Some(d) if d < ping => d,
+            _ => ping,
+        }
+    }
+
+    /// Sends a keep-alive when due and expires an unanswered callback registration.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ClientError> {
+        if let Some(deadline) = self.callback_deadline
+            && now >= deadline
+        {
+            self.session.cancel_callback();
+            self.callback_deadline = None;
+        }
+        if now >= self.last_sent + self.ping_interval && !self.closed {
+            self.command(now, CommandKind::Ping, RequestBody::Ping)?;
+        }
+        Ok(())
+    }
+
+    fn chat_data(&mut self, now: Instant, payload: alloc::vec::Vec<u8>) -> Result<(), ClientError> {
+        self.command(now, CommandKind::ChatData, RequestBody::ChatData(payload))
+    }
+
+    fn command(
+        &mut self,
+        now: Instant,
+        kind: CommandKind,
+        body: RequestBody,
+    ) -> Result<(), ClientError> {
+        if self.closed {
+            return Err(ClientError::Session(SessionError::Closed));
+        }
+        if self.pending.len() >= MAX_PENDING_COMMANDS && kind != CommandKind::ChatData {
+            return Err(ClientError::TooManyPending);
+        }
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        let request = Request { id, body };
+        self.session.send(Channel::Standard, &request.to_bytes())?;
+        // Chat data is answered only on error; remember it only by kind.
+        if kind != CommandKind::ChatData {
+            self.pending.insert(id, kind);
+        }
+        self.last_sent = now;
+        Ok(())
+    }
+
+    fn known_key_status(&mut self, user: &Username, key: &PublicKey) -> KeyStatus {
+        self.known_keys.check(user, key)
+    }
+
+    fn end_chat(&mut self, peer: Username, reason: ChatEndReason) {
+        self.state = State::Idle;
+        self.events
+            .push_back(ClientEvent::ChatEnded { peer, reason });
+    }
+
+    fn server_closed(&mut self, reason: CloseReason) {
+        self.closed = true;
+        if let Some(peer) = self.chat_peer() {
+            self.end_chat(peer, ChatEndReason::Disconnected);
+        }
+        self.state = State::Idle;
+        self.events.push_back(ClientEvent::Closed { reason });
+    }
+
+    fn chat_peer(&self) -> Option<Username> {
+        match self.status() {
+            ChatStatus::Negotiating(p) | ChatStatus::Chatting(p) => Some(p),
+            _ => None,
+        }
+    }
+}

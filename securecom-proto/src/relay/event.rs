@@ -1,0 +1,105 @@
+//! What the relay tells the application.
+
+use alloc::vec::Vec;
+
+use super::ConnectionId;
+use crate::handshake::HandshakeError;
+use crate::identity::Username;
+use crate::session::SessionError;
+
+/// Why a user went offline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OfflineReason {
+    /// The user said goodbye.
+    Exit,
+    /// The connection ended without a goodbye.
+    Disconnected,
+    /// The user was silent for longer than the idle timeout.
+    Idle,
+    /// A newer login with the same identity replaced this one.
+    Replaced,
+    /// The session broke the protocol.
+    ProtocolError,
+    /// The connection could not keep up with its output.
+    TooSlow,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+/// An event for the application (logs, metrics, the driver).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RelayEvent {
+    /// A client completed the handshake and is online.
+    UserOnline {
+        /// Its connection.
+        connection: ConnectionId,
+        /// Who.
+        user: Username,
+    },
+    /// A user left.
+    UserOffline {
+        /// Its connection.
+        connection: ConnectionId,
+        /// Who.
+        user: Username,
+        /// Why.
+        reason: OfflineReason,
+    },
+    /// A login was refused after authentication (second login, server full).
+    LoginRefused {
+        /// The connection.
+        connection: ConnectionId,
+        /// Who tried.
+        user: Username,
+    },
+    /// Two users started chatting.
+    ChatStarted {
+        /// The requester.
+        initiator: Username,
+        /// The one who accepted.
+        responder: Username,
+    },
+    /// A chat ended.
+    ChatEnded {
+        /// One side.
+        a: Username,
+        /// The other.
+        b: Username,
+    },
+    /// A handshake failed (the peer got only the generic alert).
+    HandshakeFailed {
+        /// The connection.
+        connection: ConnectionId,
+        /// What failed, precisely.
+        error: HandshakeError,
+    },
+    /// An established session failed (bad record, malformed command).
+    SessionFailed {
+        /// The connection.
+        connection: ConnectionId,
+        /// What failed.
+        error: SessionFailure,
+    },
+    /// A client asked for the callback request channel: the driver must connect to the
+    /// client's address on `port`, write `hello`, and then hand the connection to
+    /// [`super::Relay::attach_callback`].
+    CallbackRequested {
+        /// The client's main connection.
+        connection: ConnectionId,
+        /// The port its daemon listens on.
+        port: u16,
+        /// The first bytes to write on the new connection (the token).
+        hello: Vec<u8>,
+    },
+}
+
+/// Why an established session was dropped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionFailure {
+    /// The record layer or framing failed.
+    Session(SessionError),
+    /// A command could not be decoded.
+    MalformedCommand,
+    /// A record on a channel the client may not send on.
+    WrongChannel,
+}

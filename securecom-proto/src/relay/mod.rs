@@ -1,0 +1,714 @@
+//! The relay: the server's presence and routing, as one sans-IO state machine.
+//!
+//! A [`Relay`] owns every connection by [`ConnectionId`]. The driver:
+//!
+//! 1. calls [`Relay::open_connection`] for each accepted socket (refused when full);
+//! 2. gives received bytes to [`Relay::handle_input`], reading only from connections for
+//!    which [`Relay::wants_input`] is true (backpressure towards fast senders);
+//! 3. after any call, drains [`Relay::poll_transmit`] to learn which connections have output,
+//!    writes [`Relay::output`] and reports progress with [`Relay::consume_output`]; closes the
+//!    socket when [`Relay::should_close`] says so and then calls [`Relay::connection_lost`];
+//! 4. calls [`Relay::connection_lost`] when a socket ends or fails;
+//! 5. calls [`Relay::handle_timeout`] when [`Relay::poll_timeout`] passes;
+//! 6. reads [`Relay::poll_event`] for logs and metrics.
+//!
+//! A connection's bad input closes that connection only. A user is online only after a
+//! complete handshake; chat data is forwarded opaquely between the two members of a chat
+//! and nobody else.
+
+mod commands;
+mod config;
+mod event;
+mod requests;
+
+pub use config::{DuplicateLogin, RelayConfig};
+pub use event::{OfflineReason, RelayEvent, SessionFailure};
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+
+use rand_core::CryptoRng;
+
+use crate::codec::Codec;
+use crate::command::{Notice, Request};
+use crate::handshake::{ServerConfig, ServerHandshake, ServerProgress};
+use crate::identity::{PublicKey, Username};
+use crate::session::{Channel, CloseReason, Incoming, Session};
+use crate::time::Instant;
+use requests::PendingRequests;
+
+/// Identifies one connection to the relay. Never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnectionId(pub u64);
+
+impl fmt::Display for ConnectionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Why the relay refused a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RelayError {
+    /// Too many connections, or too many still in the handshake.
+    #[error("connection limit reached")]
+    TooManyConnections,
+    /// No such connection (closed already, or never opened).
+    #[error("unknown connection")]
+    UnknownConnection,
+}
+
+struct Connection {
+    state: ConnState,
+    /// Last time the peer sent anything (for the idle timeout).
+    last_heard: Instant,
+}
+
+enum ConnState {
+    Handshaking(Option<Box<ServerHandshake>>),
+    Online(Box<Online>),
+    /// Finished: only the remaining output is left to write.
+    Closing(Vec<u8>),
+}
+
+use alloc::boxed::Box;
+
+struct Online {
+    session: Session,
+    user: Username,
+    key: PublicKey,
+    /// The user this one is chatting with.
+    chat: Option<Username>,
+}
+
+/// The relay. See the [module documentation](self) for the driving contract.
+pub struct Relay {
+    server: Arc<ServerConfig>,
+    config: RelayConfig,
+    next_id: u64,
+    connections: BTreeMap<ConnectionId, Connection>,
+    online: BTreeMap<Username, ConnectionId>,
+    requests: PendingRequests,
+    handshaking: usize,
+    events: VecDeque<RelayEvent>,
+    transmit: BTreeSet<ConnectionId>,
+    /// Scratch for decrypted commands, reused.
+    inbox: Vec<Vec<u8>>,
+    /// Tests only: a malicious relay's interference with what it forwards.
+    #[cfg(test)]
+    pub(crate) adversary: Option<Box<dyn Adversary>>,
+}
+
+/// Tests only: how a malicious relay tampers with chat traffic it forwards and with the
+/// keys it hands out.
+#[cfg(test)]
+pub(crate) trait Adversary {
+    /// Chat data from `from` to `to`: returns what to deliver, to whom.
+    fn chat_data(
+        &mut self,
+        from: &Username,
+        to: &Username,
+        payload: Vec<u8>,
+    ) -> Vec<(Username, Vec<u8>)>;
+    /// The key handed out for `user`.
+    fn key_for(&mut self, user: &Username, key: PublicKey) -> PublicKey;
+}
+
+impl fmt::Debug for Relay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Relay")
+            .field("connections", &self.connections.len())
+            .field("online", &self.online.len())
+            .field("handshaking", &self.handshaking)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Relay {
+    /// A relay serving with `server` (credentials and user directory) under `config`.
+    pub fn new(server: Arc<ServerConfig>, config: RelayConfig) -> Self {
+        Relay {
+            server,
+            config,
+            next_id: 1,
+            connections: BTreeMap::new(),
+            online: BTreeMap::new(),
+            requests: PendingRequests::default(),
+            handshaking: 0,
+            events: VecDeque::new(),
+            transmit: BTreeSet::new(),
+            inbox: Vec::new(),
+            #[cfg(test)]
+            adversary: None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RelayConfig {
+        &self.config
+    }
+
+    /// Users online, in name order.
+    pub fn online_users(&self) -> impl Iterator<Item = &Username> {
+        self.online.keys()
+    }
+
+    /// Connections held (of any kind).
+    pub fn connection_count(&self) -> usize {
+        self.connections.len()
+    }
+
+    /// Connections still in the handshake.
+    pub fn handshaking_count(&self) -> usize {
+        self.handshaking
+    }
+
+    /// The user `user` is chatting with, if any.
+    pub fn chat_peer(&self, user: &Username) -> Option<&Username> {
+        let id = self.online.get(user)?;
+        match &self.connections.get(id)?.state {
+            ConnState::Online(o) => o.chat.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Registers a newly accepted connection; draws its handshake randomness from `rng`.
+    pub fn open_connection<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Instant,
+        rng: &mut R,
+    ) -> Result<ConnectionId, RelayError> {
+        if self.connections.len() >= self.config.max_connections
+            || self.handshaking >= self.config.max_handshaking
+        {
+            return Err(RelayError::TooManyConnections);
+        }
+        let id = ConnectionId(self.next_id);
+        self.next_id += 1;
+        let hs = ServerHandshake::new(self.server.clone(), rng, now);
+        self.connections.insert(
+            id,
+            Connection {
+                state: ConnState::Handshaking(Some(Box::new(hs))),
+                last_heard: now,
+            },
+        );
+        self.handshaking += 1;
+        Ok(id)
+    }
+
+    /// Processes bytes received on `id`. Every byte is consumed; a protocol error closes
+    /// this connection only.
+    pub fn handle_input(
+        &mut self,
+        id: ConnectionId,
+        now: Instant,
+        data: &[u8],
+    ) -> Result<(), RelayError> {
+        let conn = self
+            .connections
+            .get_mut(&id)
+            .ok_or(RelayError::UnknownConnection)?;
+        conn.last_heard = now;
+        let rest = match &mut conn.state {
+            ConnState::Handshaking(_) => match self.advance_handshake(id, now, data) {
+                Some(consumed) => data.get(consumed..).unwrap_or(&[]),
+                None => return Ok(()),
+            },
+            ConnState::Online(_) => data,
+            // Nothing a closing connection sends matters any more.
+            ConnState::Closing(_) => return Ok(()),
+        };
+        self.session_input(id, now, rest);
+        Ok(())
+    }
+
+    /// Runs the handshake of `id` on `data`. Returns how much was consumed if the
+    /// connection came online (the rest is session input), `None` otherwise.
+    fn advance_handshake(&mut self, id: ConnectionId, now: Instant, data: &[u8]) -> Option<usize> {
+        let hs = match self.connections.get_mut(&id).map(|c| &mut c.state) {
+            Some(ConnState::Handshaking(hs)) => hs.take()?,
+            _ => return None,
+        };
+        match (*hs).handle_input(now, data) {
+            Ok(ServerProgress::Continue(hs)) => {
+                let has_output = !hs.output().is_empty();
+                if let Some(conn) = self.connections.get_mut(&id) {
+                    conn.state = ConnState::Handshaking(Some(Box::new(hs)));
+                }
+                if has_output {
+                    self.transmit.insert(id);
+                }
+                None
+            }
+            Ok(ServerProgress::Authenticated { client, consumed }) => {
+                self.handshaking = self.handshaking.saturating_sub(1);
+                let user = client.username().clone();
+                let key = *client.public_key();
+                if let Some(existing) = self.online.get(&user).copied() {
+                    match self.config.duplicate_login {
+                        DuplicateLogin::RejectNew => {
+                            let out = client.reject(CloseReason::ALREADY_LOGGED_IN);
+                            self.set_closing(id, out);
+                            self.events.push_back(RelayEvent::LoginRefused {
+                                connection: id,
+                                user,
+                            });
+                            return None;
+                        }
+                        DuplicateLogin::ReplaceExisting => {
+                            self.close_online(
+                                existing,
+                                CloseReason::REPLACED,
+                                OfflineReason::Replaced,
+                            );
+                        }
+                    }
+                }
+                if self.online.len() >= self.config.max_users {
+                    let out = client.reject(CloseReason::SERVER_FULL);
+                    self.set_closing(id, out);
+                    self.events.push_back(RelayEvent::LoginRefused {
+                        connection: id,
+                        user,
+                    });
+                    return None;
+                }
+                let session = client.accept(id.0);
+                if let Some(conn) = self.connections.get_mut(&id) {
+                    conn.state = ConnState::Online(Box::new(Online {
+                        session,
+                        user: user.clone(),
+                        key,
+                        chat: None,
+                    }));
+                }
+                self.online.insert(user.clone(), id);
+                self.transmit.insert(id);
+                self.events.push_back(RelayEvent::UserOnline {
+                    connection: id,
+                    user,
+                });
+                Some(consumed)
+            }
+            Err(error) => {
+                self.handshaking = self.handshaking.saturating_sub(1);
+                let out = error.wire_alert().map(<[u8]>::to_vec).unwrap_or_default();
+                self.set_closing(id, out);
+                self.events.push_back(RelayEvent::HandshakeFailed {
+                    connection: id,
+                    error,
+                });
+                None
+            }
+        }
+    }
+
+    /// Feeds session bytes of an online connection and executes the commands in them.
+    fn session_input(&mut self, id: ConnectionId, now: Instant, mut data: &[u8]) {
+        loop {
+            let mut inbox = core::mem::take(&mut self.inbox);
+            let outcome = match self.connections.get_mut(&id).map(|c| &mut c.state) {
+                Some(ConnState::Online(online)) => {
+                    let taken = online.session.push_input(data);
+                    data = data.get(taken..).unwrap_or(&[]);
+                    drain_records(&mut online.session, &mut inbox)
+                }
+                _ => {
+                    self.inbox = inbox;
+                    return;
+                }
+            };
+            for command in inbox.drain(..) {
+                match Request::decode(&command) {
+                    Ok(request) => self.execute(id, now, request),
+                    Err(_) => {
+                        self.fail_session(id, SessionFailure::MalformedCommand);
+                        break;
+                    }
+                }
+            }
+            self.inbox = inbox;
+            match outcome {
+                Drained::More => {}
+                Drained::PeerClosed => {
+                    self.close_online(id, CloseReason::NORMAL, OfflineReason::Disconnected);
+                    return;
+                }
+                Drained::Failed(failure) => {
+                    self.fail_session(id, failure);
+                    return;
+                }
+            }
+            if data.is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// Bytes waiting to be written to `id`.
+    pub fn output(&self, id: ConnectionId) -> &[u8] {
+        match self.connections.get(&id).map(|c| &c.state) {
+            Some(ConnState::Handshaking(Some(hs))) => hs.output(),
+            Some(ConnState::Online(o)) => o.session.output(),
+            Some(ConnState::Closing(out)) => out,
+            _ => &[],
+        }
+    }
+
+    /// Marks the first `n` bytes of [`Relay::output`] for `id` as written.
+    pub fn consume_output(&mut self, id: ConnectionId, n: usize) {
+        match self.connections.get_mut(&id).map(|c| &mut c.state) {
+            Some(ConnState::Handshaking(Some(hs))) => hs.consume_output(n),
+            Some(ConnState::Online(o)) => o.session.consume_output(n),
+            Some(ConnState::Closing(out)) => {
+                let n = n.min(out.len());
+                out.drain(..n);
+            }
+            _ => {}
+        }
+    }
+
+    /// Bytes waiting for the callback connection of `id` (see [`RelayEvent::CallbackRequested`]).
+    pub fn callback_output(&self, id: ConnectionId) -> &[u8] {
+        match self.connections.get(&id).map(|c| &c.state) {
+            Some(ConnState::Online(o)) => o.session.callback_output(),
+            _ => &[],
+        }
+    }
+
+    /// Marks the first `n` bytes of [`Relay::callback_output`] as written.
+    pub fn consume_callback_output(&mut self, id: ConnectionId, n: usize) {
+        if let Some(o) = self.online_by_id(id) {
+            o.session.consume_callback_output(n);
+        }
+    }
+
+    /// The callback connection of `id` could not be opened or broke: the request channel
+    /// of that session is lost, so the session is closed.
+    pub fn callback_failed(&mut self, id: ConnectionId) {
+        self.close_online(id, CloseReason::PROTOCOL_ERROR, OfflineReason::Disconnected);
+    }
+
+    /// The next connection with output to write (or to close), if any. Each connection is
+    /// reported once per change; [`Relay::output`] may be read any time.
+    pub fn poll_transmit(&mut self) -> Option<ConnectionId> {
+        self.transmit.pop_first()
+    }
+
+    /// True when `id` is finished and its output flushed: close the socket, then call
+    /// [`Relay::connection_lost`].
+    pub fn should_close(&self, id: ConnectionId) -> bool {
+        matches!(
+            self.connections.get(&id).map(|c| &c.state),
+            Some(ConnState::Closing(out)) if out.is_empty()
+        )
+    }
+
+    /// True when `id` is finished (its socket should be closed once its output is written).
+    pub fn is_closing(&self, id: ConnectionId) -> bool {
+        matches!(
+            self.connections.get(&id).map(|c| &c.state),
+            Some(ConnState::Closing(_)) | None
+        )
+    }
+
+    /// False while the chat peer of `id` has more output buffered than
+    /// [`RelayConfig::output_high_water`]: the driver should stop reading from `id` until
+    /// it turns true again, so a fast sender is slowed to its peer's pace.
+    pub fn wants_input(&self, id: ConnectionId) -> bool {
+        let Some(ConnState::Online(online)) = self.connections.get(&id).map(|c| &c.state) else {
+            return !self.is_closing(id);
+        };
+        let Some(peer) = online.chat.as_ref().and_then(|p| self.online.get(p)) else {
+            return true;
+        };
+        self.output(*peer).len() <= self.config.output_high_water
+    }
+
+    /// The socket of `id` ended or failed; forget the connection.
+    pub fn connection_lost(&mut self, id: ConnectionId) {
+        let Some(conn) = self.connections.get(&id) else {
+            return;
+        };
+        match &conn.state {
+            ConnState::Online(_) => {
+                self.close_online(id, CloseReason::NORMAL, OfflineReason::Disconnected);
+            }
+            ConnState::Handshaking(_) => {
+                self.handshaking = self.handshaking.saturating_sub(1);
+            }
+            ConnState::Closing(_) => {}
+        }
+        self.connections.remove(&id);
+        self.transmit.remove(&id);
+    }
+
+    /// Closes every connection (server shutdown): online users get an authenticated
+    /// close, handshakes are dropped.
+    pub fn shutdown(&mut self) {
+        let ids: Vec<ConnectionId> = self.connections.keys().copied().collect();
+        for id in ids {
+            match self.connections.get(&id).map(|c| &c.state) {
+                Some(ConnState::Online(_)) => {
+                    self.close_online(id, CloseReason::SHUTDOWN, OfflineReason::Shutdown);
+                }
+                Some(ConnState::Handshaking(_)) => {
+                    self.handshaking = self.handshaking.saturating_sub(1);
+                    self.set_closing(id, Vec::new());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// When [`Relay::handle_timeout`] must be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let conns = self.connections.values().filter_map(|c| match &c.state {
+            ConnState::Handshaking(Some(hs)) => Some(hs.poll_timeout()),
+            ConnState::Online(_) => Some(c.last_heard + self.config.idle_timeout),
+            _ => None,
+        });
+        conns.chain(self.requests.next_expiry()).min()
+    }
+
+    /// Fires every deadline that has passed: handshakes that took too long, chat requests
+    /// nobody answered, sessions silent for too long.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let mut expired_handshakes = Vec::new();
+        let mut idle = Vec::new();
+        for (id, conn) in &self.connections {
+            match &conn.state {
+                ConnState::Handshaking(Some(hs)) if now >= hs.poll_timeout() => {
+                    expired_handshakes.push(*id);
+                }
+                ConnState::Online(_) if now >= conn.last_heard + self.config.idle_timeout => {
+                    idle.push(*id);
+                }
+                _ => {}
+            }
+        }
+        for id in expired_handshakes {
+            self.handshaking = self.handshaking.saturating_sub(1);
+            let error = crate::handshake::HandshakeError::Timeout;
+            let out = error.wire_alert().map(<[u8]>::to_vec).unwrap_or_default();
+            self.set_closing(id, out);
+            self.events.push_back(RelayEvent::HandshakeFailed {
+                connection: id,
+                error,
+            });
+        }
+        for id in idle {
+            self.close_online(id, CloseReason::IDLE_TIMEOUT, OfflineReason::Idle);
+        }
+        for (from, to) in self.requests.expire(now) {
+            self.notify(&from, &Notice::RequestExpired { peer: to.clone() });
+            self.notify(&to, &Notice::RequestExpired { peer: from });
+        }
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<RelayEvent> {
+        self.events.pop_front()
+    }
+
+    // ----- internal plumbing -----
+
+    fn online_mut(&mut self, user: &Username) -> Option<&mut Online> {
+        let id = self.online.get(user)?;
+        match &mut self.connections.get_mut(id)?.state {
+            ConnState::Online(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    fn online_by_id(&mut self, id: ConnectionId) -> Option<&mut Online> {
+        match &mut self.connections.get_mut(&id)?.state {
+            ConnState::Online(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    fn set_closing(&mut self, id: ConnectionId, out: Vec<u8>) {
+        if let Some(conn) = self.connections.get_mut(&id) {
+            conn.state = ConnState::Closing(out);
+            self.transmit.insert(id);
+        }
+    }
+
+    /// Sends a notice on `user`'s request channel.
+    fn notify(&mut self, user: &Username, notice: &Notice) {
+        if let Some(id) = self.online.get(user).copied() {
+            self.send(id, Channel::Request, &notice.to_bytes());
+        }
+    }
+
+    /// Sends bytes on a channel of an online connection; a connection that cannot take
+    /// them (too far behind, broken) is dropped.
+    fn send(&mut self, id: ConnectionId, channel: Channel, payload: &[u8]) {
+        let limit = self.config.output_hard_limit;
+        let Some(online) = self.online_by_id(id) else {
+            return;
+        };
+        let ok = online.session.send(channel, payload).is_ok();
+        let too_slow =
+            online.session.output().len() + online.session.callback_output().len() > limit;
+        self.transmit.insert(id);
+        if !ok {
+            self.close_online(
+                id,
+                CloseReason::PROTOCOL_ERROR,
+                OfflineReason::ProtocolError,
+            );
+        } else if too_slow {
+            self.close_online(id, CloseReason::PROTOCOL_ERROR, OfflineReason::TooSlow);
+        }
+    }
+
+    fn fail_session(&mut self, id: ConnectionId, failure: SessionFailure) {
+        self.events.push_back(RelayEvent::SessionFailed {
+            connection: id,
+            error: failure,
+        });
+        self.close_online(
+            id,
+            CloseReason::PROTOCOL_ERROR,
+            OfflineReason::ProtocolError,
+        );
+    }
+
+    /// Takes `id` offline: ends its chat, settles its requests, says goodbye if the
+    /// session still can, and leaves only the final output.
+    fn close_online(&mut self, id: ConnectionId, reason: CloseReason, why: OfflineReason) {
+        let Some(conn) = self.connections.get_mut(&id) else {
+            return;
+        };
+        let ConnState::Online(_) = &conn.state else {
+            return;
+        };
+        let ConnState::Online(mut online) =
+            core::mem::replace(&mut conn.state, ConnState::Closing(Vec::new()))
+        else {
+            return;
+        };
+        let _ = online.session.close(reason);
+        let out = online.session.output().to_vec();
+        conn.state = ConnState::Closing(out);
+        self.transmit.insert(id);
+        let user = online.user.clone();
+        if self.online.get(&user) == Some(&id) {
+            self.online.remove(&user);
+        }
+        if let Some(peer) = online.chat.take() {
+            self.end_chat_of(&peer);
+            self.notify(&peer, &Notice::PeerLeft { peer: user.clone() });
+            self.events.push_back(RelayEvent::ChatEnded {
+                a: user.clone(),
+                b: peer,
+            });
+        }
+        self.settle_requests_of(&user);
+        self.events.push_back(RelayEvent::UserOffline {
+            connection: id,
+            user,
+            reason: why,
+        });
+    }
+
+    fn end_chat_of(&mut self, user: &Username) {
+        if let Some(o) = self.online_mut(user) {
+            o.chat = None;
+        }
+    }
+
+    /// Withdraws `user`'s outgoing request and refuses the ones waiting for them.
+    fn settle_requests_of(&mut self, user: &Username) {
+        if let Some(to) = self.requests.remove_outgoing(user) {
+            self.notify(&to, &Notice::RequestWithdrawn { from: user.clone() });
+        }
+        for from in self.requests.remove_incoming(user) {
+            self.notify(&from, &Notice::RequestDenied { peer: user.clone() });
+        }
+    }
+
+    /// Checks the relay's internal consistency; for tests and fuzzing.
+    #[doc(hidden)]
+    pub fn check_invariants(&self) -> Result<(), String> {
+        use alloc::format;
+        for (user, id) in &self.online {
+            let Some(ConnState::Online(o)) = self.connections.get(id).map(|c| &c.state) else {
+                return Err(format!("{user} online without an online connection"));
+            };
+            if &o.user != user {
+                return Err(format!("{user} maps to a connection of {}", o.user));
+            }
+            if let Some(peer) = &o.chat {
+                let Some(pid) = self.online.get(peer) else {
+                    return Err(format!("{user} chats with offline {peer}"));
+                };
+                let Some(ConnState::Online(p)) = self.connections.get(pid).map(|c| &c.state) else {
+                    return Err(format!("{peer} has no online connection"));
+                };
+                if p.chat.as_ref() != Some(user) {
+                    return Err(format!("chat {user}->{peer} is not symmetric"));
+                }
+                if peer == user {
+                    return Err(format!("{user} chats with themselves"));
+                }
+            }
+        }
+        let online_conns = self
+            .connections
+            .values()
+            .filter(|c| matches!(c.state, ConnState::Online(_)))
+            .count();
+        if online_conns != self.online.len() {
+            return Err(format!(
+                "{online_conns} online connections but {} users online",
+                self.online.len()
+            ));
+        }
+        let handshaking = self
+            .connections
+            .values()
+            .filter(|c| matches!(c.state, ConnState::Handshaking(_)))
+            .count();
+        if handshaking != self.handshaking {
+            return Err(format!(
+                "handshake count {} but {handshaking} held",
+                self.handshaking
+            ));
+        }
+        self.requests.check(|u| self.online.contains_key(u))
+    }
+}
+
+enum Drained {
+    More,
+    PeerClosed,
+    Failed(SessionFailure),
+}
+
+/// Decrypts every complete record of `session` into `inbox` (standard channel only).
+fn drain_records(session: &mut Session, inbox: &mut Vec<Vec<u8>>) -> Drained {
+    loop {
+        match session.next_record() {
+            Ok(None) => return Drained::More,
+            Ok(Some(Incoming::Data {
+                channel: Channel::Standard,
+                payload,
+            })) => inbox.push(payload.to_vec()),
+            Ok(Some(Incoming::Data { .. })) => {
+                return Drained::Failed(SessionFailure::WrongChannel);
+            }
+            Ok(Some(Incoming::Closed(_))) => return Drained::PeerClosed,
+            Err(e) => return Drained::Failed(SessionFailure::Session(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

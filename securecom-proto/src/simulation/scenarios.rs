@@ -1,0 +1,406 @@
+//! The chat system end to end in memory: the scenarios of the original design and more.
+
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use super::*;
+use crate::client::{AutoRefusal, ChatEndReason, ChatStatus};
+use crate::command::CommandError;
+use crate::relay::{DuplicateLogin, OfflineReason};
+
+fn has(events: &[ClientEvent], f: impl Fn(&ClientEvent) -> bool) -> bool {
+    events.iter().any(f)
+}
+
+#[test]
+fn login_list_request_accept_chat_both_ways_leave_exit() {
+    let mut sim = Sim::with_users(&["alice", "bob"]);
+    sim.act("alice", |c, now, _| c.list_users(now)).unwrap();
+    let events = sim.events("alice");
+    let Some(ClientEvent::Users { users, truncated }) = events
+        .iter()
+        .find(|e| matches!(e, ClientEvent::Users { .. }))
+    else {
+        panic!("{events:?}")
+    };
+    assert!(!truncated);
+    let names: Vec<&str> = users.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["alice", "bob"]);
+    let (_, bob_identity) = crate::test_support::user("bob");
+    assert_eq!(
+        users[1].fingerprint,
+        bob_identity.public_key().fingerprint()
+    );
+
+    sim.act("alice", |c, now, rng| {
+        c.request_chat(now, &name("bob"), rng)
+    })
+    .unwrap();
+    let bob_events = sim.events("bob");
+    assert!(has(&bob_events, |e| matches!(
+        e,
+        ClientEvent::IncomingRequest { from, key_status: crate::chat::KeyStatus::FirstSeen, .. }
+            if from.as_str() == "alice"
+    )));
+    assert_eq!(sim.client("bob").status(), ChatStatus::Asked(name("alice")));
+    sim.act("bob", |c, now, rng| c.accept(now, rng)).unwrap();
+    let (ea, eb) = (sim.events("alice"), sim.events("bob"));
+    let sn = |events: &[ClientEvent]| {
+        events.iter().find_map(|e| match e {
+            ClientEvent::ChatEstablished { safety_number, .. } => Some(*safety_number),
+            _ => None,
+        })
+    };
+    assert_eq!(sn(&ea).unwrap(), sn(&eb).unwrap(), "safety numbers agree");
+    assert_eq!(
+        sim.client("alice").status(),
+        ChatStatus::Chatting(name("bob"))
+    );
+
+    // Who speaks first is not restricted.
+    sim.say("bob", "hello alice");
+    sim.say("alice", "hi bob");
+    sim.say("alice", "how are you?");
+    assert_eq!(
+        Sim::messages(&sim.events("alice")),
+        [("bob".into(), "hello alice".into())]
+    );
+    assert_eq!(
+        Sim::messages(&sim.events("bob")),
+        [
+            ("alice".into(), "hi bob".into()),
+            ("alice".into(), "how are you?".into())
+        ]
+    );
+
+    sim.act("alice", |c, now, _| c.leave_chat(now)).unwrap();
+    assert!(has(&sim.events("bob"), |e| matches!(
+        e,
+        ClientEvent::ChatEnded {
+            reason: ChatEndReason::PeerClosed,
+            ..
+        }
+    )));
+    assert_eq!(sim.client("bob").status(), ChatStatus::Idle);
+    assert_eq!(sim.relay.chat_peer(&name("alice")), None);
+
+    sim.act("alice", |c, now, _| c.exit(now)).unwrap();
+    assert!(!sim.is_online("alice"));
+    assert!(sim.relay_events.iter().any(|e| matches!(
+        e,
+        crate::relay::RelayEvent::UserOffline {
+            reason: OfflineReason::Exit,
+            ..
+        }
+    )));
+    assert_eq!(sim.relay.online_users().count(), 1);
+}
+
+#[test]
+fn third_client_is_refused_automatically_while_two_chat() {
+    let mut sim = Sim::with_users(&["alice", "bob", "carol"]);
+    sim.chat("alice", "bob");
+    // The relay itself knows bob is chatting: carol gets "busy" at once.
+    sim.act("carol", |c, now, rng| {
+        c.request_chat(now, &name("bob"), rng)
+    })
+    .unwrap();
+    assert!(has(&sim.events("carol"), |e| matches!(
+        e,
+        ClientEvent::CommandFailed {
+            error: CommandError::BUSY,
+            ..
+        }
+    )));
+    assert_eq!(sim.client("carol").status(), ChatStatus::Idle);
+    // A request that reaches a client negotiating a chat is refused by the client itself.
+    let mut sim = Sim::with_users(&["alice", "bob", "carol"]);
+    sim.act("alice", |c, now, rng| {
+        c.request_chat(now, &name("bob"), rng)
+    })
+    .unwrap();
+    sim.act("carol", |c, now, rng| {
+        c.request_chat(now, &name("alice"), rng)
+    })
+    .unwrap();
+    assert!(has(&sim.events("alice"), |e| matches!(
+        e,
+        ClientEvent::AutoRefused {
+            reason: AutoRefusal::Busy,
+            ..
+        }
+    )));
+    assert!(has(&sim.events("carol"), |e| matches!(
+        e,
+        ClientEvent::RequestDenied { peer } if peer.as_str() == "alice"
+    )));
+}
+
+#[test]
+fn request_expires_unanswered() {
+    let mut sim = Sim::with_users(&["alice", "bob"]);
+    sim.act("alice", |c, now, rng| {
+        c.request_chat(now, &name("bob"), rng)
+    })
+    .unwrap();
+    sim.advance(Duration::from_secs(29));
+    assert_eq!(
+        sim.client("alice").status(),
+        ChatStatus::Requesting(name("bob"))
+    );
+    sim.advance(Duration::from_secs(2));
+    assert!(has(&sim.events("alice"), |e| matches!(
+        e,
+        ClientEvent::RequestExpired { .. }
+    )));
+    assert!(has(&sim.events("bob"), |e| matches!(
+        e,
+        ClientEvent::RequestExpired { .. }
+    )));
+    assert_eq!(sim.client("alice").status(), ChatStatus::Idle);
+    assert_eq!(sim.client("bob").status(), ChatStatus::Idle);
+    // Accepting now is too late.
+    assert!(sim.act("bob", |c, now, rng| c.accept(now, rng)).is_err());
+}
+
+#[test]
+fn peer_that_disappears_mid_chat_ends_the_chat() {
+    let mut sim = Sim::with_users(&["alice", "bob"]);
+    sim.chat("alice", "bob");
+    sim.say("alice", "are you there?");
+    sim.kill("bob");
+    assert!(has(&sim.events("alice"), |e| matches!(
+        e,
+        ClientEvent::ChatEnded {
+            reason: ChatEndReason::PeerGone,
+            ..
+        }
+    )));
+    assert_eq!(sim.client("alice").status(), ChatStatus::Idle);
+    assert_eq!(sim.relay.online_users().count(), 1);
+    // A fresh chat with someone else works.
+    sim.login("carol");
+    sim.chat("alice", "carol");
+}
+
+#[test]
+fn silent_client_is_dropped_and_its_peer_told() {
+    let mut sim = Sim::with_users(&["alice", "bob"]);
+    sim.chat("alice", "bob");
+    // Bob's socket stays open but he sends nothing (no pings either).
+    sim.clients.get_mut("bob").unwrap().connected = false;
+    for _ in 0..5 {
+        sim.advance(Duration::from_secs(30));
+    }
+    assert!(has(&sim.events("alice"), |e| matches!(
+        e,
+        ClientEvent::ChatEnded { .. }
+    )));
+    assert!(sim.relay_events.iter().any(|e| matches!(
+        e,
+        crate::relay::RelayEvent::UserOffline {
+            reason: OfflineReason::Idle,
+            ..
+        }
+    )));
+    // Alice pinged all along and is still online.
+    assert!(sim.relay.online_users().any(|u| u.as_str() == "alice"));
+}
+
+#[test]
+fn second_login_with_same_identity_is_refused_by_default() {
+    let mut sim = Sim::with_users(&["alice"]);
+    let first = sim.clients.remove("alice").unwrap();
+    sim.login("alice");
+    assert!(!sim.is_online("alice"));
+    assert!(
+        sim.relay_events
+            .iter()
+            .any(|e| matches!(e, crate::relay::RelayEvent::LoginRefused { .. }))
+    );
+    // The first session is untouched.
+    sim.clients.insert("alice".into(), first);
+    sim.act("alice", |c, now, _| c.list_users(now)).unwrap();
+    assert!(has(&sim.events("alice"), |e| matches!(
+        e,
+        ClientEvent::Users { .. }
+    )));
+}
+
+#[test]
+fn second_login_can_replace_the_first() {
+    let mut sim = Sim::new(RelayConfig {
+        duplicate_login: DuplicateLogin::ReplaceExisting,
+        ..RelayConfig::default()
+    });
+    sim.login("alice");
+    sim.login("bob");
+    sim.chat("alice", "bob");
+    let first = sim.clients.remove("alice").unwrap();
+    sim.login("alice");
+    assert!(sim.is_online("alice"));
+    // The chat of the replaced session ended for bob.
+    assert!(has(&sim.events("bob"), |e| matches!(
+        e,
+        ClientEvent::ChatEnded { .. }
+    )));
+    let _ = first;
+}
+
+#[test]
+fn typed_errors_for_bad_requests() {
+    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let cases: [(&str, CommandError); 3] = [
+        ("nobody", CommandError::UNKNOWN_USER),
+        ("carol", CommandError::OFFLINE),
+        ("alice", CommandError::SELF_REQUEST),
+    ];
+    for (who, expected) in cases {
+        let n = name(who);
+        sim.act("alice", move |c, now, rng| c.request_chat(now, &n, rng))
+            .unwrap();
+        let events = sim.events("alice");
+        assert!(
+            has(
+                &events,
+                |e| matches!(e, ClientEvent::CommandFailed { error, .. } if *error == expected)
+            ),
+            "{who}: {events:?}"
+        );
+        assert_eq!(sim.client("alice").status(), ChatStatus::Idle);
+    }
+    sim.act("alice", |c, now, _| c.get_public_key(now, &name("carol")))
+        .unwrap();
+    assert!(has(&sim.events("alice"), |e| matches!(
+        e,
+        ClientEvent::PublicKey { .. }
+    )));
+    assert!(sim.act("alice", |c, now, _| c.send_text(now, "x")).is_err());
+}
+
+#[test]
+fn pending_requests_per_user_are_bounded() {
+    let mut sim = Sim::new(RelayConfig {
+        max_pending_requests_per_user: 1,
+        ..RelayConfig::default()
+    });
+    for u in ["alice", "bob", "carol"] {
+        sim.login(u);
+    }
+    sim.act("alice", |c, now, rng| {
+        c.request_chat(now, &name("carol"), rng)
+    })
+    .unwrap();
+    // Carol is being asked: a second request to her is refused by the relay's bound
+    // before it could reach her.
+    sim.act("bob", |c, now, rng| {
+        c.request_chat(now, &name("carol"), rng)
+    })
+    .unwrap();
+    assert!(has(&sim.events("bob"), |e| matches!(
+        e,
+        ClientEvent::CommandFailed {
+            error: CommandError::LIMIT_REACHED,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn denied_request_returns_both_to_idle() {
+    let mut sim = Sim::with_users(&["alice", "bob"]);
+    sim.act("alice", |c, now, rng| {
+        c.request_chat(now, &name("bob"), rng)
+    })
+    .unwrap();
+    sim.act("bob", |c, now, _| c.deny(now)).unwrap();
+    assert!(has(&sim.events("alice"), |e| matches!(
+        e,
+        ClientEvent::RequestDenied { .. }
+    )));
+    assert_eq!(sim.client("alice").status(), ChatStatus::Idle);
+    assert_eq!(sim.client("bob").status(), ChatStatus::Idle);
+}
+
+#[test]
+fn withdrawn_request_clears_the_prompt() {
+    let mut sim = Sim::with_users(&["alice", "bob"]);
+    sim.act("alice", |c, now, rng| {
+        c.request_chat(now, &name("bob"), rng)
+    })
+    .unwrap();
+    sim.act("alice", |c, now, _| c.withdraw_request(now))
+        .unwrap();
+    assert!(has(&sim.events("bob"), |e| matches!(
+        e,
+        ClientEvent::RequestWithdrawn { .. }
+    )));
+    assert_eq!(sim.client("bob").status(), ChatStatus::Idle);
+}
+
+#[test]
+fn relay_shutdown_closes_every_session() {
+    let mut sim = Sim::with_users(&["alice", "bob"]);
+    sim.chat("alice", "bob");
+    sim.relay.shutdown();
+    sim.pump();
+    for u in ["alice", "bob"] {
+        assert!(has(&sim.events(u), |e| matches!(
+            e,
+            ClientEvent::Closed { reason } if *reason == crate::session::CloseReason::SHUTDOWN
+        )));
+    }
+    assert_eq!(sim.relay.online_users().count(), 0);
+}
+
+#[test]
+fn unauthenticated_connections_are_bounded_and_time_out() {
+    let mut sim = Sim::new(RelayConfig {
+        max_handshaking: 3,
+        ..RelayConfig::default()
+    });
+    let mut rng = TestRng::new(5);
+    let ids: Vec<_> = (0..3)
+        .map(|_| sim.relay.open_connection(sim.now, &mut rng).unwrap())
+        .collect();
+    assert_eq!(
+        sim.relay.open_connection(sim.now, &mut rng),
+        Err(crate::relay::RelayError::TooManyConnections)
+    );
+    sim.advance(Duration::from_secs(11));
+    for id in &ids {
+        assert!(sim.relay.is_closing(*id));
+        sim.relay.connection_lost(*id);
+    }
+    assert_eq!(sim.relay.handshaking_count(), 0);
+    sim.login("alice");
+    assert!(sim.is_online("alice"));
+}
+
+#[test]
+fn garbage_after_the_handshake_closes_only_that_connection() {
+    let mut sim = Sim::with_users(&["alice", "bob", "carol"]);
+    sim.chat("alice", "bob");
+    let carol = sim.clients["carol"].conn;
+    let now = sim.now;
+    sim.relay
+        .handle_input(
+            carol,
+            now,
+            &[crate::codec::ContentType::STANDARD.0, 0, 0, 0, 20, 1, 2, 3],
+        )
+        .unwrap();
+    sim.relay.handle_input(carol, now, &[0u8; 17]).unwrap();
+    sim.pump();
+    assert!(sim.relay.is_closing(carol));
+    assert!(
+        sim.relay_events
+            .iter()
+            .any(|e| matches!(e, crate::relay::RelayEvent::SessionFailed { .. }))
+    );
+    sim.say("alice", "still here");
+    assert_eq!(
+        Sim::messages(&sim.events("bob")),
+        [("alice".into(), "still here".into())]
+    );
+}
