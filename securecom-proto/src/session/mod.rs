@@ -343,6 +343,11 @@ impl Session {
         self.deframer.push(data)
     }
 
+    /// Bytes of an incomplete record held in the input buffer.
+    pub fn buffered_input(&self) -> usize {
+        self.deframer.buffered()
+    }
+
     /// Authenticates and decrypts the next buffered record, if a whole one is here.
     pub fn next_record(&mut self) -> Result<Option<Incoming<'_>>, SessionError> {
         self.check()?;

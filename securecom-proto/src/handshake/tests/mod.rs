@@ -123,6 +123,10 @@ impl Run {
                 if let Err(e) = feed(&mut session, &flight[consumed..]) {
                     return Outcome::SessionFailed(e);
                 }
+                if session.buffered_input() > 0 || server_session.buffered_input() > 0 {
+                    // Half a frame of junk is waiting: the next bytes decide its fate.
+                    return Outcome::Stalled;
+                }
                 Outcome::Established {
                     client: session,
                     server: server_session,
