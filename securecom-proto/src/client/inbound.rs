@@ -2,6 +2,7 @@
 
 use alloc::vec::Vec;
 
+use super::CallbackConnection;
 use super::{AutoRefusal, ChatClient, ChatEndReason, ClientError, ClientEvent, CommandKind, State};
 use crate::chat::{KeyStatus, OpenedChat};
 use crate::codec::{Codec, ContentType, Deframer};
@@ -57,46 +58,49 @@ impl ChatClient {
         }
     }
 
-    /// Processes bytes from a callback connection (see [`ChatClient::register_callback`]).
-    /// The first frame must be the server's hello with the right token;
-    /// [`ClientError::CallbackRefused`] means: close that connection. Keep one `Deframer`
-    /// per callback connection until it is attached.
+    /// Processes bytes from a callback connection (see [`ChatClient::register_callback`]),
+    /// one [`CallbackConnection`] per accepted socket. A connection must first present the
+    /// server's hello with the right token; [`ClientError::CallbackRefused`] means: close
+    /// that connection (the session goes on). Only the one connection that presented the
+    /// token may deliver request-channel records.
     pub fn handle_callback_input(
         &mut self,
         now: Instant,
-        pending_hello: &mut Deframer,
+        connection: &mut CallbackConnection,
         mut data: &[u8],
     ) -> Result<(), ClientError> {
-        if !self.session.callback_attached() {
-            let taken = pending_hello.push(data);
-            data = data.get(taken..).unwrap_or(&[]);
-            let hello = match pending_hello.next_frame() {
-                Ok(Some(frame)) if frame.content_type == ContentType::HANDSHAKE => {
-                    CallbackHello::decode(frame.payload)
-                        .map_err(|_| ClientError::CallbackRefused)?
-                }
-                Ok(None) => return Ok(()),
-                _ => return Err(ClientError::CallbackRefused),
-            };
-            let in_time = self.callback_deadline.is_some_and(|d| now < d);
-            if !in_time {
-                return Err(ClientError::CallbackRefused);
-            }
-            self.session
-                .accept_callback_hello(&hello)
-                .map_err(|_| ClientError::CallbackRefused)?;
-            self.callback_deadline = None;
-            self.events.push_back(ClientEvent::CallbackAttached);
-            // Records that came in the same read as the hello.
-            let mut leftover = Vec::new();
-            while let Ok(Some(frame)) = pending_hello.next_frame() {
-                leftover.extend_from_slice(&frame.header);
-                leftover.extend_from_slice(frame.payload);
-            }
-            leftover.extend_from_slice(data);
-            return self.callback_records(now, &leftover);
+        if connection.attached {
+            return self.callback_records(now, data);
         }
-        self.callback_records(now, data)
+        let taken = connection.deframer.push(data);
+        data = data.get(taken..).unwrap_or(&[]);
+        let hello = match connection.deframer.next_frame() {
+            Ok(Some(frame)) if frame.content_type == ContentType::HANDSHAKE => {
+                CallbackHello::decode(frame.payload).map_err(|_| ClientError::CallbackRefused)?
+            }
+            Ok(None) => return Ok(()),
+            _ => return Err(ClientError::CallbackRefused),
+        };
+        let in_time = self.callback_deadline.is_some_and(|d| now < d);
+        if !in_time || self.session.callback_attached() {
+            return Err(ClientError::CallbackRefused);
+        }
+        self.session
+            .accept_callback_hello(&hello)
+            .map_err(|_| ClientError::CallbackRefused)?;
+        connection.attached = true;
+        self.callback_deadline = None;
+        self.events.push_back(ClientEvent::CallbackAttached);
+        // Records that came in the same read as the hello.
+        let mut leftover = Vec::new();
+        while let Ok(Some(frame)) = connection.deframer.next_frame() {
+            leftover.extend_from_slice(&frame.header);
+            leftover.extend_from_slice(frame.payload);
+        }
+        leftover.extend_from_slice(connection.deframer.pending());
+        leftover.extend_from_slice(data);
+        connection.deframer = Deframer::new();
+        self.callback_records(now, &leftover)
     }
 
     fn callback_records(&mut self, now: Instant, mut data: &[u8]) -> Result<(), ClientError> {

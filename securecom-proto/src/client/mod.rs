@@ -78,6 +78,26 @@ pub enum ClientError {
     CallbackRefused,
 }
 
+/// One inbound connection to the client's callback daemon. Create one per accepted socket
+/// and pass it to [`ChatClient::handle_callback_input`] with that socket's bytes.
+#[derive(Debug, Default)]
+pub struct CallbackConnection {
+    deframer: crate::codec::Deframer,
+    attached: bool,
+}
+
+impl CallbackConnection {
+    /// A connection that has not presented its token yet.
+    pub fn new() -> Self {
+        CallbackConnection::default()
+    }
+
+    /// True once this connection presented the right token.
+    pub fn is_attached(&self) -> bool {
+        self.attached
+    }
+}
+
 /// Where the client stands, for display.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChatStatus {

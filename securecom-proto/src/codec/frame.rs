@@ -141,6 +141,11 @@ impl Deframer {
         self.buf.len().saturating_sub(self.start)
     }
 
+    /// The bytes held that have not been returned as a frame yet (a partial frame).
+    pub fn pending(&self) -> &[u8] {
+        self.buf.get(self.start..).unwrap_or(&[])
+    }
+
     /// True when no partial frame is buffered.
     pub fn is_empty(&self) -> bool {
         self.buffered() == 0

@@ -4,6 +4,7 @@
 //! quinn-proto's `drive()` does), and records every client event.
 
 mod adversary;
+mod callback;
 mod proptests;
 mod scenarios;
 
@@ -40,6 +41,8 @@ pub(crate) struct Sim {
     pub(crate) clients: BTreeMap<String, SimClient>,
     pub(crate) relay_events: Vec<RelayEvent>,
     pub(crate) rng: TestRng,
+    /// Each client's attached callback connection, if any.
+    pub(crate) daemon: BTreeMap<String, crate::client::CallbackConnection>,
 }
 
 pub(crate) fn name(s: &str) -> Username {
@@ -54,6 +57,7 @@ impl Sim {
             clients: BTreeMap::new(),
             relay_events: Vec::new(),
             rng: TestRng::new(99),
+            daemon: BTreeMap::new(),
         }
     }
 
