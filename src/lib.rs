@@ -11,3 +11,5 @@
 pub use securecom_proto as proto;
 pub use securecom_std as blocking;
 pub use securecom_tokio as tokio;
+
+pub mod admin;
