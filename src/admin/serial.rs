@@ -71,7 +71,10 @@ impl FromStr for SerialNumber {
             .or_else(|| trimmed.strip_prefix("0X"))
             .unwrap_or(trimmed)
             .replace(':', "");
-        if digits.is_empty() || digits.len() > 2 * (MAX_SERIAL_LEN + 1) {
+        if digits.is_empty()
+            || digits.len() > 2 * (MAX_SERIAL_LEN + 1)
+            || !digits.bytes().all(|b| b.is_ascii_hexdigit())
+        {
             return Err(invalid());
         }
         let padded = if digits.len() % 2 == 1 {

@@ -50,6 +50,9 @@ impl Validity {
     /// # Errors
     /// [`AdminError::InvalidTime`] for zero days or a period ending after the year 9999.
     pub fn days_from_now(days: u32) -> Result<Self, AdminError> {
+        if days == 0 {
+            return Err(AdminError::InvalidTime("a validity of zero days"));
+        }
         let now = SystemTime::now();
         let start = now.checked_sub(BACKDATE).unwrap_or(now);
         Validity::new(start, add_days(now, days)?)

@@ -1,0 +1,207 @@
+//! keytool's command line (clap derive), turned into a `securecom::admin::cli::Command`.
+//! Shared by `examples/keytool.rs` and the in-process tests in `tests/keytool.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use securecom::admin::cli::{CliError, Command, PassphraseSource};
+
+/// Key management for securecom: a CA, server certificates, CRLs, users.
+///
+/// Every key is Ed25519 and every file is PEM, as the OpenSSL command line reads and
+/// writes them (see docs/KEY-MANAGEMENT.md). Private keys are created mode 0600 and no
+/// existing file is ever overwritten, except the CRL, which `revoke` replaces atomically.
+#[derive(Debug, Parser)]
+#[command(name = "keytool", version, about, long_about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Sub,
+}
+
+#[derive(Debug, Subcommand)]
+enum Sub {
+    /// Create a CA: ca.key, ca.pem and an empty crl.pem in DIR.
+    InitCa {
+        /// Folder to write to (created if needed).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The CA's name, shown in its certificate.
+        #[arg(long, default_value = "securecom CA")]
+        name: String,
+        /// Days the CA certificate is valid.
+        #[arg(long, default_value_t = 3650)]
+        days: u32,
+        /// Days the CRL is valid; re-sign it (with `revoke`) before then.
+        #[arg(long, default_value_t = 365)]
+        crl_days: u32,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// Issue a server certificate (and a fresh key) from the CA in --ca-dir.
+    IssueServer {
+        /// DNS name or IP address clients dial; repeat for several.
+        #[arg(long = "name", required = true, value_name = "NAME")]
+        names: Vec<String>,
+        /// The CA folder (ca.pem, ca.key).
+        #[arg(long, default_value = ".")]
+        ca_dir: PathBuf,
+        #[command(flatten)]
+        ca_passphrase: CaPassphraseArgs,
+        /// Days the certificate is valid.
+        #[arg(long, default_value_t = 398)]
+        days: u32,
+        /// Where to write the certificate.
+        #[arg(long, default_value = "server.pem")]
+        cert_out: PathBuf,
+        /// Where to write the server's private key.
+        #[arg(long, default_value = "server.key")]
+        key_out: PathBuf,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// Create a user's key pair: NAME.key (private) and NAME.pem (public) in --out-dir.
+    NewUser {
+        /// The username.
+        name: String,
+        /// Folder to write to.
+        #[arg(long, default_value = ".")]
+        out_dir: PathBuf,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// Register a user's public key in the server's user directory.
+    Register {
+        /// The username.
+        name: String,
+        /// The user's public key file (NAME.pem from `new-user`, or `openssl pkey -pubout`).
+        public_key: PathBuf,
+        /// The server's user directory.
+        #[arg(long)]
+        users: PathBuf,
+    },
+    /// Revoke a certificate, given by serial number (hex) or file, and re-sign crl.pem.
+    Revoke {
+        /// Serial number in hexadecimal (as `openssl x509 -serial` prints it) or a
+        /// certificate file.
+        #[arg(value_name = "SERIAL|CERT.pem")]
+        target: String,
+        /// The CA folder (ca.pem, ca.key, crl.pem).
+        #[arg(long, default_value = ".")]
+        ca_dir: PathBuf,
+        #[command(flatten)]
+        ca_passphrase: CaPassphraseArgs,
+        /// Days the new CRL is valid.
+        #[arg(long, default_value_t = 365)]
+        crl_days: u32,
+    },
+    /// Create (or check) the development PKI: CA, CRL, localhost server, alice, bob, carol.
+    /// Its keys are UNENCRYPTED: for development only.
+    DevPki {
+        /// Folder (default ./securecom-dev).
+        dir: Option<PathBuf>,
+    },
+}
+
+/// Encrypt the new private key with a passphrase.
+#[derive(Debug, Args)]
+struct PassphraseArgs {
+    /// Read the passphrase from the first line of this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_env")]
+    passphrase_file: Option<PathBuf>,
+    /// Read the passphrase from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    passphrase_env: Option<String>,
+}
+
+/// The passphrase of an encrypted ca.key.
+#[derive(Debug, Args)]
+struct CaPassphraseArgs {
+    /// Read ca.key's passphrase from the first line of this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "ca_passphrase_env")]
+    ca_passphrase_file: Option<PathBuf>,
+    /// Read ca.key's passphrase from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    ca_passphrase_env: Option<String>,
+}
+
+impl PassphraseArgs {
+    fn source(self) -> Result<Option<PassphraseSource>, CliError> {
+        PassphraseSource::from_options(self.passphrase_file, self.passphrase_env)
+            .map_err(CliError::Usage)
+    }
+}
+
+impl CaPassphraseArgs {
+    fn source(self) -> Result<Option<PassphraseSource>, CliError> {
+        PassphraseSource::from_options(self.ca_passphrase_file, self.ca_passphrase_env)
+            .map_err(CliError::Usage)
+    }
+}
+
+impl Cli {
+    /// The library command these arguments ask for.
+    pub(crate) fn into_command(self) -> Result<Command, CliError> {
+        Ok(match self.command {
+            Sub::InitCa {
+                dir,
+                name,
+                days,
+                crl_days,
+                passphrase,
+            } => Command::InitCa {
+                dir,
+                name,
+                days,
+                crl_days,
+                passphrase: passphrase.source()?,
+            },
+            Sub::IssueServer {
+                names,
+                ca_dir,
+                ca_passphrase,
+                days,
+                cert_out,
+                key_out,
+                passphrase,
+            } => Command::IssueServer {
+                ca_dir,
+                ca_passphrase: ca_passphrase.source()?,
+                names,
+                days,
+                cert_out,
+                key_out,
+                key_passphrase: passphrase.source()?,
+            },
+            Sub::NewUser {
+                name,
+                out_dir,
+                passphrase,
+            } => Command::NewUser {
+                name,
+                out_dir,
+                passphrase: passphrase.source()?,
+            },
+            Sub::Register {
+                name,
+                public_key,
+                users,
+            } => Command::Register {
+                name,
+                public_key,
+                users,
+            },
+            Sub::Revoke {
+                target,
+                ca_dir,
+                ca_passphrase,
+                crl_days,
+            } => Command::Revoke {
+                target,
+                ca_dir,
+                ca_passphrase: ca_passphrase.source()?,
+                crl_days,
+            },
+            Sub::DevPki { dir } => Command::DevPki { dir },
+        })
+    }
+}
