@@ -6,6 +6,7 @@
 //! cargo run --example keytool -- new-user alice --passphrase-env ALICE_PASSPHRASE
 //! cargo run --example keytool -- register alice alice.pem --users server/users
 //! cargo run --example keytool -- revoke server.pem --ca-dir ca
+//! cargo run --example keytool -- renew-crl --ca-dir ca
 //! cargo run --example keytool -- dev-pki
 //! ```
 //!

@@ -157,10 +157,23 @@ fn a_whole_deployment_through_the_command_line() {
     ])
     .unwrap();
     let crl = read_pem_file(ca_dir.join("crl.pem")).unwrap();
-    assert_eq!(
-        revoked_serials(&crl).unwrap(),
-        vec![serial, "BADF00D".parse().unwrap()]
-    );
+    let listed = vec![serial, "BADF00D".parse().unwrap()];
+    assert_eq!(revoked_serials(&crl).unwrap(), listed);
+
+    let out = keytool(&[
+        "renew-crl",
+        "--ca-dir",
+        ca,
+        "--ca-passphrase-file",
+        arg(&passfile),
+        "--crl-days",
+        "7",
+    ])
+    .unwrap();
+    assert!(out.contains("Renewed"), "{out}");
+    let renewed = read_pem_file(ca_dir.join("crl.pem")).unwrap();
+    assert_ne!(renewed, crl);
+    assert_eq!(revoked_serials(&renewed).unwrap(), listed);
 }
 
 #[test]
@@ -168,7 +181,8 @@ fn usage_errors_exit_with_2() {
     let folder = TempFolder::new("keytool-usage");
     let dir = arg(folder.path());
     for args in [
-        &["frobnicate"][..],
+        &["renew-crl", "--crl-days", "-1"][..],
+        &["frobnicate"],
         &["issue-server", "--ca-dir", dir],
         &["issue-server", "--ca-dir", dir, "--name", "bad name!"],
         &["revoke", "not-hex", "--ca-dir", dir],

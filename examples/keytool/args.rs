@@ -94,6 +94,17 @@ enum Sub {
         #[arg(long, default_value_t = 365)]
         crl_days: u32,
     },
+    /// Re-sign crl.pem with new dates, keeping its entries (do it before nextUpdate).
+    RenewCrl {
+        /// The CA folder (ca.pem, ca.key, crl.pem).
+        #[arg(long, default_value = ".")]
+        ca_dir: PathBuf,
+        #[command(flatten)]
+        ca_passphrase: CaPassphraseArgs,
+        /// Days the new CRL is valid.
+        #[arg(long, default_value_t = 365)]
+        crl_days: u32,
+    },
     /// Create (or check) the development PKI: CA, CRL, localhost server, alice, bob, carol.
     /// Its keys are UNENCRYPTED: for development only.
     DevPki {
@@ -197,6 +208,15 @@ impl Cli {
                 crl_days,
             } => Command::Revoke {
                 target,
+                ca_dir,
+                ca_passphrase: ca_passphrase.source()?,
+                crl_days,
+            },
+            Sub::RenewCrl {
+                ca_dir,
+                ca_passphrase,
+                crl_days,
+            } => Command::RenewCrl {
                 ca_dir,
                 ca_passphrase: ca_passphrase.source()?,
                 crl_days,

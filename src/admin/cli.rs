@@ -19,7 +19,7 @@ pub use passphrase::{MAX_PASSPHRASE_FILE_LEN, PassphraseSource};
 use super::{
     AdminError, DevPki, SerialNumber, ServerName, Validity, add_days, certificate_serial,
     create_ca, create_crl, create_user, issue_server_certificate, random, read_pem_file,
-    register_user, replace_file, revoke, write_new_file,
+    register_user, renew_crl, replace_file, revoke, write_new_file,
 };
 
 /// Exit code of a successful run.
@@ -84,6 +84,16 @@ pub enum Command {
     Revoke {
         /// A serial number in hexadecimal, or a certificate file.
         target: String,
+        /// The CA folder (`ca.pem`, `ca.key`, `crl.pem`).
+        ca_dir: PathBuf,
+        /// The passphrase of `ca.key`, if it is encrypted.
+        ca_passphrase: Option<PassphraseSource>,
+        /// Days the new CRL is valid.
+        crl_days: u32,
+    },
+    /// Re-sign the CA's `crl.pem` with new dates, keeping its entries: needed before its
+    /// nextUpdate passes, since clients then refuse it.
+    RenewCrl {
         /// The CA folder (`ca.pem`, `ca.key`, `crl.pem`).
         ca_dir: PathBuf,
         /// The passphrase of `ca.key`, if it is encrypted.
@@ -192,6 +202,26 @@ pub fn run(command: &Command, out: &mut dyn Write) -> Result<(), CliError> {
             ca_passphrase,
             crl_days,
         } => revoke_command(target, ca_dir, ca_passphrase.as_ref(), *crl_days, out),
+        Command::RenewCrl {
+            ca_dir,
+            ca_passphrase,
+            crl_days,
+        } => {
+            let files = CaFiles::in_dir(ca_dir);
+            let ca_key = load_key(&files.key, ca_passphrase.as_ref())?;
+            let ca_cert = read_pem_file(&files.cert)?;
+            let now = SystemTime::now();
+            let crl = read_pem_file(&files.crl)?;
+            let crl = renew_crl(&ca_key, &ca_cert, &crl, now, add_days(now, *crl_days)?)?;
+            replace_file(&files.crl, &crl)?;
+            say(
+                out,
+                format_args!(
+                    "Renewed {}: valid {crl_days} days, publish it to every client",
+                    files.crl.display()
+                ),
+            )
+        }
         Command::DevPki { dir } => {
             let dir = dir
                 .clone()

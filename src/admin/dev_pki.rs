@@ -78,8 +78,9 @@ pub struct DevPki {
     pub ca_key: PathBuf,
     /// `crl.pem`: the CA's certificate revocation list.
     pub crl: PathBuf,
-    /// `server.pem`: the server's certificate.
-    pub server_cert: PathBuf,
+    /// `server.pem`: the server's certificate chain, here just its certificate (the CA
+    /// is not sent; clients have it).
+    pub server_chain: PathBuf,
     /// `server.key`: the server's private key.
     pub server_key: PathBuf,
     /// `users/`: the server's user directory.
@@ -140,7 +141,7 @@ impl DevPki {
             ca_cert: folder.join("ca.pem"),
             ca_key: folder.join("ca.key"),
             crl: folder.join("crl.pem"),
-            server_cert: folder.join("server.pem"),
+            server_chain: folder.join("server.pem"),
             server_key: folder.join("server.key"),
             users_dir: folder.join("users"),
             keys_dir: folder.join("keys"),
@@ -207,10 +208,10 @@ impl DevPki {
         crl_pem: &str,
         now: SystemTime,
     ) -> Result<(), AdminError> {
-        match (self.server_key.exists(), self.server_cert.exists()) {
+        match (self.server_key.exists(), self.server_chain.exists()) {
             (true, true) => {
                 let key = Identity::load_pem_file(&self.server_key)?;
-                let pem = read_pem_file(&self.server_cert)?;
+                let pem = read_pem_file(&self.server_chain)?;
                 let certificate = parse_certificate(&pem, "server certificate")?;
                 if certificate_key(&certificate)? != key.public_key() {
                     return Err(self.inconsistent("server.key does not match server.pem".into()));
@@ -238,8 +239,8 @@ impl DevPki {
                 let (key, pem) = issue_server_certificate(ca_key, ca_pem, &names, validity)?;
                 key.save_pem_file(&self.server_key)?;
                 self.created.push(self.server_key.clone());
-                write_new_file(&self.server_cert, &pem)?;
-                self.created.push(self.server_cert.clone());
+                write_new_file(&self.server_chain, &pem)?;
+                self.created.push(self.server_chain.clone());
                 Ok(())
             }
             (true, false) => Err(self.inconsistent("server.key without server.pem".into())),
@@ -303,7 +304,7 @@ impl DevPki {
             ("CRL", &self.crl, "revoked server certificates".into()),
             (
                 "server certificate",
-                &self.server_cert,
+                &self.server_chain,
                 DEV_SERVER_NAMES.join(", "),
             ),
             ("server key", &self.server_key, "unencrypted".into()),

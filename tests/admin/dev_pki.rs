@@ -20,7 +20,7 @@ fn ensure_creates_everything_once_and_reuses_it() {
         &pki.ca_cert,
         &pki.ca_key,
         &pki.crl,
-        &pki.server_cert,
+        &pki.server_chain,
         &pki.server_key,
     ] {
         assert!(file.is_file(), "{}", file.display());
@@ -29,7 +29,7 @@ fn ensure_creates_everything_once_and_reuses_it() {
     // The server's certificate verifies for both names, as the client will check it.
     let ca = read_pem_file(&pki.ca_cert).unwrap();
     let crl = read_pem_file(&pki.crl).unwrap();
-    let server = read_pem_file(&pki.server_cert).unwrap();
+    let server = read_pem_file(&pki.server_chain).unwrap();
     let server_key = Identity::load_pem_file(&pki.server_key).unwrap();
     for name in DEV_SERVER_NAMES {
         let key = client_check(&ca, &crl, &server, name, in_a_day()).unwrap();
@@ -69,7 +69,7 @@ fn ensure_creates_everything_once_and_reuses_it() {
     let again = DevPki::ensure(&dir).unwrap();
     assert!(again.created.is_empty(), "{:?}", again.created);
     assert_eq!(again.users, pki.users);
-    assert_eq!(read_pem_file(&again.server_cert).unwrap(), server);
+    assert_eq!(read_pem_file(&again.server_chain).unwrap(), server);
     assert!(again.describe().contains("already there"));
 }
 
@@ -91,7 +91,7 @@ fn missing_halves_are_reported_not_papered_over() {
 
     let folder = TempFolder::new("dev-pki-server");
     let pki = DevPki::ensure(folder.path()).unwrap();
-    std::fs::remove_file(&pki.server_cert).unwrap();
+    std::fs::remove_file(&pki.server_chain).unwrap();
     assert!(matches!(
         DevPki::ensure(folder.path()),
         Err(AdminError::InconsistentDevPki { .. })
@@ -132,9 +132,9 @@ fn a_foreign_server_certificate_is_refused() {
     )
     .unwrap();
     std::fs::remove_file(&pki.server_key).unwrap();
-    std::fs::remove_file(&pki.server_cert).unwrap();
+    std::fs::remove_file(&pki.server_chain).unwrap();
     key.save_pem_file(&pki.server_key).unwrap();
-    write_new_file(&pki.server_cert, &cert).unwrap();
+    write_new_file(&pki.server_chain, &cert).unwrap();
     let error = DevPki::ensure(folder.path()).unwrap_err();
     assert!(
         matches!(error, AdminError::InconsistentDevPki { .. }),
