@@ -159,9 +159,15 @@ pub enum ClientEvent {
     /// The callback connection presented the right token; request-channel messages now
     /// arrive over it.
     CallbackAttached,
-    /// The server ended our session.
+    /// The server ended our session with an authenticated close.
     Closed {
         /// Its reason.
         reason: CloseReason,
+    },
+    /// The connection to the server ended. `clean` is false when it ended without the
+    /// server's authenticated close: a network failure, or someone cutting the stream.
+    ConnectionLost {
+        /// Whether the server's close record came first.
+        clean: bool,
     },
 }

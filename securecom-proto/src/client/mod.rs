@@ -218,6 +218,20 @@ impl ChatClient {
         self.closed
     }
 
+    /// The driver's socket to the server ended (EOF or error): ends any chat and reports
+    /// whether the end was authenticated.
+    pub fn connection_lost(&mut self) {
+        let clean = self.closed;
+        if !self.closed {
+            self.closed = true;
+            if let Some(peer) = self.chat_peer() {
+                self.end_chat(peer, ChatEndReason::Disconnected);
+            }
+            self.state = State::Idle;
+        }
+        self.events.push_back(ClientEvent::ConnectionLost { clean });
+    }
+
     /// The next event for the user interface.
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.events.pop_front()
