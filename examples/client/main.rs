@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use securecom::keyfile::PassphraseSource;
+use securecom_proto::chat::FileKnownKeys;
 use securecom_proto::handshake::ClientConfig;
 use securecom_proto::identity::{Identity, Username};
 use securecom_proto::pki::{RevocationPolicy, ServerCertVerifier, certificates_from_pem};
@@ -62,6 +63,9 @@ struct Args {
     /// (the original design's daemon; 4242 in the original).
     #[arg(long)]
     callback_port: Option<u16>,
+    /// Where the keys seen per user are remembered [default: PKI_DIR/known-keys-USERNAME.txt].
+    #[arg(long)]
+    known_keys: Option<PathBuf>,
     /// Force line mode even on a terminal.
     #[arg(long)]
     line_mode: bool,
@@ -95,12 +99,18 @@ async fn run(args: Args) -> Result<(), String> {
     let callback_listen = args
         .callback_port
         .map(|port| SocketAddr::from(([0, 0, 0, 0], port)));
+    let known_keys_path = args.known_keys.clone().unwrap_or_else(|| {
+        args.pki_dir
+            .join(format!("known-keys-{}.txt", args.username))
+    });
+    let known_keys = FileKnownKeys::open(&known_keys_path)
+        .map_err(|e| format!("{}: {e}", known_keys_path.display()))?;
     let (client, events) = Client::connect(
         args.server.as_str(),
         config,
         ClientOptions {
             callback_listen,
-            ..ClientOptions::default()
+            known_keys: Box::new(known_keys),
         },
     )
     .await

@@ -34,6 +34,8 @@ pub use handshake::{
     ChatInitiator, ChatResponder, InitiatorAwaitingReply, PreparedInitiator,
     ResponderAwaitingConfirm,
 };
+#[cfg(feature = "std")]
+pub use known_keys::FileKnownKeys;
 pub use known_keys::{KeyStatus, KnownKeys, MemoryKnownKeys};
 pub use safety::SafetyNumber;
 pub use session::{ChatSession, OpenedChat};
