@@ -6,6 +6,8 @@ mod support;
 
 #[path = "identity/directory.rs"]
 mod directory;
+#[path = "identity/encrypted.rs"]
+mod encrypted;
 #[path = "identity/fixtures.rs"]
 mod fixtures;
 #[path = "identity/openssl_cli.rs"]

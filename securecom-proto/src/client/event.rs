@@ -127,6 +127,9 @@ pub enum ClientEvent {
         previous: Fingerprint,
         /// What the server gave now.
         current: Fingerprint,
+        /// The new key, to [`super::ChatClient::trust_key`] once the user has verified it
+        /// out of band.
+        key: PublicKey,
     },
     /// The end-to-end chat is established: compare the safety number with the peer.
     ChatEstablished {

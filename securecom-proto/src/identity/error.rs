@@ -28,10 +28,22 @@ pub enum IdentityError {
         found: String,
     },
     /// The private key is encrypted (`ENCRYPTED PRIVATE KEY`, as written by
-    /// `openssl genpkey -aes256`). Reading encrypted keys is not supported yet: decrypt it
-    /// with `openssl pkey -in key.pem -out plain.pem` first.
-    #[error("the private key is encrypted; passphrase-protected keys are not supported yet")]
+    /// `openssl genpkey -aes256`) and was read without a passphrase: read it with
+    /// `Identity::from_encrypted_pkcs8_pem` or a passphrase-taking file loader.
+    #[error("the private key is encrypted: a passphrase is needed")]
     EncryptedKeyNeedsPassphrase,
+    /// The passphrase does not decrypt the key. (A damaged encrypted key looks the same:
+    /// the two cannot be told apart.)
+    #[error("wrong passphrase for the encrypted private key")]
+    WrongPassphrase,
+    /// An empty passphrase was given to encrypt a key.
+    #[error("refusing to encrypt a key with an empty passphrase")]
+    EmptyPassphrase,
+    /// The key is encrypted with a scheme or parameters we do not read: PBES1, DES,
+    /// PBKDF2 with HMAC-SHA1, AES-GCM, or a key derivation costlier than the limits
+    /// (`MAX_PBKDF2_ITERATIONS`, `MAX_SCRYPT_MEMORY`).
+    #[error("unsupported private key encryption: {0}")]
+    UnsupportedKeyEncryption(String),
     /// A PKCS#8 v2 file holds a public key that does not belong to its private key.
     #[error("the public key in the PKCS#8 file does not match its private key")]
     PublicKeyMismatch,

@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use zeroize::Zeroizing;
 
+use rand_core::CryptoRng;
+
 use super::error::display_path;
+use super::pem::is_encrypted_private_key;
 use super::{Identity, IdentityError, PublicKey};
 
 /// The largest key file read, in bytes, checked before the file is read.
@@ -38,6 +41,79 @@ impl Identity {
         let path = path.as_ref();
         let text = read_key_file(path)?;
         Identity::from_pkcs8_pem(&text).map_err(|e| e.in_file(path))
+    }
+
+    /// Reads a private key file that may be passphrase-protected: an `ENCRYPTED PRIVATE
+    /// KEY` is decrypted with `passphrase`; an unencrypted `PRIVATE KEY` is read as it is
+    /// and the passphrase ignored (the key is no less safe for it).
+    ///
+    /// For scripts that take the passphrase from a file or an environment variable. A
+    /// program that asks a person should use [`Identity::load_pem_file_or_ask`], so that
+    /// nobody is asked for a passphrase the file does not need.
+    ///
+    /// # Errors
+    /// As [`Identity::load_pem_file`], plus those of
+    /// [`Identity::from_encrypted_pkcs8_pem`] (notably [`IdentityError::WrongPassphrase`])
+    /// wrapped in [`IdentityError::InFile`].
+    pub fn load_pem_file_with_passphrase(
+        path: impl AsRef<Path>,
+        passphrase: &[u8],
+    ) -> Result<Self, IdentityError> {
+        Identity::load_pem_file_or_ask(path, |_| Ok(passphrase))
+    }
+
+    /// Reads a private key file, calling `ask` for the passphrase only if the file is
+    /// encrypted. `ask` gets the file's path, to name it in a prompt; what it returns is
+    /// used once and should be wiped by the caller (return a `Zeroizing` buffer).
+    ///
+    /// ```
+    /// use securecom_proto::identity::{Identity, IdentityError};
+    /// let path = std::env::temp_dir().join(format!("securecom-doc-ask-{}.pem", std::process::id()));
+    /// let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    /// let id = Identity::generate(&mut rng);
+    /// id.save_encrypted_pem_file(&path, b"open sesame", &mut rng)?;
+    ///
+    /// let loaded = Identity::load_pem_file_or_ask(&path, |file| {
+    ///     // A real program prompts without echo here.
+    ///     eprintln!("passphrase for {}:", file.display());
+    ///     Ok(zeroize::Zeroizing::new(b"open sesame".to_vec()))
+    /// })?;
+    /// assert_eq!(loaded.public_key(), id.public_key());
+    /// # std::fs::remove_file(&path).unwrap();
+    /// # Ok::<(), IdentityError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Identity::load_pem_file_with_passphrase`], and whatever `ask` returns.
+    pub fn load_pem_file_or_ask<P, F>(path: impl AsRef<Path>, ask: F) -> Result<Self, IdentityError>
+    where
+        P: AsRef<[u8]>,
+        F: FnOnce(&Path) -> Result<P, IdentityError>,
+    {
+        let path = path.as_ref();
+        let text = read_key_file(path)?;
+        if !is_encrypted_private_key(&text) {
+            return Identity::from_pkcs8_pem(&text).map_err(|e| e.in_file(path));
+        }
+        let passphrase = ask(path)?;
+        Identity::from_encrypted_pkcs8_pem(&text, passphrase.as_ref()).map_err(|e| e.in_file(path))
+    }
+
+    /// Writes the key as a passphrase-protected PKCS#8 PEM file (see
+    /// [`Identity::to_encrypted_pkcs8_pem`]), with the care of
+    /// [`Identity::save_pem_file`]: mode 0600 from creation, never overwriting a file.
+    ///
+    /// # Errors
+    /// [`IdentityError::EmptyPassphrase`]; [`IdentityError::AlreadyExists`] if `path`
+    /// exists; [`IdentityError::Io`] if the file cannot be written.
+    pub fn save_encrypted_pem_file<R: CryptoRng + ?Sized>(
+        &self,
+        path: impl AsRef<Path>,
+        passphrase: &[u8],
+        rng: &mut R,
+    ) -> Result<(), IdentityError> {
+        let pem = self.to_encrypted_pkcs8_pem(passphrase, rng)?;
+        write_new_file(path.as_ref(), pem.as_bytes(), FileMode::OwnerOnly)
     }
 
     /// Writes the key as a PKCS#8 v1 PEM file (see [`Identity::to_pkcs8_pem`]).

@@ -22,11 +22,11 @@ use zeroize::Zeroizing;
 use super::{Identity, IdentityError, PublicKey};
 
 /// PEM label of an unencrypted PKCS#8 private key.
-const PRIVATE_KEY_LABEL: &str = "PRIVATE KEY";
+pub(super) const PRIVATE_KEY_LABEL: &str = "PRIVATE KEY";
 /// PEM label of a SubjectPublicKeyInfo public key.
 const PUBLIC_KEY_LABEL: &str = "PUBLIC KEY";
 /// PEM label of a passphrase-protected PKCS#8 private key.
-const ENCRYPTED_PRIVATE_KEY_LABEL: &str = "ENCRYPTED PRIVATE KEY";
+pub(super) const ENCRYPTED_PRIVATE_KEY_LABEL: &str = "ENCRYPTED PRIVATE KEY";
 /// Legacy labels that name another algorithm outright (PKCS#1 RSA, SEC1 EC, DSA).
 const OTHER_ALGORITHM_LABELS: &[&str] = &[
     "RSA PRIVATE KEY",
@@ -195,12 +195,20 @@ impl PublicKey {
     }
 }
 
+/// Whether `pem` is an `ENCRYPTED PRIVATE KEY` block (judged by its label alone).
+pub(super) fn is_encrypted_private_key(pem: &str) -> bool {
+    der::pem::decode_label(pem.trim().as_bytes()) == Ok(ENCRYPTED_PRIVATE_KEY_LABEL)
+}
+
 /// Decodes the single PEM block in `pem`, which must carry the label `expected`.
 ///
 /// The label is checked before any Base64 is decoded, so an encrypted or foreign key is
 /// reported as such rather than as a parse error. The output is wiped on drop because it
 /// may hold a private key.
-fn decode_pem(pem: &str, expected: &'static str) -> Result<Zeroizing<Vec<u8>>, IdentityError> {
+pub(super) fn decode_pem(
+    pem: &str,
+    expected: &'static str,
+) -> Result<Zeroizing<Vec<u8>>, IdentityError> {
     let pem = pem.trim().as_bytes();
     let label = der::pem::decode_label(pem).map_err(|e| malformed("PEM", e))?;
     if label != expected {
@@ -246,7 +254,7 @@ fn check_algorithm(algorithm: &AlgorithmIdentifierRef<'_>) -> Result<(), Identit
     Ok(())
 }
 
-fn malformed(what: &str, error: impl Display) -> IdentityError {
+pub(super) fn malformed(what: &str, error: impl Display) -> IdentityError {
     IdentityError::MalformedKey(format!("{what}: {error}"))
 }
 

@@ -426,7 +426,8 @@ impl Relay {
         let Some(peer) = online.chat.as_ref().and_then(|p| self.online.get(p)) else {
             return true;
         };
-        self.output(*peer).len() <= self.config.output_high_water
+        self.output(*peer).len() + self.callback_output(*peer).len()
+            <= self.config.output_high_water
     }
 
     /// The socket of `id` ended or failed; forget the connection.
@@ -564,7 +565,7 @@ impl Relay {
                 OfflineReason::ProtocolError,
             );
         } else if too_slow {
-            self.close_online(id, CloseReason::PROTOCOL_ERROR, OfflineReason::TooSlow);
+            self.close_online(id, CloseReason::TOO_SLOW, OfflineReason::TooSlow);
         }
     }
 
