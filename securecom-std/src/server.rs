@@ -38,6 +38,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// nothing at all (for example after the relay said goodbye).
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Stack of the threads started per connection: they only copy bytes between a socket and
+/// a channel, so a small stack keeps thousands of connections cheap.
+const CONNECTION_THREAD_STACK: usize = 256 * 1024;
+
 /// Options of the server beyond the relay's own configuration.
 #[derive(Clone, Debug, Default)]
 pub struct ServerOptions {
@@ -327,6 +331,7 @@ impl Running {
         let reader_gate = gate.clone();
         let spawned = thread::Builder::new()
             .name(format!("securecom-read-{}", id.0))
+            .stack_size(CONNECTION_THREAD_STACK)
             .spawn(move || read_loop(id, reader, &reader_gate, &to_relay));
         if let Err(e) = spawned {
             let _ = socket.shutdown(Shutdown::Both);
@@ -490,6 +495,7 @@ impl Running {
                 let to_relay = self.to_relay.clone();
                 let spawned = thread::Builder::new()
                     .name(format!("securecom-callback-{}", connection.0))
+                    .stack_size(CONNECTION_THREAD_STACK)
                     .spawn(move || {
                         callback_loop(connection, generation, addr, &hello, &rx, &to_relay)
                     });
@@ -557,17 +563,20 @@ fn spawn_writer(
     failed: impl FnOnce() -> ToRelay + Send + 'static,
 ) -> io::Result<Writer> {
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
-    thread::Builder::new().name(name).spawn(move || {
-        for chunk in rx {
-            if stream.write_all(&chunk).is_err() {
-                let _ = to_relay.send(failed());
-                return;
+    thread::Builder::new()
+        .name(name)
+        .stack_size(CONNECTION_THREAD_STACK)
+        .spawn(move || {
+            for chunk in rx {
+                if stream.write_all(&chunk).is_err() {
+                    let _ = to_relay.send(failed());
+                    return;
+                }
+                if to_relay.send(written(chunk.len())).is_err() {
+                    return;
+                }
             }
-            if to_relay.send(written(chunk.len())).is_err() {
-                return;
-            }
-        }
-    })?;
+        })?;
     Ok(Writer {
         tx,
         in_flight: None,

@@ -56,6 +56,11 @@ fn identity(name: &str) -> Identity {
 
 /// The server of the fixtures, with alice, bob and carol registered.
 pub fn server_config() -> Arc<ServerConfig> {
+    server_config_with(securecom_std::proto::handshake::DEFAULT_HANDSHAKE_TIMEOUT)
+}
+
+/// [`server_config`] with another handshake timeout.
+pub fn server_config_with(handshake_timeout: Duration) -> Arc<ServerConfig> {
     let chain = certificates_from_pem(SERVER_CHAIN).unwrap();
     let key = Identity::from_pkcs8_pem(SERVER_KEY).unwrap();
     let credentials = ServerCredentials::new(chain, key).unwrap();
@@ -63,7 +68,10 @@ pub fn server_config() -> Arc<ServerConfig> {
     for (name, _) in USERS {
         directory.insert(user(name), identity(name).public_key());
     }
-    Arc::new(ServerConfig::new(credentials, Arc::new(directory)))
+    Arc::new(
+        ServerConfig::new(credentials, Arc::new(directory))
+            .with_handshake_timeout(handshake_timeout),
+    )
 }
 
 /// A client of the fixtures logging in as `name`, expecting the server to be
@@ -100,7 +108,11 @@ impl TestServer {
     }
 
     pub fn start_with(options: ServerOptions) -> TestServer {
-        let server = Server::bind("127.0.0.1:0", server_config(), options).unwrap();
+        TestServer::start_custom(server_config(), options)
+    }
+
+    pub fn start_custom(config: Arc<ServerConfig>, options: ServerOptions) -> TestServer {
+        let server = Server::bind("127.0.0.1:0", config, options).unwrap();
         let addr = server.local_addr().unwrap();
         let shutdown = ShutdownHandle::new();
         let stop = shutdown.clone();
