@@ -81,8 +81,10 @@ pub enum RelayEvent {
         error: SessionFailure,
     },
     /// A client asked for the callback request channel: the driver must connect to the
-    /// client's address on `port`, write `hello`, and then hand the connection to
-    /// [`super::Relay::attach_callback`].
+    /// client's address on `port`, write `hello`, then write
+    /// [`super::Relay::callback_output`] to it (reporting progress with
+    /// [`super::Relay::consume_callback_output`]), and call [`super::Relay::callback_failed`]
+    /// if the connection cannot be opened or breaks.
     CallbackRequested {
         /// The client's main connection.
         connection: ConnectionId,
