@@ -264,6 +264,10 @@ impl Running {
         let grace = std::time::Instant::now() + SHUTDOWN_GRACE;
         while !self.conns.is_empty() {
             let left = grace.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                // Also when a peer keeps sending: the grace period is a bound.
+                break;
+            }
             match inbox.recv_timeout(left) {
                 Ok(msg) => self.handle(msg),
                 Err(_) => break,

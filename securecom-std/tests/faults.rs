@@ -6,10 +6,14 @@ use std::io::Read;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use securecom_std::ServerOptions;
 use securecom_std::proto::client::ClientEvent;
+use securecom_std::proto::handshake::HandshakeError;
 use securecom_std::proto::relay::RelayConfig;
-use support::{TestClient, TestServer, WAIT, server_config_with};
+use securecom_std::{Client, ClientOptions, ConnectError, Server, ServerOptions, ShutdownHandle};
+use support::{
+    TestClient, TestServer, WAIT, client_config, client_config_with_timeout, server_config,
+    server_config_with,
+};
 
 /// Reads until the server closes the connection; fails if it stays open for [`WAIT`].
 fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
@@ -88,4 +92,58 @@ fn connections_beyond_the_handshake_cap_are_refused_at_once() {
     let mut extra = TcpStream::connect(server.addr).unwrap();
     assert_eq!(read_until_closed(&mut extra), b"");
     drop(held);
+}
+
+#[test]
+fn a_silent_server_fails_the_handshake_at_its_deadline() {
+    // Accepts, then never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    let timeout = Duration::from_millis(500);
+    let started = Instant::now();
+    let result = Client::connect(
+        addr,
+        client_config_with_timeout("alice", timeout),
+        ClientOptions::default(),
+    );
+    let took = started.elapsed();
+    assert!(
+        matches!(
+            result,
+            Err(ConnectError::Handshake(HandshakeError::Timeout))
+        ),
+        "{:?}",
+        result.map(|_| ())
+    );
+    assert!(took >= timeout && took < WAIT, "took {took:?}");
+    drop(silent);
+}
+
+#[test]
+fn a_server_closing_during_the_handshake_is_reported() {
+    let closing = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closing.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = closing.accept().unwrap();
+        // Read the hello, then hang up.
+        let mut buf = [0u8; 256];
+        let _ = stream.read(&mut buf);
+    });
+    let result = Client::connect(addr, client_config("alice"), ClientOptions::default());
+    assert!(
+        matches!(result, Err(ConnectError::Closed | ConnectError::Io(_))),
+        "{:?}",
+        result.map(|_| ())
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn a_server_shut_down_before_it_runs_returns_at_once() {
+    let server = Server::bind("127.0.0.1:0", server_config(), ServerOptions::default()).unwrap();
+    let shutdown = ShutdownHandle::new();
+    shutdown.shutdown();
+    let started = Instant::now();
+    server.run(shutdown).unwrap();
+    assert!(started.elapsed() < WAIT);
 }

@@ -77,17 +77,21 @@ pub fn server_config_with(handshake_timeout: Duration) -> Arc<ServerConfig> {
 /// A client of the fixtures logging in as `name`, expecting the server to be
 /// `server_name`.
 pub fn client_config_for(name: &str, server_name: &str) -> Arc<ClientConfig> {
+    Arc::new(client_config_parts(name, server_name))
+}
+
+/// A client of the fixtures whose handshake gives up after `timeout`.
+pub fn client_config_with_timeout(name: &str, timeout: Duration) -> Arc<ClientConfig> {
+    Arc::new(client_config_parts(name, "localhost").with_handshake_timeout(timeout))
+}
+
+fn client_config_parts(name: &str, server_name: &str) -> ClientConfig {
     let ca = certificates_from_pem(CA).unwrap().remove(0);
     // The fixture CRL's nextUpdate (2026-01-31) is past for a real clock.
     // TODO(admin): use DevPki
     let verifier =
         ServerCertVerifier::new(ca, RevocationPolicy::DangerousNoRevocationCheck).unwrap();
-    Arc::new(ClientConfig::new(
-        verifier,
-        server_name,
-        user(name),
-        identity(name),
-    ))
+    ClientConfig::new(verifier, server_name, user(name), identity(name))
 }
 
 pub fn client_config(name: &str) -> Arc<ClientConfig> {
