@@ -2,7 +2,9 @@
 //!
 //! The blocking driver of securecom: it moves bytes and time between `std::net` sockets and
 //! the state machines of [`securecom_proto`], with plain threads and no async runtime.
-//! Nothing of the protocol lives here. It mirrors `securecom-tokio` name for name.
+//! Nothing of the protocol lives here. It mirrors `securecom-tokio` name for name, blocking
+//! where that one is async; [`Server::run`] takes a [`ShutdownHandle`] where the async one
+//! takes a future.
 //!
 //! - [`Server`]: accepts connections and drives one [`securecom_proto::relay::Relay`];
 //!   handshake deadlines, connection limits, backpressure and the callback request channel
