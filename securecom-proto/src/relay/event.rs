@@ -82,9 +82,8 @@ pub enum RelayEvent {
     },
     /// A client asked for the callback request channel: the driver must connect to the
     /// client's address on `port`, write `hello`, then write
-    /// [`super::Relay::callback_output`] to it (reporting progress with
-    /// [`super::Relay::consume_callback_output`]), and call [`super::Relay::callback_failed`]
-    /// if the connection cannot be opened or breaks.
+    /// [`super::Relay::callback_output`] on that connection (or report
+    /// [`super::Relay::callback_failed`]).
     CallbackRequested {
         /// The client's main connection.
         connection: ConnectionId,
