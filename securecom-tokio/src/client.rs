@@ -86,6 +86,7 @@ pub struct ClientHandle {
     tx: mpsc::Sender<(Command, Reply)>,
     username: Username,
     session_id: u64,
+    callback_addr: Option<SocketAddr>,
 }
 
 impl Client {
@@ -133,6 +134,10 @@ impl Client {
             Some(addr) => Some(TcpListener::bind(addr).await?),
             None => None,
         };
+        let callback_addr = match &listener {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        };
         let driver = Driver {
             client,
             clock,
@@ -149,6 +154,7 @@ impl Client {
                 tx,
                 username,
                 session_id,
+                callback_addr,
             },
             events_rx,
         ))
@@ -164,6 +170,12 @@ impl ClientHandle {
     /// The session id the server assigned.
     pub fn session_id(&self) -> u64 {
         self.session_id
+    }
+
+    /// The address the callback daemon listens on (with its real port when port 0 was
+    /// asked), if [`ClientOptions::callback_listen`] was set.
+    pub fn callback_addr(&self) -> Option<SocketAddr> {
+        self.callback_addr
     }
 
     async fn call(

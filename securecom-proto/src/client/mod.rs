@@ -426,7 +426,13 @@ impl ChatClient {
             self.callback_deadline = None;
         }
         if now >= self.last_sent + self.ping_interval && !self.closed {
-            self.command(now, CommandKind::Ping, RequestBody::Ping)?;
+            // The deadline moves even if the ping cannot be queued (too many commands in
+            // flight already prove the session is busy), so a driver never spins.
+            self.last_sent = now;
+            match self.command(now, CommandKind::Ping, RequestBody::Ping) {
+                Ok(()) | Err(ClientError::TooManyPending) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }

@@ -455,3 +455,33 @@ fn crossing_requests_point_to_the_pending_one() {
         .is_err()
     );
 }
+
+#[test]
+fn closing_connection_that_never_reads_is_dropped_after_the_linger() {
+    let mut sim = Sim::with_users(&["alice"]);
+    // Alice stops reading; the relay closes her idle session, and her goodbye never leaves.
+    sim.clients.get_mut("alice").unwrap().connected = false;
+    let conn = sim.clients["alice"].conn;
+    sim.now = sim.now + Duration::from_secs(121);
+    sim.relay.handle_timeout(sim.now);
+    assert!(sim.relay.is_closing(conn));
+    assert!(!sim.relay.output(conn).is_empty());
+    assert!(!sim.relay.should_close(conn));
+    let next = sim.relay.poll_timeout().unwrap();
+    assert!(next <= sim.now + crate::relay::CLOSE_LINGER);
+    sim.relay.handle_timeout(next);
+    assert!(sim.relay.should_close(conn));
+}
+
+#[test]
+fn pings_never_leave_a_timer_in_the_past() {
+    let mut sim = Sim::with_users(&["alice"]);
+    // Fill the command window without letting anything through.
+    let now = sim.now;
+    for _ in 0..crate::client::MAX_PENDING_COMMANDS {
+        sim.client("alice").list_users(now).unwrap();
+    }
+    let later = now + Duration::from_secs(31);
+    sim.client("alice").handle_timeout(later).unwrap();
+    assert!(sim.client("alice").poll_timeout() > later);
+}
