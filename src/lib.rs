@@ -5,11 +5,20 @@
 //!
 //! - [`proto`]: the sans-IO protocol core (handshakes, records, PKI, relay, chat);
 //! - [`tokio`]: the async driver;
-//! - [`blocking`]: the blocking `std::net` driver.
+//! - [`blocking`]: the blocking `std::net` driver;
+//! - [`console`]: the chat client's console language (slash commands, one line per event);
+//! - [`admin`]: key management: a CA, server certificates, CRLs, users, the development PKI.
 #![forbid(unsafe_code)]
+
+pub mod admin;
+pub mod console;
+pub mod keyfile;
 
 pub use securecom_proto as proto;
 pub use securecom_std as blocking;
 pub use securecom_tokio as tokio;
 
-pub mod admin;
+/// The README's examples, compiled as doctests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

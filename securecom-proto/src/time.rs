@@ -85,3 +85,48 @@ impl UnixTime {
         UnixTime(secs)
     }
 }
+
+/// Maps the operating system's monotonic clock to [`Instant`] values, for drivers (needs the
+/// `std` feature). The origin is the moment the clock was created.
+///
+/// ```
+/// use securecom_proto::time::StdClock;
+/// let clock = StdClock::new();
+/// let a = clock.now();
+/// let b = clock.now();
+/// assert!(b >= a);
+/// let deadline = clock.to_std(a + core::time::Duration::from_secs(1));
+/// assert!(deadline > std::time::Instant::now() - core::time::Duration::from_secs(1));
+/// ```
+#[cfg(feature = "std")]
+#[derive(Clone, Copy, Debug)]
+pub struct StdClock {
+    origin: std::time::Instant,
+}
+
+#[cfg(feature = "std")]
+impl Default for StdClock {
+    fn default() -> Self {
+        StdClock::new()
+    }
+}
+
+#[cfg(feature = "std")]
+impl StdClock {
+    /// A clock whose origin is now.
+    pub fn new() -> Self {
+        StdClock {
+            origin: std::time::Instant::now(),
+        }
+    }
+
+    /// The current instant.
+    pub fn now(&self) -> Instant {
+        Instant(self.origin.elapsed())
+    }
+
+    /// The operating system instant of `instant`.
+    pub fn to_std(&self, instant: Instant) -> std::time::Instant {
+        self.origin + instant.0
+    }
+}

@@ -14,7 +14,7 @@
 //! The transcript starts with both usernames and both identity keys, so each signature binds
 //! who is talking to whom and both ephemeral keys. Messages then use a symmetric ratchet: every
 //! message has its own AES-256-GCM key, derived from a chain key that moves forward and
-//! forgets the past ([`ratchet`]). A message counter in each record makes drops, reordering,
+//! forgets the past (see `ratchet.rs`). A message counter in each record makes drops, reordering,
 //! replays and reflections fail; a close record makes truncation visible.
 //!
 //! The relay could still hand out wrong public keys. [`SafetyNumber`] lets the two users
@@ -34,6 +34,8 @@ pub use handshake::{
     ChatInitiator, ChatResponder, InitiatorAwaitingReply, PreparedInitiator,
     ResponderAwaitingConfirm,
 };
+#[cfg(feature = "std")]
+pub use known_keys::FileKnownKeys;
 pub use known_keys::{KeyStatus, KnownKeys, MemoryKnownKeys};
 pub use safety::SafetyNumber;
 pub use session::{ChatSession, OpenedChat};

@@ -127,6 +127,9 @@ pub enum ClientEvent {
         previous: Fingerprint,
         /// What the server gave now.
         current: Fingerprint,
+        /// The new key, to [`super::ChatClient::trust_key`] once the user has verified it
+        /// out of band.
+        key: PublicKey,
     },
     /// The end-to-end chat is established: compare the safety number with the peer.
     ChatEstablished {
@@ -159,9 +162,15 @@ pub enum ClientEvent {
     /// The callback connection presented the right token; request-channel messages now
     /// arrive over it.
     CallbackAttached,
-    /// The server ended our session.
+    /// The server ended our session with an authenticated close.
     Closed {
         /// Its reason.
         reason: CloseReason,
+    },
+    /// The connection to the server ended. `clean` is false when it ended without the
+    /// server's authenticated close: a network failure, or someone cutting the stream.
+    ConnectionLost {
+        /// Whether the server's close record came first.
+        clean: bool,
     },
 }

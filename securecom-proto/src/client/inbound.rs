@@ -258,6 +258,7 @@ impl ChatClient {
                     user: from.clone(),
                     previous: previous.fingerprint(),
                     current: key.fingerprint(),
+                    key,
                 });
                 self.refuse(now, &from, AutoRefusal::KeyChanged)
             }
@@ -301,18 +302,21 @@ impl ChatClient {
         key: PublicKey,
     ) -> Result<(), ClientError> {
         let state = core::mem::replace(&mut self.state, State::Idle);
-        let State::Requesting { to, prepared } = state else {
-            self.state = state;
-            return Err(self.violation());
+        let prepared = match state {
+            State::Requesting { to, prepared } if to == peer => prepared,
+            other => {
+                // An acceptance that crossed our withdrawal: the relay opened a chat we no
+                // longer want. Leave it; the peer is told.
+                self.state = other;
+                return self.command(now, CommandKind::LeaveChat, RequestBody::LeaveChat);
+            }
         };
-        if to != peer {
-            return Err(self.violation());
-        }
         if let KeyStatus::Changed { previous } = self.known_key_status(&peer, &key) {
             self.events.push_back(ClientEvent::KeyChanged {
                 user: peer.clone(),
                 previous: previous.fingerprint(),
                 current: key.fingerprint(),
+                key,
             });
             self.end_chat(peer, ChatEndReason::KeyChanged);
             return self.command(now, CommandKind::LeaveChat, RequestBody::LeaveChat);

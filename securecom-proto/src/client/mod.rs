@@ -218,6 +218,20 @@ impl ChatClient {
         self.closed
     }
 
+    /// The driver's socket to the server ended (EOF or error): ends any chat and reports
+    /// whether the end was authenticated.
+    pub fn connection_lost(&mut self) {
+        let clean = self.closed;
+        if !self.closed {
+            self.closed = true;
+            if let Some(peer) = self.chat_peer() {
+                self.end_chat(peer, ChatEndReason::Disconnected);
+            }
+            self.state = State::Idle;
+        }
+        self.events.push_back(ClientEvent::ConnectionLost { clean });
+    }
+
     /// The next event for the user interface.
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.events.pop_front()
@@ -412,7 +426,13 @@ impl ChatClient {
             self.callback_deadline = None;
         }
         if now >= self.last_sent + self.ping_interval && !self.closed {
-            self.command(now, CommandKind::Ping, RequestBody::Ping)?;
+            // The deadline moves even if the ping cannot be queued (too many commands in
+            // flight already prove the session is busy), so a driver never spins.
+            self.last_sent = now;
+            match self.command(now, CommandKind::Ping, RequestBody::Ping) {
+                Ok(()) | Err(ClientError::TooManyPending) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }

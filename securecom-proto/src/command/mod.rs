@@ -7,7 +7,7 @@
 //!   request, a request withdrawn or expired, the peer's answer, relayed chat data, a peer
 //!   that left.
 //!
-//! Chat data ([`Request::ChatData`], [`Notice::ChatData`]) is opaque to the relay: it carries
+//! Chat data ([`RequestBody::ChatData`], [`Notice::ChatData`]) is opaque to the relay: it carries
 //! the end-to-end handshake and records of [`crate::chat`].
 
 mod error;

@@ -117,7 +117,8 @@ impl super::Relay {
         if self.chat_peer(to).is_some() {
             return Err(CommandError::BUSY);
         }
-        if self.requests.contains(to, me) {
+        if self.requests.contains(me, to) {
+            // They already asked us: answer their request instead.
             return Err(CommandError::REQUEST_PENDING);
         }
         if self.requests.incoming_count(to) >= self.config.max_pending_requests_per_user {
@@ -224,6 +225,11 @@ impl super::Relay {
         let Some(online) = self.online_by_id(id) else {
             return Err(CommandError::OFFLINE);
         };
+        // One callback connection per session: the server opens outbound connections only
+        // as often as sessions are authenticated.
+        if online.session.has_callback() {
+            return Err(CommandError::REQUEST_PENDING);
+        }
         let hello = online.session.attach_callback(nonce);
         self.events.push_back(RelayEvent::CallbackRequested {
             connection: id,

@@ -81,8 +81,9 @@ pub enum RelayEvent {
         error: SessionFailure,
     },
     /// A client asked for the callback request channel: the driver must connect to the
-    /// client's address on `port`, write `hello`, and then hand the connection to
-    /// [`super::Relay::attach_callback`].
+    /// client's address on `port`, write `hello`, then write
+    /// [`super::Relay::callback_output`] on that connection (or report
+    /// [`super::Relay::callback_failed`]).
     CallbackRequested {
         /// The client's main connection.
         connection: ConnectionId,

@@ -65,7 +65,13 @@ struct Connection {
     state: ConnState,
     /// Last time the peer sent anything (for the idle timeout).
     last_heard: Instant,
+    /// When the connection started closing: its last output gets [`CLOSE_LINGER`] to be
+    /// written, then it is dropped even if the peer never reads.
+    closing_since: Option<Instant>,
 }
+
+/// How long a closing connection's last bytes may wait for a peer that does not read.
+pub const CLOSE_LINGER: core::time::Duration = core::time::Duration::from_secs(10);
 
 enum ConnState {
     Handshaking(Option<Box<ServerHandshake>>),
@@ -97,6 +103,8 @@ pub struct Relay {
     transmit: BTreeSet<ConnectionId>,
     /// Scratch for decrypted commands, reused.
     inbox: Vec<Vec<u8>>,
+    /// The latest time any call brought, for deadlines set outside a timed call.
+    now: Instant,
     /// Tests only: a malicious relay's interference with what it forwards.
     #[cfg(test)]
     pub(crate) adversary: Option<Box<dyn Adversary>>,
@@ -141,6 +149,7 @@ impl Relay {
             events: VecDeque::new(),
             transmit: BTreeSet::new(),
             inbox: Vec::new(),
+            now: Instant::ZERO,
             #[cfg(test)]
             adversary: None,
         }
@@ -181,6 +190,7 @@ impl Relay {
         now: Instant,
         rng: &mut R,
     ) -> Result<ConnectionId, RelayError> {
+        self.now = self.now.max(now);
         if self.connections.len() >= self.config.max_connections
             || self.handshaking >= self.config.max_handshaking
         {
@@ -194,6 +204,7 @@ impl Relay {
             Connection {
                 state: ConnState::Handshaking(Some(Box::new(hs))),
                 last_heard: now,
+                closing_since: None,
             },
         );
         self.handshaking += 1;
@@ -208,6 +219,7 @@ impl Relay {
         now: Instant,
         data: &[u8],
     ) -> Result<(), RelayError> {
+        self.now = self.now.max(now);
         let conn = self
             .connections
             .get_mut(&id)
@@ -408,6 +420,14 @@ impl Relay {
         )
     }
 
+    /// True when `id` completed its handshake and is online.
+    pub fn is_online(&self, id: ConnectionId) -> bool {
+        matches!(
+            self.connections.get(&id).map(|c| &c.state),
+            Some(ConnState::Online(_))
+        )
+    }
+
     /// True when `id` is finished (its socket should be closed once its output is written).
     pub fn is_closing(&self, id: ConnectionId) -> bool {
         matches!(
@@ -426,7 +446,8 @@ impl Relay {
         let Some(peer) = online.chat.as_ref().and_then(|p| self.online.get(p)) else {
             return true;
         };
-        self.output(*peer).len() <= self.config.output_high_water
+        self.output(*peer).len() + self.callback_output(*peer).len()
+            <= self.config.output_high_water
     }
 
     /// The socket of `id` ended or failed; forget the connection.
@@ -470,6 +491,9 @@ impl Relay {
         let conns = self.connections.values().filter_map(|c| match &c.state {
             ConnState::Handshaking(Some(hs)) => Some(hs.poll_timeout()),
             ConnState::Online(_) => Some(c.last_heard + self.config.idle_timeout),
+            ConnState::Closing(out) if !out.is_empty() => {
+                c.closing_since.map(|since| since + CLOSE_LINGER)
+            }
             _ => None,
         });
         conns.chain(self.requests.next_expiry()).min()
@@ -478,9 +502,17 @@ impl Relay {
     /// Fires every deadline that has passed: handshakes that took too long, chat requests
     /// nobody answered, sessions silent for too long.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
         let mut expired_handshakes = Vec::new();
         let mut idle = Vec::new();
-        for (id, conn) in &self.connections {
+        for (id, conn) in &mut self.connections {
+            if let (ConnState::Closing(out), Some(since)) = (&mut conn.state, conn.closing_since)
+                && now >= since + CLOSE_LINGER
+                && !out.is_empty()
+            {
+                out.clear();
+                self.transmit.insert(*id);
+            }
             match &conn.state {
                 ConnState::Handshaking(Some(hs)) if now >= hs.poll_timeout() => {
                     expired_handshakes.push(*id);
@@ -535,6 +567,7 @@ impl Relay {
     fn set_closing(&mut self, id: ConnectionId, out: Vec<u8>) {
         if let Some(conn) = self.connections.get_mut(&id) {
             conn.state = ConnState::Closing(out);
+            conn.closing_since = Some(self.now);
             self.transmit.insert(id);
         }
     }
@@ -564,7 +597,7 @@ impl Relay {
                 OfflineReason::ProtocolError,
             );
         } else if too_slow {
-            self.close_online(id, CloseReason::PROTOCOL_ERROR, OfflineReason::TooSlow);
+            self.close_online(id, CloseReason::TOO_SLOW, OfflineReason::TooSlow);
         }
     }
 
@@ -597,6 +630,7 @@ impl Relay {
         let _ = online.session.close(reason);
         let out = online.session.output().to_vec();
         conn.state = ConnState::Closing(out);
+        conn.closing_since = Some(self.now);
         self.transmit.insert(id);
         let user = online.user.clone();
         if self.online.get(&user) == Some(&id) {

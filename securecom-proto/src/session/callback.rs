@@ -118,6 +118,11 @@ impl Session {
         frame
     }
 
+    /// True once a callback transport was set up (server) or is expected (client).
+    pub fn has_callback(&self) -> bool {
+        self.callback.is_some()
+    }
+
     /// Server side: bytes waiting for the callback connection.
     pub fn callback_output(&self) -> &[u8] {
         self.callback.as_ref().map_or(&[], |c| &c.out)

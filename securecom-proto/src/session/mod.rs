@@ -70,6 +70,8 @@ impl CloseReason {
     pub const SHUTDOWN: CloseReason = CloseReason(0x05);
     /// A newer login with the same identity replaced this session.
     pub const REPLACED: CloseReason = CloseReason(0x06);
+    /// The peer did not read its output fast enough.
+    pub const TOO_SLOW: CloseReason = CloseReason(0x07);
 }
 
 impl fmt::Debug for CloseReason {
@@ -82,6 +84,7 @@ impl fmt::Debug for CloseReason {
             Self::PROTOCOL_ERROR => "ProtocolError",
             Self::SHUTDOWN => "Shutdown",
             Self::REPLACED => "Replaced",
+            Self::TOO_SLOW => "TooSlow",
             CloseReason(other) => return write!(f, "CloseReason(0x{other:02x})"),
         };
         f.write_str(name)

@@ -404,3 +404,84 @@ fn garbage_after_the_handshake_closes_only_that_connection() {
         [("alice".into(), "still here".into())]
     );
 }
+
+#[test]
+fn acceptance_crossing_a_withdrawal_leaves_the_chat_cleanly() {
+    let mut sim = Sim::with_users(&["alice", "bob"]);
+    sim.act("alice", |c, now, rng| {
+        c.request_chat(now, &name("bob"), rng)
+    })
+    .unwrap();
+    // Bob accepts and Alice withdraws at the same time: the relay sees Bob's answer first.
+    let now = sim.now;
+    let mut rng = TestRng::new(8);
+    sim.client("bob").accept(now, &mut rng).unwrap();
+    sim.client("alice").withdraw_request(now).unwrap();
+    let bob_out = {
+        let c = sim.client("bob");
+        let out = c.output().to_vec();
+        c.consume_output(out.len());
+        out
+    };
+    let bob_conn = sim.clients["bob"].conn;
+    sim.relay.handle_input(bob_conn, now, &bob_out).unwrap();
+    sim.pump();
+    // Alice's session survives, the chat is gone at the relay, both are idle.
+    assert!(sim.is_online("alice"));
+    assert_eq!(sim.relay.chat_peer(&name("alice")), None);
+    assert_eq!(sim.client("alice").status(), ChatStatus::Idle);
+    assert_eq!(sim.client("bob").status(), ChatStatus::Idle);
+    assert!(has(&sim.events("bob"), |e| matches!(
+        e,
+        ClientEvent::ChatEnded { .. }
+    )));
+}
+
+#[test]
+fn crossing_requests_point_to_the_pending_one() {
+    let mut sim = Sim::with_users(&["alice", "bob"]);
+    sim.act("bob", |c, now, rng| {
+        c.request_chat(now, &name("alice"), rng)
+    })
+    .unwrap();
+    // Alice, being asked, is busy at the client level; her own request to Bob is refused
+    // by the client state machine before it leaves.
+    assert!(
+        sim.act("alice", |c, now, rng| c.request_chat(
+            now,
+            &name("bob"),
+            rng
+        ))
+        .is_err()
+    );
+}
+
+#[test]
+fn closing_connection_that_never_reads_is_dropped_after_the_linger() {
+    let mut sim = Sim::with_users(&["alice"]);
+    // Alice stops reading; the relay closes her idle session, and her goodbye never leaves.
+    sim.clients.get_mut("alice").unwrap().connected = false;
+    let conn = sim.clients["alice"].conn;
+    sim.now = sim.now + Duration::from_secs(121);
+    sim.relay.handle_timeout(sim.now);
+    assert!(sim.relay.is_closing(conn));
+    assert!(!sim.relay.output(conn).is_empty());
+    assert!(!sim.relay.should_close(conn));
+    let next = sim.relay.poll_timeout().unwrap();
+    assert!(next <= sim.now + crate::relay::CLOSE_LINGER);
+    sim.relay.handle_timeout(next);
+    assert!(sim.relay.should_close(conn));
+}
+
+#[test]
+fn pings_never_leave_a_timer_in_the_past() {
+    let mut sim = Sim::with_users(&["alice"]);
+    // Fill the command window without letting anything through.
+    let now = sim.now;
+    for _ in 0..crate::client::MAX_PENDING_COMMANDS {
+        sim.client("alice").list_users(now).unwrap();
+    }
+    let later = now + Duration::from_secs(31);
+    sim.client("alice").handle_timeout(later).unwrap();
+    assert!(sim.client("alice").poll_timeout() > later);
+}

@@ -1,0 +1,76 @@
+//! Executing console commands against the client handle.
+
+use securecom::console::{ConsoleCommand, HELP};
+use std::collections::BTreeMap;
+
+use securecom_proto::client::ClientEvent;
+use securecom_proto::identity::{Fingerprint, PublicKey, Username};
+use securecom_tokio::ClientHandle;
+
+/// What the interface should do after a command.
+pub(crate) enum Outcome {
+    /// Show these lines (possibly none).
+    Show(Vec<String>),
+    /// The user wants to leave.
+    Quit,
+}
+
+/// Keys that changed (from `key-changed` events), waiting for `/trust`.
+pub(crate) type ChangedKeys = BTreeMap<Username, PublicKey>;
+
+/// Remembers changed keys from events so `/trust NAME` can accept them.
+pub(crate) fn note_event(event: &ClientEvent, changed_keys: &mut ChangedKeys) {
+    if let ClientEvent::KeyChanged { user, key, .. } = event {
+        changed_keys.insert(user.clone(), *key);
+    }
+}
+
+pub(crate) async fn execute(
+    client: &ClientHandle,
+    command: ConsoleCommand,
+    me: &Fingerprint,
+    changed_keys: &mut ChangedKeys,
+) -> Outcome {
+    let result = match command {
+        ConsoleCommand::Nothing => Ok(()),
+        ConsoleCommand::Help => return Outcome::Show(HELP.lines().map(str::to_owned).collect()),
+        ConsoleCommand::Quit => {
+            let _ = client.exit().await;
+            return Outcome::Quit;
+        }
+        ConsoleCommand::Users => client.list_users().await,
+        ConsoleCommand::Chat(user) => client.request_chat(user).await,
+        ConsoleCommand::Accept => client.accept().await,
+        ConsoleCommand::Deny => client.deny().await,
+        ConsoleCommand::Withdraw => client.withdraw_request().await,
+        ConsoleCommand::Leave => client.leave_chat().await,
+        ConsoleCommand::Key(user) => client.get_public_key(user).await,
+        ConsoleCommand::Trust(user) => match changed_keys.remove(&user) {
+            Some(key) => {
+                let line = format!("trusting {user}'s key {}", key.fingerprint());
+                return match client.trust_key(user, key).await {
+                    Ok(()) => Outcome::Show(vec![line]),
+                    Err(e) => Outcome::Show(vec![format!("error: {e}")]),
+                };
+            }
+            None => {
+                return Outcome::Show(vec![format!("no changed key to trust for {user}")]);
+            }
+        },
+        ConsoleCommand::Fingerprint => {
+            let status = client.status().await;
+            let mut lines = vec![format!("your key: {me}")];
+            match status {
+                Ok((_, Some(safety))) => lines.push(format!("safety number: {safety}")),
+                Ok((_, None)) => lines.push("no chat: no safety number".to_owned()),
+                Err(e) => lines.push(format!("error: {e}")),
+            }
+            return Outcome::Show(lines);
+        }
+        ConsoleCommand::Say(text) => client.send_text(text).await,
+    };
+    match result {
+        Ok(()) => Outcome::Show(Vec::new()),
+        Err(e) => Outcome::Show(vec![format!("error: {e}")]),
+    }
+}

@@ -1,0 +1,376 @@
+//! Load generator: many authenticated connections and chat pairs against a running server.
+//!
+//! ```text
+//! # 1. register N synthetic users (deterministic keys) in a folder the server will load
+//! cargo run --release --example loadgen -- prepare --users 10200 --out load-users
+//! # 2. start the server with that directory and room for them
+//! cargo run --release --example server -- --users load-users --max-users 20000 \
+//!     --max-handshaking 4096 &
+//! # 3. measure
+//! cargo run --release --example loadgen -- run --idle 10000 --pairs 100 --messages 200 \
+//!     --server-pid $(pgrep -f 'examples/server')
+//! ```
+//!
+//! It reports handshakes per second, chat messages per second, p50/p99 relay latency and,
+//! given the server's pid, the server's resident memory per idle connection. Every message
+//! carries its sender, a sequence number and a timestamp; the receiver checks that each
+//! arrives exactly once, in order, from its chat peer.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use securecom_proto::client::ClientEvent;
+use securecom_proto::handshake::ClientConfig;
+use securecom_proto::identity::{Identity, PemFolderDirectory, Username};
+use securecom_proto::pki::{
+    RevocationPolicy, ServerCertVerifier, certificates_from_pem, crls_from_pem,
+};
+use securecom_tokio::{Client, ClientHandle, ClientOptions};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+#[derive(Parser)]
+#[command(about = "securecom load generator")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Writes the public keys of N synthetic users (`load0`, `load1`, ...) into OUT.
+    Prepare {
+        #[arg(long)]
+        users: usize,
+        #[arg(long, default_value = "load-users")]
+        out: PathBuf,
+    },
+    /// Runs the load against a server.
+    Run {
+        #[arg(long, default_value = "127.0.0.1:4433")]
+        server: String,
+        #[arg(long, default_value = "localhost")]
+        server_name: String,
+        #[arg(long, default_value = "securecom-dev")]
+        pki_dir: PathBuf,
+        /// Idle authenticated connections to hold.
+        #[arg(long, default_value_t = 1000)]
+        idle: usize,
+        /// Chat pairs exchanging messages.
+        #[arg(long, default_value_t = 100)]
+        pairs: usize,
+        /// Messages each side of a pair sends.
+        #[arg(long, default_value_t = 100)]
+        messages: usize,
+        /// Handshakes in flight at once.
+        #[arg(long, default_value_t = 256)]
+        concurrency: usize,
+        /// The server's pid, to read its memory from /proc.
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
+}
+
+/// The synthetic user number `i`: a deterministic key, so `prepare` and `run` agree.
+fn synthetic(i: usize) -> (Username, Identity) {
+    let seed: [u8; 32] = Sha256::new()
+        .chain_update(b"securecom loadgen user")
+        .chain_update((i as u64).to_be_bytes())
+        .finalize()
+        .into();
+    (
+        Username::new(&format!("load{i}")).expect("valid synthetic name"),
+        Identity::from_seed(&seed),
+    )
+}
+
+fn main() {
+    let args = Args::parse();
+    let _ = rlimit::increase_nofile_limit(65_536);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = match args.command {
+        Command::Prepare { users, out } => prepare(users, &out),
+        Command::Run {
+            server,
+            server_name,
+            pki_dir,
+            idle,
+            pairs,
+            messages,
+            concurrency,
+            server_pid,
+        } => rt.block_on(run(RunArgs {
+            server,
+            server_name,
+            pki_dir,
+            idle,
+            pairs,
+            messages,
+            concurrency,
+            server_pid,
+        })),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn prepare(users: usize, out: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut dir = PemFolderDirectory::open(out).map_err(|e| e.to_string())?;
+    for i in 0..users {
+        let (name, identity) = synthetic(i);
+        dir.replace(&name, &identity.public_key())
+            .map_err(|e| e.to_string())?;
+    }
+    println!("registered {users} synthetic users in {}", out.display());
+    Ok(())
+}
+
+struct RunArgs {
+    server: String,
+    server_name: String,
+    pki_dir: PathBuf,
+    idle: usize,
+    pairs: usize,
+    messages: usize,
+    concurrency: usize,
+    server_pid: Option<u32>,
+}
+
+fn verifier(pki_dir: &std::path::Path) -> Result<ServerCertVerifier, String> {
+    let read = |f: &str| {
+        std::fs::read_to_string(pki_dir.join(f))
+            .map_err(|e| format!("{}/{f}: {e}", pki_dir.display()))
+    };
+    let ca = certificates_from_pem(&read("ca.pem")?)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .next()
+        .ok_or("no CA certificate")?;
+    let crls = crls_from_pem(&read("crl.pem")?).map_err(|e| e.to_string())?;
+    ServerCertVerifier::new(ca, RevocationPolicy::CheckCrls(crls)).map_err(|e| e.to_string())
+}
+
+struct Connected {
+    handle: ClientHandle,
+    events: UnboundedReceiver<ClientEvent>,
+}
+
+async fn connect_many(
+    args: &RunArgs,
+    users: std::ops::Range<usize>,
+) -> Result<(Vec<Connected>, Duration), String> {
+    let server = args.server.clone();
+    let started = Instant::now();
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
+    let mut tasks = Vec::new();
+    for i in users {
+        let (name, identity) = synthetic(i);
+        let config = Arc::new(ClientConfig::new(
+            verifier(&args.pki_dir)?,
+            &args.server_name,
+            name,
+            identity,
+        ));
+        let server = server.clone();
+        let permit = semaphore
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| e.to_string())?;
+        tasks.push(tokio::spawn(async move {
+            let r = Client::connect(server.as_str(), config, ClientOptions::default()).await;
+            drop(permit);
+            r
+        }));
+    }
+    let mut out = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        let (handle, events) = t
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        out.push(Connected { handle, events });
+    }
+    Ok((out, started.elapsed()))
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+async fn wait_for(
+    events: &mut UnboundedReceiver<ClientEvent>,
+    what: &str,
+    f: impl Fn(&ClientEvent) -> bool,
+) -> Result<ClientEvent, String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(e)) if f(&e) => return Ok(e),
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(format!("connection ended waiting for {what}")),
+            Err(_) => return Err(format!("timed out waiting for {what}")),
+        }
+    }
+}
+
+async fn run(args: RunArgs) -> Result<(), String> {
+    let rss_before = args.server_pid.and_then(rss_kib);
+    let (idle, idle_time) = connect_many(&args, 0..args.idle).await?;
+    let rss_after = args.server_pid.and_then(rss_kib);
+    println!(
+        "idle connections: {} in {:.2} s = {:.0} handshakes/s",
+        idle.len(),
+        idle_time.as_secs_f64(),
+        idle.len() as f64 / idle_time.as_secs_f64()
+    );
+    if let (Some(before), Some(after)) = (rss_before, rss_after) {
+        println!(
+            "server memory: {before} KiB -> {after} KiB = {:.1} KiB per idle connection",
+            (after.saturating_sub(before)) as f64 / args.idle.max(1) as f64
+        );
+    }
+
+    let first = args.idle;
+    let (active, _) = connect_many(&args, first..first + 2 * args.pairs).await?;
+    let mut pairs = Vec::new();
+    let mut active = active.into_iter();
+    while let (Some(mut a), Some(mut b)) = (active.next(), active.next()) {
+        let b_name = b.handle.username().clone();
+        a.handle
+            .request_chat(b_name)
+            .await
+            .map_err(|e| e.to_string())?;
+        wait_for(&mut b.events, "request", |e| {
+            matches!(e, ClientEvent::IncomingRequest { .. })
+        })
+        .await?;
+        b.handle.accept().await.map_err(|e| e.to_string())?;
+        wait_for(&mut a.events, "chat", |e| {
+            matches!(e, ClientEvent::ChatEstablished { .. })
+        })
+        .await?;
+        wait_for(&mut b.events, "chat", |e| {
+            matches!(e, ClientEvent::ChatEstablished { .. })
+        })
+        .await?;
+        pairs.push((a, b));
+    }
+    println!("chat pairs established: {}", pairs.len());
+
+    let started = Instant::now();
+    let origin = Instant::now();
+    let messages = args.messages;
+    let mut tasks = Vec::new();
+    for (a, b) in pairs {
+        for (me, peer) in [
+            (a.handle.clone(), b.handle.username().clone()),
+            (b.handle.clone(), a.handle.username().clone()),
+        ] {
+            tasks.push(tokio::spawn(async move {
+                for n in 0..messages {
+                    let ts = origin.elapsed().as_nanos();
+                    let text = format!("{}:{n}:{ts}", me.username());
+                    if me.send_text(text).await.is_err() {
+                        return Err(format!("{} could not send to {peer}", me.username()));
+                    }
+                }
+                Ok(Vec::new())
+            }));
+        }
+        for mut side in [a, b] {
+            tasks.push(tokio::spawn(async move {
+                let _ = &side.handle;
+                receive(&mut side.events, messages, origin).await
+            }));
+        }
+    }
+    let mut latencies: Vec<u128> = Vec::new();
+    let mut problems = 0;
+    for t in tasks {
+        match t.await.map_err(|e| e.to_string())? {
+            Ok(measured) => latencies.extend(measured),
+            Err(problem) => {
+                problems += 1;
+                eprintln!("PROBLEM: {problem}");
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    let pct = |p: f64| -> f64 {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies[i] as f64 / 1e6
+    };
+    println!(
+        "chat messages: {} in {:.2} s = {:.0} messages/s; relay latency p50 {:.2} ms, p99 {:.2} ms",
+        latencies.len(),
+        elapsed.as_secs_f64(),
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        pct(0.50),
+        pct(0.99)
+    );
+    if let Some(pid) = args.server_pid
+        && let Some(rss) = rss_kib(pid)
+    {
+        println!("server memory now: {rss} KiB");
+    }
+    if problems > 0 {
+        return Err(format!(
+            "{problems} delivery problems (lost, duplicated, misrouted or reordered)"
+        ));
+    }
+    println!("every message arrived exactly once, in order, from its chat peer");
+    drop(idle);
+    Ok(())
+}
+
+/// Receives `expected` messages; returns their latencies (ns), or the first delivery
+/// problem.
+async fn receive(
+    events: &mut UnboundedReceiver<ClientEvent>,
+    expected: usize,
+    origin: Instant,
+) -> Result<Vec<u128>, String> {
+    let mut latencies = Vec::with_capacity(expected);
+    let mut next = 0usize;
+    while next < expected {
+        let event = match tokio::time::timeout(Duration::from_secs(60), events.recv()).await {
+            Ok(Some(e)) => e,
+            _ => return Err(format!("stream ended after {next} of {expected} messages")),
+        };
+        let ClientEvent::Message { from, text } = event else {
+            continue;
+        };
+        let mut parts = text.split(':');
+        let (Some(sender), Some(n), Some(ts)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(format!("malformed message {text:?}"));
+        };
+        if sender != from.as_str() {
+            return Err(format!("misrouted: {text:?} shown as from {from}"));
+        }
+        if n.parse::<usize>().ok() != Some(next) {
+            return Err(format!("expected message {next} from {from}, got {n}"));
+        }
+        if let Ok(ts) = ts.parse::<u128>() {
+            latencies.push(origin.elapsed().as_nanos().saturating_sub(ts));
+        }
+        next += 1;
+    }
+    Ok(latencies)
+}
