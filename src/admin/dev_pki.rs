@@ -189,7 +189,7 @@ impl DevPki {
             return Ok(pem);
         }
         let pem = read_pem_file(&self.crl)?;
-        let fresh_until = now + CRL_REFRESH_MARGIN;
+        let fresh_until = now.checked_add(CRL_REFRESH_MARGIN).unwrap_or(now);
         if next_update(&pem)?.is_some_and(|next| next > fresh_until) {
             return Ok(pem);
         }

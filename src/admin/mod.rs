@@ -39,6 +39,16 @@
 //! verifier.verify_server(&chain, "localhost", UnixTime::now())?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+// Files handed to these functions may be hostile: no panics outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 mod ca;
 mod cert;
