@@ -1,48 +1,29 @@
-//! Loading a private key file for the programs: plain or passphrase-protected PKCS#8 PEM.
+//! Loading a private key file for the programs: plain or passphrase-protected PKCS#8 PEM,
+//! the passphrase coming from a file, an environment variable, or a no-echo prompt.
 
 use std::path::Path;
 
-use securecom_proto::identity::Identity;
+use securecom_proto::identity::{Identity, IdentityError};
 use zeroize::Zeroizing;
 
-/// Where a passphrase comes from when the key file is encrypted.
-#[derive(Clone, Debug)]
-pub enum PassphraseSource<'a> {
-    /// The first line of this file.
-    File(&'a Path),
-    /// This environment variable.
-    Env(&'a str),
-    /// Ask on the terminal without echo.
-    Prompt,
-}
+use crate::admin::cli::PassphraseSource;
 
-/// Reads the key at `path`; if it is encrypted (`ENCRYPTED PRIVATE KEY`, as
-/// `openssl genpkey -aes256` writes), obtains the passphrase from `source`, asking through
-/// `prompt` for [`PassphraseSource::Prompt`].
+/// Reads the key at `path` (size-bounded, typed errors). Only if it is encrypted
+/// (`ENCRYPTED PRIVATE KEY`, as `openssl genpkey -aes256` writes) is a passphrase needed: it
+/// comes from `source`, or, when there is none, from `prompt` (which should not echo).
 pub fn load_identity(
     path: &Path,
-    source: PassphraseSource<'_>,
+    source: Option<&PassphraseSource>,
     prompt: impl FnOnce(&str) -> std::io::Result<String>,
 ) -> Result<Identity, String> {
-    let pem = Zeroizing::new(
-        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
-    );
-    if !pem.contains("ENCRYPTED PRIVATE KEY") {
-        return Identity::from_pkcs8_pem(&pem).map_err(|e| format!("{}: {e}", path.display()));
-    }
-    let passphrase = Zeroizing::new(match source {
-        PassphraseSource::File(file) => std::fs::read_to_string(file)
-            .map_err(|e| format!("{}: {e}", file.display()))?
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_owned(),
-        PassphraseSource::Env(var) => {
-            std::env::var(var).map_err(|_| format!("environment variable {var} is not set"))?
-        }
-        PassphraseSource::Prompt => prompt(&format!("passphrase for {}: ", path.display()))
-            .map_err(|e| format!("cannot read the passphrase: {e}"))?,
-    });
-    Identity::from_encrypted_pkcs8_pem(&pem, passphrase.as_bytes())
-        .map_err(|e| format!("{}: {e}", path.display()))
+    Identity::load_pem_file_or_ask(path, |path| match source {
+        Some(source) => source.read(),
+        None => prompt(&format!("passphrase for {}: ", path.display()))
+            .map(|p| Zeroizing::new(p.into_bytes()))
+            .map_err(|e| IdentityError::Io {
+                path: "terminal".into(),
+                reason: e.to_string(),
+            }),
+    })
+    .map_err(|e| e.to_string())
 }

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Parser;
-use securecom::keyfile::PassphraseSource;
+use securecom::admin::cli::PassphraseSource;
 use securecom_proto::chat::FileKnownKeys;
 use securecom_proto::handshake::ClientConfig;
 use securecom_proto::identity::{Identity, Username};
@@ -171,12 +171,9 @@ fn load_identity(args: &Args) -> Result<Identity, String> {
             .join("keys")
             .join(format!("{}.key", args.username))
     });
-    let source = match (&args.passphrase_file, &args.passphrase_env) {
-        (Some(file), _) => PassphraseSource::File(file),
-        (None, Some(var)) => PassphraseSource::Env(var),
-        (None, None) => PassphraseSource::Prompt,
-    };
-    securecom::keyfile::load_identity(&path, source, |p| rpassword::prompt_password(p))
+    let source =
+        PassphraseSource::from_options(args.passphrase_file.clone(), args.passphrase_env.clone())?;
+    securecom::keyfile::load_identity(&path, source.as_ref(), |p| rpassword::prompt_password(p))
 }
 
 fn read(path: &std::path::Path) -> Result<String, String> {

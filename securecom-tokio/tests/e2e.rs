@@ -8,7 +8,7 @@ use securecom_proto::client::{AutoRefusal, ChatEndReason, ChatStatus, ClientEven
 use securecom_proto::handshake::{ClientConfig, ServerConfig};
 use securecom_proto::identity::{Identity, MemoryDirectory, Username};
 use securecom_proto::pki::{
-    RevocationPolicy, ServerCertVerifier, ServerCredentials, certificates_from_pem,
+    RevocationPolicy, ServerCertVerifier, ServerCredentials, certificates_from_pem, crls_from_pem,
 };
 use securecom_tokio::{Client, ClientHandle, ClientOptions, Server, ServerOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -44,11 +44,8 @@ fn server_config() -> Arc<ServerConfig> {
 
 fn client_config(name: &str) -> Arc<ClientConfig> {
     let ca = certificates_from_pem(&fixture("ca.pem")).unwrap().remove(0);
-    // The fixture CRL expired on 2026-01-31 (its dates are fixed for the unit tests that
-    // pass time as a value); these tests run on the real clock.
-    // TODO(admin): use a freshly issued DevPki with a current CRL.
-    let verifier =
-        ServerCertVerifier::new(ca, RevocationPolicy::DangerousNoRevocationCheck).unwrap();
+    let crls = crls_from_pem(&fixture("crl-long.pem")).unwrap();
+    let verifier = ServerCertVerifier::new(ca, RevocationPolicy::CheckCrls(crls)).unwrap();
     Arc::new(ClientConfig::new(
         verifier,
         "localhost",

@@ -7,7 +7,7 @@ use securecom_proto::client::ClientEvent;
 use securecom_proto::handshake::{ClientConfig, ServerConfig};
 use securecom_proto::identity::{Identity, MemoryDirectory, Username};
 use securecom_proto::pki::{
-    RevocationPolicy, ServerCertVerifier, ServerCredentials, certificates_from_pem,
+    RevocationPolicy, ServerCertVerifier, ServerCredentials, certificates_from_pem, crls_from_pem,
 };
 use securecom_proto::relay::RelayConfig;
 use securecom_tokio::{Client, ClientOptions, Server, ServerOptions};
@@ -37,9 +37,9 @@ fn server_config(handshake_timeout: Duration) -> Arc<ServerConfig> {
 
 fn alice_config() -> Arc<ClientConfig> {
     let ca = certificates_from_pem(&fixture("ca.pem")).unwrap().remove(0);
-    // TODO(admin): a freshly issued PKI with a current CRL (the fixture CRL has expired).
-    let verifier =
-        ServerCertVerifier::new(ca, RevocationPolicy::DangerousNoRevocationCheck).unwrap();
+    // crl-long.pem: the fixture CRL valid until 2035, for tests on the real clock.
+    let crls = crls_from_pem(&fixture("crl-long.pem")).unwrap();
+    let verifier = ServerCertVerifier::new(ca, RevocationPolicy::CheckCrls(crls)).unwrap();
     Arc::new(ClientConfig::new(
         verifier,
         "localhost",

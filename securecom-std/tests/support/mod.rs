@@ -16,7 +16,7 @@ use securecom_std::proto::client::ClientEvent;
 use securecom_std::proto::handshake::{ClientConfig, ServerConfig};
 use securecom_std::proto::identity::{Identity, MemoryDirectory, Username};
 use securecom_std::proto::pki::{
-    RevocationPolicy, ServerCertVerifier, ServerCredentials, certificates_from_pem,
+    RevocationPolicy, ServerCertVerifier, ServerCredentials, certificates_from_pem, crls_from_pem,
 };
 use securecom_std::{
     Client, ClientHandle, ClientOptions, ConnectError, Server, ServerOptions, ShutdownHandle,
@@ -37,6 +37,7 @@ macro_rules! fixture {
 }
 
 const CA: &str = fixture!("ca.pem");
+const CRL_LONG: &str = fixture!("crl-long.pem");
 const SERVER_CHAIN: &str = fixture!("server.pem");
 const SERVER_KEY: &str = fixture!("server.key");
 const USERS: [(&str, &str); 3] = [
@@ -87,10 +88,9 @@ pub fn client_config_with_timeout(name: &str, timeout: Duration) -> Arc<ClientCo
 
 fn client_config_parts(name: &str, server_name: &str) -> ClientConfig {
     let ca = certificates_from_pem(CA).unwrap().remove(0);
-    // The fixture CRL's nextUpdate (2026-01-31) is past for a real clock.
-    // TODO(admin): use DevPki
-    let verifier =
-        ServerCertVerifier::new(ca, RevocationPolicy::DangerousNoRevocationCheck).unwrap();
+    // crl-long.pem: the fixture CRL valid until 2035, for tests on the real clock.
+    let crls = crls_from_pem(CRL_LONG).unwrap();
+    let verifier = ServerCertVerifier::new(ca, RevocationPolicy::CheckCrls(crls)).unwrap();
     ClientConfig::new(verifier, server_name, user(name), identity(name))
 }
 

@@ -1,0 +1,183 @@
+//! The securecom relay server.
+//!
+//! ```text
+//! cargo run --example server                     # development PKI in ./securecom-dev/
+//! cargo run --example server -- --listen 0.0.0.0:4433 --chain server.pem --key server.key \
+//!     --users users/
+//! ```
+//!
+//! With no certificate flags it creates (on first run) and uses a development PKI, and prints
+//! how to start the clients. Logs go to stderr; set the level with `--log` or `RUST_LOG`.
+//! Ctrl-C shuts down gracefully: every client gets an authenticated goodbye.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use securecom::admin::cli::PassphraseSource;
+use securecom_proto::handshake::ServerConfig;
+use securecom_proto::identity::PemFolderDirectory;
+use securecom_proto::pki::{ServerCredentials, certificates_from_pem};
+use securecom_proto::relay::{DuplicateLogin, RelayConfig};
+use securecom_tokio::{Server, ServerOptions};
+
+/// The port the server listens on by default.
+const DEFAULT_LISTEN: &str = "127.0.0.1:4433";
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum SecondLogin {
+    /// Refuse the new login (default).
+    Reject,
+    /// Close the old session and keep the new one.
+    Replace,
+}
+
+/// Relay securecom chats between authenticated clients.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    listen: String,
+    /// Development PKI folder, created on first run when no --chain/--key/--users are given.
+    #[arg(long, default_value = "securecom-dev")]
+    pki_dir: PathBuf,
+    /// The server's certificate chain, leaf first (PEM).
+    #[arg(long, requires = "key")]
+    chain: Option<PathBuf>,
+    /// The server's private key (PKCS#8 PEM, possibly passphrase-protected).
+    #[arg(long, requires = "chain")]
+    key: Option<PathBuf>,
+    /// Read the key's passphrase from this file (first line).
+    #[arg(long)]
+    passphrase_file: Option<PathBuf>,
+    /// Read the key's passphrase from this environment variable.
+    #[arg(long)]
+    passphrase_env: Option<String>,
+    /// Folder of registered users: one `NAME.pem` public key each.
+    #[arg(long)]
+    users: Option<PathBuf>,
+    /// Users online at once.
+    #[arg(long, default_value_t = 10_000)]
+    max_users: usize,
+    /// Connections still in the handshake at once.
+    #[arg(long, default_value_t = 1_024)]
+    max_handshaking: usize,
+    /// Connections of any kind at once.
+    #[arg(long, default_value_t = 20_000)]
+    max_connections: usize,
+    /// Chat requests waiting for one user's answer.
+    #[arg(long, default_value_t = 8)]
+    max_pending_requests: usize,
+    /// Seconds a chat request waits for an answer.
+    #[arg(long, default_value_t = 30)]
+    request_timeout: u64,
+    /// Seconds a silent session is kept.
+    #[arg(long, default_value_t = 120)]
+    idle_timeout: u64,
+    /// Seconds a handshake may take.
+    #[arg(long, default_value_t = 10)]
+    handshake_timeout: u64,
+    /// What to do when a user logs in twice.
+    #[arg(long, value_enum, default_value = "reject")]
+    second_login: SecondLogin,
+    /// Refuse the callback request channel (server-opened connections to clients).
+    #[arg(long)]
+    no_callback: bool,
+    /// Log level (error, warn, info, debug, trace); RUST_LOG wins when set.
+    #[arg(long, default_value = "info")]
+    log: String,
+}
+
+fn main() {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&args.log));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => fail(&format!("cannot start the runtime: {e}")),
+    };
+    if let Err(e) = runtime.block_on(run(args)) {
+        fail(&e);
+    }
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(1);
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let (chain_path, key_path, users_path) = match (&args.chain, &args.key) {
+        (Some(chain), Some(key)) => (
+            chain.clone(),
+            key.clone(),
+            args.users
+                .clone()
+                .ok_or("--users is needed with --chain and --key")?,
+        ),
+        _ => {
+            let dev = securecom::admin::DevPki::ensure(&args.pki_dir).map_err(|e| e.to_string())?;
+            println!("{}", dev.describe());
+            (
+                dev.server_chain.clone(),
+                dev.server_key.clone(),
+                args.users.clone().unwrap_or(dev.users_dir.clone()),
+            )
+        }
+    };
+    let chain_pem = std::fs::read_to_string(&chain_path)
+        .map_err(|e| format!("{}: {e}", chain_path.display()))?;
+    let chain =
+        certificates_from_pem(&chain_pem).map_err(|e| format!("{}: {e}", chain_path.display()))?;
+    let source =
+        PassphraseSource::from_options(args.passphrase_file.clone(), args.passphrase_env.clone())?;
+    let key = securecom::keyfile::load_identity(&key_path, source.as_ref(), |p| {
+        rpassword::prompt_password(p)
+    })?;
+    let credentials = ServerCredentials::new(chain, key).map_err(|e| e.to_string())?;
+    let directory = PemFolderDirectory::open(&users_path)
+        .map_err(|e| format!("{}: {e}", users_path.display()))?;
+    tracing::info!(users = directory.len(), folder = %users_path.display(), "user directory loaded");
+    let config = ServerConfig::new(credentials, Arc::new(directory))
+        .with_handshake_timeout(Duration::from_secs(args.handshake_timeout));
+    let relay = RelayConfig {
+        max_connections: args.max_connections,
+        max_handshaking: args.max_handshaking,
+        max_users: args.max_users,
+        max_pending_requests_per_user: args.max_pending_requests,
+        request_timeout: Duration::from_secs(args.request_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        duplicate_login: match args.second_login {
+            SecondLogin::Reject => DuplicateLogin::RejectNew,
+            SecondLogin::Replace => DuplicateLogin::ReplaceExisting,
+        },
+        allow_callback: !args.no_callback,
+        ..RelayConfig::default()
+    };
+    let server = Server::bind(
+        args.listen.as_str(),
+        Arc::new(config),
+        ServerOptions { relay },
+    )
+    .await
+    .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = server.local_addr().map_err(|e| e.to_string())?;
+    println!("securecom server listening on {addr}");
+    tracing::info!(%addr, "listening");
+    server
+        .run(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("Ctrl-C: shutting down");
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
