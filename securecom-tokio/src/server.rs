@@ -15,7 +15,7 @@ use std::time::Duration;
 use securecom_proto::handshake::ServerConfig;
 use securecom_proto::relay::{ConnectionId, Relay, RelayConfig, RelayEvent};
 use securecom_proto::time::StdClock;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -327,26 +327,33 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 
 async fn read_loop(
     id: ConnectionId,
-    mut read: tokio::net::tcp::OwnedReadHalf,
+    read: tokio::net::tcp::OwnedReadHalf,
     mut may_read: watch::Receiver<bool>,
     to_relay: mpsc::Sender<ToRelay>,
 ) {
-    let mut buf = vec![0u8; READ_CHUNK];
     loop {
         if may_read.wait_for(|ok| *ok).await.is_err() {
             break;
         }
-        match read.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                if to_relay
-                    .send(ToRelay::Data(id, buf[..n].to_vec()))
-                    .await
-                    .is_err()
-                {
+        if read.readable().await.is_err() {
+            break;
+        }
+        // The buffer lives only between awaits (its own block), so an idle connection's
+        // task holds no read buffer: that is most of the memory of an idle connection.
+        let read_result = {
+            let mut buf = [0u8; READ_CHUNK];
+            read.try_read(&mut buf)
+                .map(|n| buf.get(..n).unwrap_or_default().to_vec())
+        };
+        match read_result {
+            Ok(data) if data.is_empty() => break,
+            Ok(data) => {
+                if to_relay.send(ToRelay::Data(id, data)).await.is_err() {
                     return;
                 }
             }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(_) => break,
         }
     }
     let _ = to_relay.send(ToRelay::Eof(id)).await;

@@ -128,8 +128,9 @@ impl super::Relay {
             return Err(CommandError::OFFLINE);
         };
         let my_key = self.handed_out_key(me, my_key);
-        self.requests
-            .insert(me, to, now + self.config.request_timeout);
+        let expires = now + self.config.request_timeout;
+        self.requests.insert(me, to, expires);
+        self.note_deadline(expires);
         self.notify(
             to,
             &Notice::IncomingRequest {

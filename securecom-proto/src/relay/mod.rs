@@ -105,6 +105,10 @@ pub struct Relay {
     inbox: Vec<Vec<u8>>,
     /// The latest time any call brought, for deadlines set outside a timed call.
     now: Instant,
+    /// A lower bound of every pending deadline: exact after `handle_timeout`, lowered when
+    /// a deadline is added. Deadlines only move later otherwise, so the bound stays safe
+    /// and `poll_timeout` costs nothing however many connections there are.
+    next_timeout: Option<Instant>,
     /// Tests only: a malicious relay's interference with what it forwards.
     #[cfg(test)]
     pub(crate) adversary: Option<Box<dyn Adversary>>,
@@ -150,6 +154,7 @@ impl Relay {
             transmit: BTreeSet::new(),
             inbox: Vec::new(),
             now: Instant::ZERO,
+            next_timeout: None,
             #[cfg(test)]
             adversary: None,
         }
@@ -199,6 +204,7 @@ impl Relay {
         let id = ConnectionId(self.next_id);
         self.next_id += 1;
         let hs = ServerHandshake::new(self.server.clone(), rng, now);
+        self.note_deadline(hs.poll_timeout());
         self.connections.insert(
             id,
             Connection {
@@ -300,6 +306,7 @@ impl Relay {
                 }
                 self.online.insert(user.clone(), id);
                 self.transmit.insert(id);
+                self.note_deadline(now + self.config.idle_timeout);
                 self.events.push_back(RelayEvent::UserOnline {
                     connection: id,
                     user,
@@ -486,8 +493,21 @@ impl Relay {
         }
     }
 
-    /// When [`Relay::handle_timeout`] must be called next.
+    /// When [`Relay::handle_timeout`] must be called next (possibly a little early: a call
+    /// with nothing due is cheap to make and fixes the estimate).
     pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_timeout
+    }
+
+    fn note_deadline(&mut self, deadline: Instant) {
+        self.next_timeout = Some(match self.next_timeout {
+            Some(t) => t.min(deadline),
+            None => deadline,
+        });
+    }
+
+    /// The exact earliest deadline, by a scan of every connection.
+    fn earliest_deadline(&self) -> Option<Instant> {
         let conns = self.connections.values().filter_map(|c| match &c.state {
             ConnState::Handshaking(Some(hs)) => Some(hs.poll_timeout()),
             ConnState::Online(_) => Some(c.last_heard + self.config.idle_timeout),
@@ -540,6 +560,7 @@ impl Relay {
             self.notify(&from, &Notice::RequestExpired { peer: to.clone() });
             self.notify(&to, &Notice::RequestExpired { peer: from });
         }
+        self.next_timeout = self.earliest_deadline();
     }
 
     /// The next event for the application.
@@ -569,6 +590,7 @@ impl Relay {
             conn.state = ConnState::Closing(out);
             conn.closing_since = Some(self.now);
             self.transmit.insert(id);
+            self.note_deadline(self.now + CLOSE_LINGER);
         }
     }
 
@@ -632,6 +654,7 @@ impl Relay {
         conn.state = ConnState::Closing(out);
         conn.closing_since = Some(self.now);
         self.transmit.insert(id);
+        self.note_deadline(self.now + CLOSE_LINGER);
         let user = online.user.clone();
         if self.online.get(&user) == Some(&id) {
             self.online.remove(&user);
