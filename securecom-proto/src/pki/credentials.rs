@@ -120,6 +120,16 @@ mod tests {
     }
 
     #[test]
+    fn chain_larger_than_one_record_is_refused_at_configuration() {
+        // Three certificates within the per-certificate bound but too big together.
+        let chain = vec![vec![0x30; 6000]; 3];
+        assert!(matches!(
+            ServerCredentials::new(chain, Identity::from_seed(&[3; 32])),
+            Err(CertificateError::ChainTooLarge { .. })
+        ));
+    }
+
+    #[test]
     fn debug_hides_the_secret() {
         let chain =
             certificates_from_pem(include_str!("../../tests/fixtures/pki/server.pem")).unwrap();

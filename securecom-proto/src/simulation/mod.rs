@@ -33,6 +33,8 @@ pub(crate) struct SimClient {
     pub(crate) events: Vec<ClientEvent>,
     /// False once the socket is gone (killed, or closed).
     pub(crate) connected: bool,
+    /// False while the client does not read: the relay's output for it piles up.
+    pub(crate) reading: bool,
 }
 
 pub(crate) struct Sim {
@@ -84,6 +86,7 @@ impl Sim {
                 config,
                 events: Vec::new(),
                 connected: true,
+                reading: true,
             },
         );
         self.pump();
@@ -171,6 +174,13 @@ impl Sim {
         }
         // Relay to clients.
         while let Some(conn) = self.relay.poll_transmit() {
+            if self
+                .clients
+                .values()
+                .any(|c| c.conn == conn && c.connected && !c.reading)
+            {
+                continue;
+            }
             let out = self.relay.output(conn).to_vec();
             self.relay.consume_output(conn, out.len());
             let closing = self.relay.should_close(conn);

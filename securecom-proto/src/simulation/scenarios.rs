@@ -485,3 +485,107 @@ fn pings_never_leave_a_timer_in_the_past() {
     sim.client("alice").handle_timeout(later).unwrap();
     assert!(sim.client("alice").poll_timeout() > later);
 }
+
+#[test]
+fn a_reader_that_falls_behind_slows_its_sender_then_is_dropped() {
+    let mut sim = Sim::new(RelayConfig {
+        output_high_water: 4 * 1024,
+        output_hard_limit: 16 * 1024,
+        ..RelayConfig::default()
+    });
+    sim.login("alice");
+    sim.login("bob");
+    sim.chat("alice", "bob");
+    sim.clients.get_mut("bob").unwrap().reading = false;
+    let alice = sim.clients["alice"].conn;
+    let text = "x".repeat(1000);
+    let mut paused_at = None;
+    for i in 0..40 {
+        if !sim.relay.wants_input(alice) && paused_at.is_none() {
+            // Backpressure: the driver would stop reading Alice here.
+            paused_at = Some(i);
+        }
+        if sim.client("alice").status() != ChatStatus::Chatting(name("bob")) {
+            break;
+        }
+        sim.say("alice", &text);
+    }
+    assert!(
+        paused_at.is_some(),
+        "the relay never asked to stop reading the sender"
+    );
+    // Past the hard limit, the slow reader is dropped and its peer told.
+    assert!(sim.relay_events.iter().any(|e| matches!(
+        e,
+        crate::relay::RelayEvent::UserOffline {
+            reason: OfflineReason::TooSlow,
+            ..
+        }
+    )));
+    assert!(has(&sim.events("alice"), |e| matches!(
+        e,
+        ClientEvent::ChatEnded { .. }
+    )));
+    assert!(sim.relay.wants_input(alice));
+}
+
+#[test]
+fn server_full_refuses_after_authentication() {
+    let mut sim = Sim::new(RelayConfig {
+        max_users: 1,
+        ..RelayConfig::default()
+    });
+    sim.login("alice");
+    sim.login("bob");
+    assert!(sim.is_online("alice"));
+    assert!(!sim.is_online("bob"));
+    assert!(sim.relay_events.iter().any(|e| matches!(
+        e,
+        crate::relay::RelayEvent::LoginRefused { user, .. } if user.as_str() == "bob"
+    )));
+}
+
+#[test]
+fn records_on_the_request_channel_from_a_client_close_its_session() {
+    let mut sim = Sim::with_users(&["alice", "bob"]);
+    sim.chat("alice", "bob");
+    let session = sim.client("alice").session_mut();
+    session
+        .send(crate::session::Channel::Request, b"not yours to use")
+        .unwrap();
+    sim.pump();
+    assert!(sim.relay_events.iter().any(|e| matches!(
+        e,
+        crate::relay::RelayEvent::SessionFailed {
+            error: crate::relay::SessionFailure::WrongChannel,
+            ..
+        }
+    )));
+    assert!(has(&sim.events("bob"), |e| matches!(
+        e,
+        ClientEvent::ChatEnded { .. }
+    )));
+}
+
+#[test]
+fn callback_can_be_refused_by_configuration() {
+    let mut sim = Sim::new(RelayConfig {
+        allow_callback: false,
+        ..RelayConfig::default()
+    });
+    sim.login("alice");
+    sim.act("alice", |c, now, rng| c.register_callback(now, 4242, rng))
+        .unwrap();
+    assert!(has(&sim.events("alice"), |e| matches!(
+        e,
+        ClientEvent::CommandFailed {
+            error: CommandError::NOT_SUPPORTED,
+            ..
+        }
+    )));
+    assert!(
+        !sim.relay_events
+            .iter()
+            .any(|e| matches!(e, crate::relay::RelayEvent::CallbackRequested { .. }))
+    );
+}
