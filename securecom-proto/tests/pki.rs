@@ -508,3 +508,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn two_crls_from_one_issuer_are_refused() {
+    let ca = one_cert(CA);
+    for order in [[CRL_EMPTY, CRL], [CRL, CRL_EMPTY]] {
+        let crls: Vec<Vec<u8>> = order
+            .iter()
+            .flat_map(|pem| crls_from_pem(pem).unwrap())
+            .collect();
+        assert_eq!(
+            ServerCertVerifier::new(ca.clone(), RevocationPolicy::CheckCrls(crls)).unwrap_err(),
+            CertificateError::DuplicateCrl
+        );
+    }
+    // The root's CRL and the intermediate's CRL are different issuers: both are needed.
+    let crls: Vec<Vec<u8>> = [CRL, CRL_INTERMEDIATE]
+        .iter()
+        .flat_map(|pem| crls_from_pem(pem).unwrap())
+        .collect();
+    assert!(ServerCertVerifier::new(ca, RevocationPolicy::CheckCrls(crls)).is_ok());
+}

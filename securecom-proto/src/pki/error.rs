@@ -35,6 +35,10 @@ pub enum CertificateError {
         /// How many were given.
         got: usize,
     },
+    /// Two CRLs of the same issuer and scope were given; which one is current would be
+    /// ambiguous, and an older one could hide a revocation.
+    #[error("two CRLs from the same issuer: give only the newest")]
+    DuplicateCrl,
     /// The whole chain does not fit in one handshake record.
     #[error("certificate chain of {len} bytes does not fit the handshake's {max}-byte limit")]
     ChainTooLarge {

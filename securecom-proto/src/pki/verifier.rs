@@ -101,7 +101,8 @@ impl ServerCertVerifier {
     /// Errors: [`CertificateError::Malformed`] for a CA certificate webpki cannot parse,
     /// [`CertificateError::MalformedCrl`] for a CRL it cannot parse or does not support (a
     /// CRL must be v2 with a nextUpdate), [`CertificateError::MissingCrl`] for
-    /// `CheckCrls` with an empty list.
+    /// `CheckCrls` with an empty list, [`CertificateError::DuplicateCrl`] for two CRLs of
+    /// the same issuer (and scope): keep only the newest.
     pub fn new(
         ca_cert_der: Vec<u8>,
         revocation: RevocationPolicy,
@@ -125,6 +126,20 @@ impl ServerCertVerifier {
                     .collect::<Result<Vec<_>, _>>()?,
             ),
         };
+        // webpki uses the first CRL that covers a certificate, not the newest: an older CRL
+        // listed before a newer one from the same issuer would silently undo revocations.
+        // Refuse the ambiguity instead of guessing.
+        if let Some(crls) = &crls {
+            for (i, a) in crls.iter().enumerate() {
+                let duplicate = crls.iter().skip(i + 1).any(|b| {
+                    a.issuer() == b.issuer()
+                        && a.issuing_distribution_point() == b.issuing_distribution_point()
+                });
+                if duplicate {
+                    return Err(CertificateError::DuplicateCrl);
+                }
+            }
+        }
         Ok(ServerCertVerifier { anchor, crls })
     }
 
