@@ -1,0 +1,161 @@
+//! Replays the corpus of every fuzz target (`fuzz/corpus/<target>/`) through the target's
+//! body in `securecom_proto::fuzzing`, so plain `cargo test --workspace` re-checks every
+//! seed and every past crash without cargo-fuzz.
+//!
+//! The facade's dev-dependency on `securecom-proto` turns on its hidden `fuzzing` feature
+//! for test builds only: a normal build of the library never has it.
+//!
+//! `SECURECOM_WRITE_CORPUS=1 cargo test --test fuzz_corpus` rewrites the seed files
+//! (`seed-*`) from `securecom_proto::fuzzing::seeds`; other files (crash regressions,
+//! inputs worth keeping) are left alone.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use securecom_proto::fuzzing::{TARGETS, Target, seeds, session_pair};
+
+fn corpus_dir(target: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target)
+}
+
+fn target(name: &str) -> Target {
+    TARGETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
+        .unwrap_or_else(|| panic!("no fuzz target {name}"))
+}
+
+/// Runs every file of the target's corpus; returns how many there were.
+fn replay(name: &str) -> usize {
+    let dir = corpus_dir(name);
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    let run = target(name);
+    for file in &files {
+        let data = fs::read(file).unwrap();
+        eprintln!("replaying {}", file.display());
+        run(&data);
+    }
+    assert!(!files.is_empty(), "the corpus of {name} is empty");
+    files.len()
+}
+
+macro_rules! replay_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                replay(stringify!($name));
+            }
+        )*
+
+        #[test]
+        fn every_target_is_replayed_and_has_a_fuzz_target_file() {
+            let replayed = [$(stringify!($name)),*];
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+            for (name, _) in TARGETS {
+                assert!(replayed.contains(name), "{name} has no replay test");
+                let file = root.join("fuzz/fuzz_targets").join(format!("{name}.rs"));
+                assert!(file.is_file(), "{} is missing", file.display());
+            }
+            assert_eq!(replayed.len(), TARGETS.len());
+        }
+    };
+}
+
+replay_tests!(
+    deframer,
+    handshake_messages,
+    server_handshake,
+    client_handshake,
+    record,
+    pki,
+    pem_keys,
+);
+
+#[test]
+fn the_genuine_handshake_of_the_targets_completes() {
+    let (client, server) = session_pair().expect("the fuzzing handshake completes");
+    assert_eq!(client.session_id(), server.session_id());
+}
+
+#[test]
+fn seed_files_match_the_seeds() {
+    let write = std::env::var_os("SECURECOM_WRITE_CORPUS").is_some();
+    for (name, _) in TARGETS {
+        let dir = corpus_dir(name);
+        let seeds = seeds(name);
+        assert!(!seeds.is_empty(), "no seeds for {name}");
+        if write {
+            fs::create_dir_all(&dir).unwrap();
+            for old in fs::read_dir(&dir).unwrap() {
+                let path = old.unwrap().path();
+                let is_seed = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("seed-"));
+                if is_seed {
+                    fs::remove_file(path).unwrap();
+                }
+            }
+        }
+        for (i, seed) in seeds.iter().enumerate() {
+            let path = dir.join(format!("seed-{i:02}"));
+            if write {
+                fs::write(&path, seed).unwrap();
+            } else {
+                let on_disk = fs::read(&path).unwrap_or_else(|e| {
+                    panic!(
+                        "{}: {e}; regenerate with SECURECOM_WRITE_CORPUS=1",
+                        path.display()
+                    )
+                });
+                assert_eq!(
+                    &on_disk,
+                    seed,
+                    "{} is stale; regenerate with SECURECOM_WRITE_CORPUS=1",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+/// The seeds that make no edits must still complete a login: if the emulated peers drift
+/// from the protocol, fuzzing would silently stop reaching the deep states.
+#[test]
+fn unedited_seeds_complete_the_handshake() {
+    use securecom_proto::fuzzing::{Reached, client_handshake_reached, server_handshake_reached};
+    assert_eq!(
+        server_handshake_reached(&[0x80, 0, 0, 0, 0, 0, 0]),
+        Reached::Established
+    );
+    assert_eq!(
+        server_handshake_reached(&[0x80, 0, 0, 0, 0, 0, 7]),
+        Reached::Established
+    );
+    assert_eq!(
+        client_handshake_reached(&[0, 0, 0, 0, 0, 0]),
+        Reached::Established
+    );
+    assert_eq!(
+        client_handshake_reached(&[0, 0, 0, 3, 0, 0]),
+        Reached::Established
+    );
+    // A flipped certificate byte fails on the client; a dropped ClientVerify on the server.
+    assert_eq!(
+        client_handshake_reached(&[0, 1, 0, 0, 0, 40, 5, 0, 0, 0, 0]),
+        Reached::Failed
+    );
+    assert_eq!(
+        server_handshake_reached(&[0x80, 0, 0, 0, 1, 4, 1, 0, 0]),
+        Reached::Failed
+    );
+}
