@@ -1174,9 +1174,11 @@ pub fn record(data: &[u8]) {
                 }
             }
             1 => {
+                // `is_closed` is also true once the peer closed, and a side may still
+                // answer with its own close: whether one was sent shows in the output.
                 let reason = input.u8();
-                let was_closed = sender.is_closed();
-                if sender.close(CloseReason(reason)).is_ok() && !was_closed {
+                let before = sender.output().len();
+                if sender.close(CloseReason(reason)).is_ok() && sender.output().len() > before {
                     dir.queued.push(Sent::Close(reason));
                 }
             }
