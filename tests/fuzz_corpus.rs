@@ -194,3 +194,45 @@ mod regressions {
         target(name)(&input(name, file));
     }
 }
+
+/// Findings that are not crashes: behaviour a target's invariant ran into.
+mod findings {
+    use securecom_proto::pki::{
+        CertificateError, RevocationPolicy, ServerCertVerifier, certificates_from_pem,
+        crls_from_pem,
+    };
+    use securecom_proto::time::UnixTime;
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/securecom-proto/tests/fixtures/pki/",
+                $name
+            ))
+        };
+    }
+
+    /// pki target: with two CRLs from the same CA, rustls-webpki uses the first one that
+    /// is authoritative for the certificate, not the newest. An operator who lists the
+    /// CA's older, empty CRL (number 1) before its current one (number 2, revoking
+    /// serial 0x1002) gets the revoked server accepted. Proposed fix in the pki module:
+    /// refuse two CRLs with the same issuer (and distribution point) in
+    /// `ServerCertVerifier::new`, or keep only the one with the highest CRL number.
+    #[test]
+    #[ignore = "open finding, see docs/FUZZING-RESULTS.md: the first CRL of an issuer wins"]
+    fn an_older_crl_listed_first_does_not_unrevoke_a_certificate() {
+        let ca = certificates_from_pem(fixture!("ca.pem")).unwrap().remove(0);
+        let old = crls_from_pem(fixture!("crl-empty.pem")).unwrap().remove(0);
+        let current = crls_from_pem(fixture!("crl.pem")).unwrap().remove(0);
+        let revoked = certificates_from_pem(fixture!("revoked-server.pem")).unwrap();
+        let chain: Vec<&[u8]> = revoked.iter().map(Vec::as_slice).collect();
+        let policy = RevocationPolicy::CheckCrls(vec![old, current]);
+        let verifier = ServerCertVerifier::new(ca, policy).unwrap();
+        let jan_15_2026 = UnixTime::from_secs(1_768_435_200);
+        assert_eq!(
+            verifier.verify_server(&chain, "localhost", jan_15_2026),
+            Err(CertificateError::Revoked)
+        );
+    }
+}
