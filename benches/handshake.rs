@@ -163,6 +163,46 @@ fn bench_handshakes(c: &mut Criterion) {
         b.iter(|| key_schedule(black_box(&[5; 32]), &transcript))
     });
     group.finish();
+
+    // Where securecom's time above the floor goes, and rustls without CRLs (rustls checks
+    // a CRL for both certificates; securecom only for the server's, the client being
+    // authenticated by its registered key).
+    let mut group = c.benchmark_group("diagnosis");
+    group.sample_size(60);
+    group.measurement_time(Duration::from_secs(3));
+    let verifier =
+        securecom::proto::pki::ServerCertVerifier::from_pem(support::CA, Some(support::CRL))
+            .unwrap();
+    let chain = securecom::proto::pki::certificates_from_pem(support::SERVER_CHAIN).unwrap();
+    let chain: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
+    group.bench_function("verify_server_chain_with_crl", |b| {
+        b.iter(|| {
+            verifier
+                .verify_server(black_box(&chain), "localhost", support::VALID_TIME)
+                .unwrap()
+        })
+    });
+    let no_crl = securecom::proto::pki::ServerCertVerifier::new(
+        securecom::proto::pki::certificates_from_pem(support::CA).unwrap()[0].clone(),
+        securecom::proto::pki::RevocationPolicy::DangerousNoRevocationCheck,
+    )
+    .unwrap();
+    group.bench_function("verify_server_chain_without_crl", |b| {
+        b.iter(|| {
+            no_crl
+                .verify_server(black_box(&chain), "localhost", support::VALID_TIME)
+                .unwrap()
+        })
+    });
+    let key_bytes = server_pub.to_bytes();
+    group.bench_function("ed25519_key_decompress", |b| {
+        b.iter(|| ed25519_dalek::VerifyingKey::from_bytes(black_box(&key_bytes)).unwrap())
+    });
+    let rustls_no_crl = Rustls::without_crls();
+    group.bench_function("rustls_handshake_without_crls", |b| {
+        b.iter(|| black_box(rustls_no_crl.handshake()))
+    });
+    group.finish();
 }
 
 criterion_group!(benches, bench_handshakes);

@@ -131,6 +131,15 @@ impl Rustls {
     /// `server.pem`, the client `client-auth-only.pem`, both checked against the root and
     /// its CRL. No resumption, no tickets: every handshake is a full one.
     pub(crate) fn new() -> Self {
+        Rustls::build(true)
+    }
+
+    /// The same without revocation checks, for reference.
+    pub(crate) fn without_crls() -> Self {
+        Rustls::build(false)
+    }
+
+    fn build(check_crls: bool) -> Self {
         let provider = rustls_provider();
         let certs = |pem: &str| -> Vec<CertificateDer<'static>> {
             CertificateDer::pem_slice_iter(pem.as_bytes())
@@ -138,10 +147,13 @@ impl Rustls {
                 .collect()
         };
         let key = |pem: &str| PrivateKeyDer::from_pem_slice(pem.as_bytes()).unwrap();
-        let crls: Vec<CertificateRevocationListDer<'static>> =
+        let crls: Vec<CertificateRevocationListDer<'static>> = if check_crls {
             CertificateRevocationListDer::pem_slice_iter(CRL.as_bytes())
                 .map(Result::unwrap)
-                .collect();
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut roots = rustls::RootCertStore::empty();
         for ca in certs(CA) {
             roots.add(ca).unwrap();
