@@ -54,6 +54,9 @@ pub mod session;
 pub mod time;
 
 mod crypto;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(test)]
 mod simulation;
 #[cfg(test)]

@@ -50,6 +50,10 @@ pub use config::{ClientConfig, DEFAULT_HANDSHAKE_TIMEOUT, ServerConfig};
 pub use error::{ALERT_HANDSHAKE_FAILURE, HandshakeError};
 pub use server::{AuthenticatedClient, ServerHandshake, ServerProgress};
 
+/// The fuzz targets play the peer's side of the key schedule.
+#[cfg(feature = "fuzzing")]
+pub(crate) use schedule::HandshakeKeys;
+
 /// The protocol version this implementation speaks. It is sent in both hellos and hashed
 /// into the transcript; a mismatch fails the handshake (there is no fallback).
 pub const PROTOCOL_VERSION: u16 = 1;
