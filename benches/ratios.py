@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints the benchmark tables of docs/BENCHMARKS.md from criterion's saved estimates.
 
-Usage, after `cargo bench --bench handshake --bench records`:
+Usage, after `cargo bench --bench handshake --bench records --bench chat`:
     python3 benches/ratios.py [TARGET_DIR]        (default: ./target)
 Medians of the last run; ratios are taken between benchmarks of that same run.
 """
@@ -63,3 +63,28 @@ print("|---|---|---|")
 for size in ["64", "1024", "16384"]:
     k = median_ns("record", "aes_gcm_raw_plus_kind_byte", size)
     print(f"| {size} B | {fmt(k)} | {median_ns('record', 'securecom', size) / k:.2f} |")
+
+chat_dir = os.path.join(root, "chat_handshake")
+if os.path.isdir(chat_dir):
+    ch = {n: median_ns("chat_handshake", n) for n in ["securecom", "floor"]}
+    print()
+    print("| chat handshake, both sides | median | securecom / this |")
+    print("|---|---|---|")
+    print(f"| securecom | {fmt(ch['securecom'])} | — |")
+    print(f"| floor | {fmt(ch['floor'])} | {ch['securecom'] / ch['floor']:.2f} |")
+
+    m = {n: median_ns("message", n) for n in
+         ["a_send", "relay", "b_receive", "total", "aead_e2e_seal_open",
+          "aead_record_a_seal_open", "aead_record_b_seal_open", "aead_floor"]}
+    relay_floor = (m["aead_record_a_seal_open"] + m["aead_record_b_seal_open"]) / 2
+    print()
+    print("| one message A -> relay -> B | median | AEAD floor of that share | ratio |")
+    print("|---|---|---|---|")
+    print(f"| A: send_text + output | {fmt(m['a_send'])} | | |")
+    print(f"| relay: handle_input + output | {fmt(m['relay'])} | {fmt(relay_floor)} "
+          f"(open A's record, seal B's) | {m['relay'] / relay_floor:.2f} |")
+    print(f"| B: handle_input + event | {fmt(m['b_receive'])} | | |")
+    print(f"| total | {fmt(m['total'])} | {fmt(m['aead_floor'])} | "
+          f"{m['total'] / m['aead_floor']:.2f} |")
+    print(f"| AEAD parts: e2e {fmt(m['aead_e2e_seal_open'])}, record A "
+          f"{fmt(m['aead_record_a_seal_open'])}, record B {fmt(m['aead_record_b_seal_open'])} | | | |")

@@ -36,6 +36,9 @@ pub(crate) const SERVER_KEY: &str = fixture!("server.key");
 pub(crate) const CLIENT_CERT: &str = fixture!("client-auth-only.pem");
 pub(crate) const CLIENT_KEY: &str = fixture!("client-auth-only.key");
 pub(crate) const ALICE_KEY: &str = fixture!("users/alice.key");
+pub(crate) const BOB_KEY: &str = fixture!("users/bob.key");
+/// The root's CRL with a nextUpdate far ahead: valid on the real clock.
+pub(crate) const CRL_LONG: &str = fixture!("crl-long.pem");
 
 /// A time at which every fixture certificate and CRL is valid (2026-01-15).
 pub(crate) const VALID_TIME: UnixTime = UnixTime::from_secs(1_768_435_200);

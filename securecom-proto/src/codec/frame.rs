@@ -220,10 +220,17 @@ impl Deframer {
 
     /// Drops the bytes of frames already returned, keeping a partial frame at the front.
     fn compact(&mut self) {
-        if self.start > 0 {
-            self.buf.drain(..self.start);
-            self.start = 0;
+        if self.start == 0 {
+            return;
         }
+        if self.start >= self.buf.len() {
+            // The steady path: the buffer held whole frames only, all consumed. Nothing to
+            // move: reset, keeping the capacity.
+            self.buf.clear();
+        } else {
+            self.buf.drain(..self.start);
+        }
+        self.start = 0;
     }
 }
 

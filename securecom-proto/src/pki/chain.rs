@@ -8,7 +8,7 @@ use crate::identity::PublicKey;
 /// The DER of an Ed25519 SubjectPublicKeyInfo (RFC 8410) up to the 32 key bytes:
 /// `SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (0 unused bits) }`. RFC 8410 forbids
 /// parameters, so every Ed25519 SPKI is exactly this prefix plus the key.
-const ED25519_SPKI_PREFIX: [u8; 12] = [
+pub(crate) const ED25519_SPKI_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 ];
 

@@ -4,13 +4,15 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
 
-use rustls_pki_types::{CertificateDer, ServerName, TrustAnchor};
+use der::Reader as _;
+use der::asn1::BitStringRef;
+use rustls_pki_types::{CertificateDer, ServerName, SignatureVerificationAlgorithm, TrustAnchor};
 use webpki::{
     CertRevocationList, EndEntityCert, ExpirationPolicy, KeyUsage, OwnedCertRevocationList,
     RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
 };
 
-use super::ed25519_alg::SUPPORTED_ALGS;
+use super::ed25519_alg::{CachedEd25519, PreVerified};
 use super::{CertificateError, certificates_from_pem, chain, crls_from_pem};
 use crate::identity::PublicKey;
 use crate::time::UnixTime;
@@ -91,6 +93,9 @@ pub struct ServerCertVerifier {
     anchor: TrustAnchor<'static>,
     /// `None` only for [`RevocationPolicy::DangerousNoRevocationCheck`]; never empty.
     crls: Option<Vec<CertRevocationList<'static>>>,
+    /// The anchor's decompressed key and the CRL signatures verified in `new`, so that
+    /// webpki's check of them at every handshake costs a comparison, not a verification.
+    pre_verified: PreVerified,
 }
 
 impl ServerCertVerifier {
@@ -111,7 +116,7 @@ impl ServerCertVerifier {
         let anchor = webpki::anchor_from_trusted_cert(&ca)
             .map_err(CertificateError::from_webpki)?
             .to_owned();
-        let crls = match revocation {
+        let crls = match &revocation {
             RevocationPolicy::DangerousNoRevocationCheck => None,
             RevocationPolicy::CheckCrls(ders) if ders.is_empty() => {
                 return Err(CertificateError::MissingCrl);
@@ -140,7 +145,31 @@ impl ServerCertVerifier {
                 }
             }
         }
-        Ok(ServerCertVerifier { anchor, crls })
+        let anchor_key = anchor
+            .subject_public_key_info
+            .as_ref()
+            .strip_prefix(chain::ED25519_SPKI_PREFIX.get(2..).unwrap_or(&[]));
+        let mut pre_verified = PreVerified::with_anchor_key(anchor_key);
+        // Verify once, here, the signature of every CRL the anchor issued. Only a signature
+        // that verifies is remembered; webpki still checks every CRL at every use, and a
+        // remembered one then costs a comparison of the exact bytes. A CRL with a bad
+        // signature is not remembered, so webpki verifies it, and refuses it, every time.
+        // CRLs of intermediates can only be checked against a key from the chain.
+        if let (RevocationPolicy::CheckCrls(ders), Some(parsed)) = (&revocation, &crls) {
+            for (der, crl) in ders.iter().zip(parsed) {
+                if crl.issuer() != anchor.subject.as_ref() {
+                    continue;
+                }
+                if let Some((tbs, signature)) = crl_signed_parts(der) {
+                    pre_verified.verify_with_anchor(tbs, signature);
+                }
+            }
+        }
+        Ok(ServerCertVerifier {
+            anchor,
+            crls,
+            pre_verified,
+        })
     }
 
     /// A verifier from PEM text, as written by OpenSSL: `ca_pem` must hold exactly one
@@ -228,8 +257,10 @@ impl ServerCertVerifier {
         };
 
         let time = rustls_pki_types::UnixTime::since_unix_epoch(Duration::from_secs(now.as_secs()));
+        let ed25519 = CachedEd25519(&self.pre_verified);
+        let algs: [&dyn SignatureVerificationAlgorithm; 1] = [&ed25519];
         leaf.verify_for_usage(
-            SUPPORTED_ALGS,
+            &algs,
             core::slice::from_ref(&self.anchor),
             &intermediates,
             time,
@@ -249,8 +280,26 @@ impl fmt::Debug for ServerCertVerifier {
         f.debug_struct("ServerCertVerifier")
             .field("ca_subject_len", &self.anchor.subject.len())
             .field("crls", &self.crls.as_ref().map(Vec::len))
+            .field("pre_verified_crls", &self.pre_verified.len())
             .finish()
     }
+}
+
+/// The signed bytes (the whole tbsCertList TLV, as webpki hands it to the signature
+/// algorithm) and the signature (the BIT STRING's bytes) of a DER CRL; `None` if it does
+/// not have that shape. What this returns only decides what is pre-verified: a wrong
+/// split merely means webpki verifies that CRL in full at every use.
+fn crl_signed_parts(der: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut reader = der::SliceReader::new(der).ok()?;
+    reader
+        .sequence(|r| {
+            let tbs = r.tlv_bytes()?;
+            let _algorithm = r.tlv_bytes()?;
+            let signature: BitStringRef<'_> = r.decode()?;
+            Ok::<_, der::Error>((tbs, signature.as_bytes()))
+        })
+        .ok()
+        .and_then(|(tbs, signature)| Some((tbs, signature?)))
 }
 
 #[cfg(test)]
@@ -317,6 +366,40 @@ mod tests {
             v.verify_server(&[&leaf], "not a name!", UnixTime::from_secs(0)),
             Err(CertificateError::InvalidServerName)
         );
+    }
+
+    /// Only a CRL the anchor issued, with a signature that verifies under the anchor's key,
+    /// is pre-verified; the others are left to webpki at every use.
+    #[test]
+    fn only_good_anchor_crls_are_pre_verified() {
+        let pre = |crl: &str| {
+            ServerCertVerifier::from_pem(CA, Some(crl))
+                .unwrap()
+                .pre_verified
+                .len()
+        };
+        assert_eq!(pre(CRL), 1);
+        assert_eq!(
+            pre(include_str!("../../tests/fixtures/pki/crl-other-key.pem")),
+            0
+        );
+        assert_eq!(
+            pre(include_str!(
+                "../../tests/fixtures/pki/crl-intermediate.pem"
+            )),
+            0
+        );
+        let both = alloc::format!(
+            "{CRL}{}",
+            include_str!("../../tests/fixtures/pki/crl-intermediate.pem")
+        );
+        assert_eq!(pre(&both), 1);
+        // The signed parts are split as webpki splits them: the signature verifies.
+        let der = crate::pki::crls_from_pem(CRL).unwrap().remove(0);
+        let (tbs, signature) = crl_signed_parts(&der).unwrap();
+        assert_eq!(signature.len(), 64);
+        assert_eq!(tbs.first(), Some(&0x30));
+        assert!(crl_signed_parts(&der[..der.len() - 1]).is_none());
     }
 
     #[test]

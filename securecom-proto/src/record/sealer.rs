@@ -97,8 +97,10 @@ impl RecordSealer {
             .map_err(|_| RecordError::PayloadTooLarge(payload.len()))?;
         let start = out.len();
         out.reserve(header.len() + body_len);
-        out.extend_from_slice(&header);
-        out.push(kind.0);
+        // The header and the kind byte in one copy, then the payload's one copy, encrypted
+        // in place where it lies; the tag is appended into the reserved room.
+        let [h0, h1, h2, h3, h4] = header;
+        out.extend_from_slice(&[h0, h1, h2, h3, h4, kind.0]);
         out.extend_from_slice(payload);
         let nonce = self.keys.nonce(self.seq);
         let plaintext = out.get_mut(start + header.len()..).unwrap_or(&mut []);

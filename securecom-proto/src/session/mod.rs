@@ -327,8 +327,12 @@ impl Session {
 
     /// Marks the first `n` bytes of [`Session::output`] as written.
     pub fn consume_output(&mut self, n: usize) {
-        let n = n.min(self.out.len());
-        self.out.drain(..n);
+        if n >= self.out.len() {
+            // Everything written: reset, keeping the capacity, rather than drain.
+            self.out.clear();
+        } else {
+            self.out.drain(..n);
+        }
     }
 
     /// True when output is waiting.
