@@ -176,18 +176,13 @@ impl Harness {
         loop {
             let took = self.server.push_input(rest);
             rest = rest.get(took..).unwrap_or(&[]);
-            loop {
-                match self.server.next_record() {
-                    Ok(Some(Incoming::Data { payload, .. })) => {
-                        if let Ok(Request {
-                            body: RequestBody::ChatData(d),
-                            ..
-                        }) = Request::decode(payload)
-                        {
-                            chat_data.push(d);
-                        }
-                    }
-                    Ok(Some(Incoming::Closed(_))) | Ok(None) | Err(_) => break,
+            while let Ok(Some(Incoming::Data { payload, .. })) = self.server.next_record() {
+                if let Ok(Request {
+                    body: RequestBody::ChatData(d),
+                    ..
+                }) = Request::decode(payload)
+                {
+                    chat_data.push(d);
                 }
             }
             if rest.is_empty() || took == 0 {

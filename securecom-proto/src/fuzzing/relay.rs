@@ -200,7 +200,7 @@ pub fn relay(data: &[u8]) {
                     });
                 }
             }
-            2 | 3 | 4 => {
+            2..=4 => {
                 let which = input.u8();
                 let id = input.u16();
                 let body = request_body(&mut input);
