@@ -78,6 +78,10 @@ replay_tests!(
     record,
     pki,
     pem_keys,
+    relay,
+    client,
+    chat,
+    scheduler,
 );
 
 #[test]
@@ -158,6 +162,40 @@ fn unedited_seeds_complete_the_handshake() {
         server_handshake_reached(&[0x80, 0, 0, 0, 1, 4, 1, 0, 0]),
         Reached::Failed
     );
+}
+
+/// The seeds of the relay, client and scheduler targets must reach the deep states: a
+/// chat established in the relay, messages shown by the client, and a fresh chat after
+/// the scheduler's interference.
+#[test]
+fn new_target_seeds_reach_deep_states() {
+    use securecom_proto::fuzzing::{
+        client_messages_shown, relay_reaches_chat, scheduler_final_chat,
+    };
+    let relay = seeds("relay");
+    assert!(
+        relay_reaches_chat(&relay[0]),
+        "relay seed 0 reaches no chat"
+    );
+    assert!(
+        relay_reaches_chat(&relay[2]),
+        "relay seed 2 reaches no chat"
+    );
+    let client = seeds("client");
+    assert!(
+        client_messages_shown(&client[0]) >= 2,
+        "client seed 0 shows no messages"
+    );
+    assert!(
+        client_messages_shown(&client[1]) >= 1,
+        "client seed 1 shows no messages"
+    );
+    for (i, seed) in seeds("scheduler").iter().enumerate() {
+        assert!(
+            scheduler_final_chat(seed),
+            "scheduler seed {i}: no fresh chat"
+        );
+    }
 }
 
 /// Regressions: every crash the fuzzers found, by name, with its input in the corpus.

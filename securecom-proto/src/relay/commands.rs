@@ -38,7 +38,7 @@ impl super::Relay {
             },
             RequestBody::ChatData(payload) => match self.chat_peer(&me).cloned() {
                 Some(peer) => {
-                    #[cfg(test)]
+                    #[cfg(any(test, feature = "fuzzing"))]
                     if let Some(mut adversary) = self.adversary.take() {
                         for (to, data) in adversary.chat_data(&me, &peer, payload) {
                             self.notify(&to, &Notice::ChatData(data));
@@ -195,7 +195,7 @@ impl super::Relay {
         user: &Username,
         key: crate::identity::PublicKey,
     ) -> crate::identity::PublicKey {
-        #[cfg(test)]
+        #[cfg(any(test, feature = "fuzzing"))]
         if let Some(adversary) = self.adversary.as_mut() {
             return adversary.key_for(user, key);
         }

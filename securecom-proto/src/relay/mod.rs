@@ -109,14 +109,15 @@ pub struct Relay {
     /// a deadline is added. Deadlines only move later otherwise, so the bound stays safe
     /// and `poll_timeout` costs nothing however many connections there are.
     next_timeout: Option<Instant>,
-    /// Tests only: a malicious relay's interference with what it forwards.
-    #[cfg(test)]
-    pub(crate) adversary: Option<Box<dyn Adversary>>,
+    /// Tests and fuzzing only (never in a normal build): a malicious relay's interference
+    /// with what it forwards.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) adversary: Option<Box<dyn Adversary + Send>>,
 }
 
-/// Tests only: how a malicious relay tampers with chat traffic it forwards and with the
-/// keys it hands out.
-#[cfg(test)]
+/// Tests and fuzzing only: how a malicious relay tampers with chat traffic it forwards and
+/// with the keys it hands out.
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) trait Adversary {
     /// Chat data from `from` to `to`: returns what to deliver, to whom.
     fn chat_data(
@@ -155,7 +156,7 @@ impl Relay {
             inbox: Vec::new(),
             now: Instant::ZERO,
             next_timeout: None,
-            #[cfg(test)]
+            #[cfg(any(test, feature = "fuzzing"))]
             adversary: None,
         }
     }

@@ -55,7 +55,7 @@ use crate::time::{Instant, UnixTime};
 
 macro_rules! fixture {
     ($name:literal) => {
-        include_str!(concat!("../tests/fixtures/pki/", $name))
+        include_str!(concat!("../../tests/fixtures/pki/", $name))
     };
 }
 
@@ -96,7 +96,22 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("record", record),
     ("pki", pki),
     ("pem_keys", pem_keys),
+    ("relay", relay::relay),
+    ("client", client::client),
+    ("chat", chat::chat),
+    ("scheduler", scheduler::scheduler),
 ];
+
+mod chat;
+mod client;
+mod relay;
+mod scheduler;
+mod world;
+
+pub use chat::chat;
+pub use client::{client, client_messages_shown};
+pub use relay::{relay, relay_reaches_chat};
+pub use scheduler::{scheduler, scheduler_final_chat};
 
 // ---------------------------------------------------------------------------------------
 // Deterministic randomness and the fixtures
@@ -1556,6 +1571,10 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             }
             seeds
         }
+        "relay" => relay::seeds(),
+        "client" => client::seeds(),
+        "chat" => chat::seeds(),
+        "scheduler" => scheduler::seeds(),
         _ => Vec::new(),
     }
 }

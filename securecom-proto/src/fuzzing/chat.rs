@@ -1,0 +1,181 @@
+//! The `chat` target: the client-to-client messages and the end-to-end chat handshake and
+//! records, with input-mutated genuine messages.
+
+use alloc::collections::VecDeque;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::world::users;
+use super::{Input, TestRng, round_trip};
+use crate::chat::messages::{ChatConfirm, ChatHello, ChatRecord, ChatReply};
+use crate::chat::{ChatInitiator, ChatResponder, ChatSession, OpenedChat};
+
+/// Up to `input`-many edits of `msg`: flip a byte, truncate, insert bytes, or replace it.
+/// Returns whether the bytes changed.
+fn mutate(msg: &mut Vec<u8>, input: &mut Input<'_>) -> bool {
+    let original = msg.clone();
+    let edits = input.u8() % 4;
+    for _ in 0..edits {
+        let kind = input.u8();
+        let at = usize::from(input.u16()) % (msg.len() + 1);
+        match kind % 4 {
+            0 => {
+                let x = input.u8() | 1;
+                if let Some(b) = msg.get_mut(at) {
+                    *b ^= x;
+                }
+            }
+            1 => msg.truncate(at),
+            2 => {
+                let len = usize::from(input.u8() % 16);
+                let bytes = input.bytes(len).to_vec();
+                msg.splice(at..at, bytes);
+            }
+            _ => {
+                let len = usize::from(input.u8());
+                *msg = input.bytes(len).to_vec();
+            }
+        }
+    }
+    *msg != original
+}
+
+/// The input through the four chat message decoders (whatever decodes must encode back to
+/// the same bytes); then a genuine chat handshake between alice and bob whose three
+/// messages the input edits; then, if both sides are established, up to 32 records either
+/// way, each edited, dropped, duplicated, held back or reflected as the input says.
+///
+/// Checks: if both sides accept the (edited) handshake, they share keys (each opens the
+/// other's records); a record is only ever opened as text the peer sealed, in order, each
+/// at most once: no `OpenedChat::Text` with altered text.
+pub fn chat(data: &[u8]) {
+    round_trip::<ChatHello>(data);
+    round_trip::<ChatReply>(data);
+    round_trip::<ChatConfirm>(data);
+    round_trip::<ChatRecord>(data);
+
+    let u = users();
+    let (alice_id, bob_id) = (u.user(0).1, u.user(1).1);
+    let mut input = Input::new(data);
+    let (initiator, mut hello) = ChatInitiator::start(u.me(0), u.me(1), &mut TestRng::new(11));
+    mutate(&mut hello, &mut input);
+    let responder = ChatResponder::new(u.me(1), u.me(0), &mut TestRng::new(12));
+    let Ok((responder, mut reply)) = responder.handle_hello(bob_id, &hello) else {
+        return;
+    };
+    mutate(&mut reply, &mut input);
+    let Ok((mut alice, mut confirm)) = initiator.handle_reply(alice_id, &reply) else {
+        return;
+    };
+    mutate(&mut confirm, &mut input);
+    let bob = match responder.handle_confirm(&confirm) {
+        Ok(bob) => bob,
+        Err(_) => {
+            // Alice thinks the chat is up: garbage to her must not open as text.
+            let mut garbage = alice.seal_text("x").unwrap_or_default();
+            mutate(&mut garbage, &mut input);
+            if let Ok(OpenedChat::Text(t)) = alice.open(&garbage) {
+                panic!("alice opened a record nobody sealed for her: {t:?}");
+            }
+            return;
+        }
+    };
+    let mut sides = [alice, bob];
+    // Per direction (0: alice to bob, 1: bob to alice): texts sealed and not yet opened.
+    let mut pending: [VecDeque<String>; 2] = [VecDeque::new(), VecDeque::new()];
+    let mut held: [Option<Vec<u8>>; 2] = [None, None];
+    let mut n = 0u32;
+    for _ in 0..32 {
+        if input.is_empty() {
+            break;
+        }
+        let op = input.u8();
+        let from = usize::from(op & 1);
+        n += 1;
+        let text = format!("{}{n}", if from == 0 { "a" } else { "b" });
+        let Some(sender) = sides.get_mut(from) else {
+            return;
+        };
+        let (mut record, sealed_text) = if op & 0x40 != 0 {
+            (sender.seal_close().unwrap_or_default(), None)
+        } else {
+            match sender.seal_text(&text) {
+                Ok(r) => (r, Some(text)),
+                Err(_) => continue,
+            }
+        };
+        if let (Some(t), Some(p)) = (sealed_text, pending.get_mut(from)) {
+            p.push_back(t);
+        }
+        mutate(&mut record, &mut input);
+        let deliveries: Vec<(usize, Vec<u8>)> = match (op >> 1) % 6 {
+            0 => vec![(1 - from, record)],
+            1 => vec![],
+            2 => vec![(1 - from, record.clone()), (1 - from, record)],
+            3 => {
+                // Hold this one back, deliver the one held before (reordering).
+                let slot = held.get_mut(from).and_then(Option::take);
+                if let Some(h) = held.get_mut(from) {
+                    *h = Some(record);
+                }
+                slot.map(|r| vec![(1 - from, r)]).unwrap_or_default()
+            }
+            4 => vec![(from, record)],
+            _ => {
+                let mut v = vec![(1 - from, record)];
+                if let Some(r) = held.get_mut(from).and_then(Option::take) {
+                    v.push((1 - from, r));
+                }
+                v
+            }
+        };
+        for (to, bytes) in deliveries {
+            let Some(receiver) = sides.get_mut(to) else {
+                return;
+            };
+            if let Ok(OpenedChat::Text(t)) = receiver.open(&bytes) {
+                // What `to` opens came from the other side.
+                let Some(queue) = pending.get_mut(1 - to) else {
+                    return;
+                };
+                match queue.iter().position(|s| *s == t) {
+                    Some(i) => {
+                        queue.drain(..=i);
+                    }
+                    None => panic!("opened text its peer did not seal, or twice: {t:?}"),
+                }
+            }
+        }
+    }
+    // The two sides share keys: a fresh record each way opens as sent (unless a side
+    // already saw a close or failed, which the ratchet makes sticky).
+    let [alice, bob] = &mut sides;
+    check_fresh(alice, bob, "fresh from alice");
+    check_fresh(bob, alice, "fresh from bob");
+}
+
+fn check_fresh(from: &mut ChatSession, to: &mut ChatSession, text: &str) {
+    if let Ok(record) = from.seal_text(text)
+        && let Ok(opened) = to.open(&record)
+    {
+        assert_eq!(opened, OpenedChat::Text(String::from(text)), "keys differ");
+    }
+}
+
+/// Seeds: the unedited handshake and exchanges of every kind.
+pub(super) fn seeds() -> Vec<Vec<u8>> {
+    let u = users();
+    let (_, hello) = ChatInitiator::start(u.me(0), u.me(1), &mut TestRng::new(11));
+    vec![
+        vec![0, 0, 0, 0, 0, 0, 1, 0, 0, 0],
+        // Flip a byte of the reply's signature region.
+        vec![0, 1, 0, 0, 0x00, 0x40, 0x01],
+        // Records: duplicate, hold, deliver, reflect, close.
+        vec![0, 0, 0, 4, 0, 5, 0, 6, 0, 0, 0, 1, 0, 8, 0, 10, 0, 0x40, 0],
+        // Records with a flipped byte.
+        vec![0, 0, 0, 0, 1, 0, 0, 5, 0x10, 1, 1, 0, 0, 20, 0x80],
+        hello,
+    ]
+}
