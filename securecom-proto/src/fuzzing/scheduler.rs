@@ -139,7 +139,7 @@ impl World {
         while self.relay.poll_event().is_some() {}
     }
 
-    fn deliver_to_relay(&mut self, i: usize, bytes: &[u8]) {
+    fn send_up(&mut self, i: usize, bytes: &[u8]) {
         let now = self.now;
         let Some(p) = self.peers.get(i % 2) else {
             return;
@@ -149,7 +149,7 @@ impl World {
         }
     }
 
-    fn deliver_to_client(&mut self, i: usize, bytes: &[u8]) {
+    fn send_down(&mut self, i: usize, bytes: &[u8]) {
         let now = self.now;
         let Some(p) = self.peers.get_mut(i % 2) else {
             return;
@@ -199,14 +199,14 @@ impl World {
                 });
                 if let Some(c) = chunk {
                     moved = true;
-                    self.deliver_to_relay(i, &c);
+                    self.send_up(i, &c);
                 }
             }
             self.relay_transmit();
             for i in 0..2 {
                 while let Some(c) = self.peers.get_mut(i).and_then(|p| p.down.pop_front()) {
                     moved = true;
-                    self.deliver_to_client(i, &c);
+                    self.send_down(i, &c);
                 }
             }
             self.check();
@@ -319,12 +319,12 @@ pub fn scheduler_final_chat(data: &[u8]) -> bool {
             6 => w.relay_transmit(),
             7 => {
                 if let Some(c) = w.peer(i).and_then(|p| p.up.pop_front()) {
-                    w.deliver_to_relay(i, &c);
+                    w.send_up(i, &c);
                 }
             }
             8 => {
                 if let Some(c) = w.peer(i).and_then(|p| p.down.pop_front()) {
-                    w.deliver_to_client(i, &c);
+                    w.send_down(i, &c);
                 }
             }
             9..=11 => {
@@ -351,10 +351,10 @@ pub fn scheduler_final_chat(data: &[u8]) -> bool {
                 // Reflect: a chunk goes back where it came from.
                 if input.u8() & 1 == 0 {
                     if let Some(c) = w.peer(i).and_then(|p| p.up.pop_front()) {
-                        w.deliver_to_client(i, &c);
+                        w.send_down(i, &c);
                     }
                 } else if let Some(c) = w.peer(i).and_then(|p| p.down.pop_front()) {
-                    w.deliver_to_relay(i, &c);
+                    w.send_up(i, &c);
                 }
             }
             13 => {
@@ -374,10 +374,10 @@ pub fn scheduler_final_chat(data: &[u8]) -> bool {
                 // Misroute: a chunk of one stream goes to the other connection.
                 if input.u8() & 1 == 0 {
                     if let Some(c) = w.peer(i).and_then(|p| p.up.pop_front()) {
-                        w.deliver_to_relay(1 - i, &c);
+                        w.send_up(1 - i, &c);
                     }
                 } else if let Some(c) = w.peer(i).and_then(|p| p.down.pop_front()) {
-                    w.deliver_to_client(1 - i, &c);
+                    w.send_down(1 - i, &c);
                 }
             }
             15 => {
