@@ -59,6 +59,8 @@ mod crypto;
 pub mod fuzzing;
 #[cfg(test)]
 mod simulation;
+#[cfg(any(test, feature = "fuzzing"))]
+mod test_rng;
 #[cfg(test)]
 mod test_support;
 

@@ -4,10 +4,6 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::convert::Infallible;
-
-use rand_core::{TryCryptoRng, TryRng};
-use sha2::{Digest, Sha256};
 
 use crate::handshake::{ClientConfig, ServerConfig};
 use crate::identity::{Identity, MemoryDirectory, Username};
@@ -36,60 +32,7 @@ pub(crate) const USERS: [(&str, &str); 3] = [
     ("carol", fixture!("users/carol.key")),
 ];
 
-/// A deterministic RNG for tests: SHA-256 in counter mode over a seed. Never for real keys.
-pub(crate) struct TestRng {
-    seed: [u8; 32],
-    counter: u64,
-    block: [u8; 32],
-    used: usize,
-}
-
-impl TestRng {
-    pub(crate) fn new(seed: u64) -> Self {
-        let seed: [u8; 32] = Sha256::digest(seed.to_be_bytes()).into();
-        TestRng {
-            seed,
-            counter: 0,
-            block: [0; 32],
-            used: 32,
-        }
-    }
-}
-
-impl TryRng for TestRng {
-    type Error = Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        let mut b = [0u8; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        let mut b = [0u8; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-        for byte in dst {
-            if self.used == 32 {
-                self.block = Sha256::new()
-                    .chain_update(self.seed)
-                    .chain_update(self.counter.to_be_bytes())
-                    .finalize()
-                    .into();
-                self.counter += 1;
-                self.used = 0;
-            }
-            *byte = self.block[self.used];
-            self.used += 1;
-        }
-        Ok(())
-    }
-}
-
-impl TryCryptoRng for TestRng {}
+pub(crate) use crate::test_rng::TestRng;
 
 pub(crate) fn identity_from_pem(pem: &str) -> Identity {
     Identity::from_pkcs8_pem(pem).unwrap()

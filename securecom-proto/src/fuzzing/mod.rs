@@ -26,11 +26,9 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::convert::Infallible;
 use std::sync::OnceLock;
 
-use rand_core::{Rng, TryCryptoRng, TryRng};
-use sha2::{Digest, Sha256};
+use rand_core::Rng;
 
 use crate::codec::{
     Codec, ContentType, Deframer, FRAME_HEADER_LEN, MAX_FRAME_LEN, encode_frame_header,
@@ -117,62 +115,7 @@ pub use scheduler::{scheduler, scheduler_final_chat};
 // Deterministic randomness and the fixtures
 // ---------------------------------------------------------------------------------------
 
-/// A deterministic RNG: SHA-256 in counter mode over a seed. For fuzzing and tests only;
-/// never for real keys.
-#[derive(Clone, Debug)]
-pub struct TestRng {
-    seed: [u8; 32],
-    counter: u64,
-    block: [u8; 32],
-    used: usize,
-}
-
-impl TestRng {
-    /// The stream of `seed`.
-    pub fn new(seed: u64) -> Self {
-        TestRng {
-            seed: Sha256::digest(seed.to_be_bytes()).into(),
-            counter: 0,
-            block: [0; 32],
-            used: 32,
-        }
-    }
-}
-
-impl TryRng for TestRng {
-    type Error = Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        let mut b = [0u8; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        let mut b = [0u8; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-        for byte in dst {
-            if self.used >= self.block.len() {
-                self.block = Sha256::new()
-                    .chain_update(self.seed)
-                    .chain_update(self.counter.to_be_bytes())
-                    .finalize()
-                    .into();
-                self.counter = self.counter.wrapping_add(1);
-                self.used = 0;
-            }
-            *byte = self.block.get(self.used).copied().unwrap_or(0);
-            self.used += 1;
-        }
-        Ok(())
-    }
-}
-
-impl TryCryptoRng for TestRng {}
+pub use crate::test_rng::TestRng;
 
 /// The fixture PKI, parsed once per process.
 struct Fixtures {
