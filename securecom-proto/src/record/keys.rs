@@ -1,5 +1,7 @@
 //! Record keys derived from a traffic secret.
 
+use alloc::boxed::Box;
+
 use aes_gcm::{Aes256Gcm, KeyInit};
 
 use crate::crypto::Secret;
@@ -11,7 +13,10 @@ pub(crate) const IV_LEN: usize = 12;
 /// be derived at a key update. The AES key schedule zeroizes on drop (`aes-gcm`'s `zeroize`
 /// feature), the secret through [`Secret`].
 pub(crate) struct TrafficKeys {
-    pub(crate) cipher: Aes256Gcm,
+    /// Boxed: an `Aes256Gcm` is about 1.1 KiB (round keys and GHASH key powers), and the
+    /// handshake states and sessions holding several are moved by value; one allocation
+    /// per key (never per record) saves copying them at every move.
+    pub(crate) cipher: Box<Aes256Gcm>,
     pub(crate) iv: [u8; IV_LEN],
     secret: Secret,
 }
@@ -23,7 +28,7 @@ impl TrafficKeys {
         let mut iv = [0u8; IV_LEN];
         crate::crypto::expand_label(&secret, b"iv", b"", &mut iv);
         let key_bytes: &[u8; 32] = &key;
-        let cipher = Aes256Gcm::new(key_bytes.into());
+        let cipher = Box::new(Aes256Gcm::new(key_bytes.into()));
         TrafficKeys { cipher, iv, secret }
     }
 
