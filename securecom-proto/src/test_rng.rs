@@ -1,5 +1,8 @@
 //! A deterministic RNG for the crate's tests and fuzz targets. Never for real keys.
 
+// Public for the fuzzing module's API; unreachable (and fine) in plain test builds.
+#![allow(unreachable_pub)]
+
 use core::convert::Infallible;
 
 use rand_core::{TryCryptoRng, TryRng};

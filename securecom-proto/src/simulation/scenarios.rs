@@ -589,3 +589,33 @@ fn callback_can_be_refused_by_configuration() {
             .any(|e| matches!(e, crate::relay::RelayEvent::CallbackRequested { .. }))
     );
 }
+
+#[test]
+fn poll_timeout_is_never_later_than_a_pending_deadline() {
+    let mut sim = Sim::with_users(&["alice", "bob"]);
+    sim.act("alice", |c, now, rng| {
+        c.request_chat(now, &name("bob"), rng)
+    })
+    .unwrap();
+    let expiry = sim.now + RelayConfig::default().request_timeout;
+    // Driving the relay only by its own timer fires the request's expiry on time.
+    let mut fired = false;
+    for _ in 0..100 {
+        let next = sim.relay.poll_timeout().unwrap();
+        assert!(
+            next <= expiry,
+            "timer {next:?} after the request's expiry {expiry:?}"
+        );
+        sim.now = next;
+        sim.relay.handle_timeout(next);
+        sim.pump();
+        if has(&sim.events("alice"), |e| {
+            matches!(e, ClientEvent::RequestExpired { .. })
+        }) {
+            fired = true;
+            break;
+        }
+    }
+    assert!(fired);
+    assert_eq!(sim.now, expiry);
+}
