@@ -56,3 +56,14 @@ pub(crate) fn put_u16_prefixed(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&u16::try_from(bytes.len()).unwrap_or(u16::MAX).to_be_bytes());
     out.extend_from_slice(bytes.get(..usize::from(u16::MAX)).unwrap_or(bytes));
 }
+
+/// Drops the first `n` bytes of an output buffer (those written to the socket). When all
+/// were written, the buffer is reset without moving anything, keeping its capacity: the
+/// steady path allocates and copies nothing.
+pub(crate) fn discard_written(buf: &mut Vec<u8>, n: usize) {
+    if n >= buf.len() {
+        buf.clear();
+    } else {
+        buf.drain(..n);
+    }
+}

@@ -11,7 +11,9 @@ use crate::identity::PublicKey;
 use crate::session::{CloseReason, PeerIdentity, Role, Session, SessionKeys};
 use crate::time::{Instant, UnixTime};
 
-use super::io::{Expect, HandshakeIo, Received, expect_message, message, read_frame};
+use super::io::{
+    Expect, HandshakeIo, Received, check_deadline, expect_message, message, read_frame,
+};
 use super::messages::{
     ClientFinished, ClientHello, ClientIdentity, ClientVerify, Finished, HandshakeType, Hello,
     RANDOM_LEN, ServerCertificate, ServerFinished, ServerHello, ServerVerify, Verify, Welcome,
@@ -174,8 +176,7 @@ impl ClientHandshake {
 
     /// Marks the first `n` bytes of [`ClientHandshake::output`] as written.
     pub fn consume_output(&mut self, n: usize) {
-        let n = n.min(self.io.out.len());
-        self.io.out.drain(..n);
+        self.io.consume_output(n);
     }
 
     /// When [`ClientHandshake::handle_timeout`] must be called.
@@ -185,9 +186,7 @@ impl ClientHandshake {
 
     /// Fails the handshake if its deadline has passed.
     pub fn handle_timeout(self, now: Instant) -> Result<Self, HandshakeError> {
-        if now >= self.deadline {
-            return Err(HandshakeError::Timeout);
-        }
+        check_deadline(now, self.deadline)?;
         Ok(self)
     }
 
@@ -197,9 +196,7 @@ impl ClientHandshake {
         now: Instant,
         data: &[u8],
     ) -> Result<ClientProgress, HandshakeError> {
-        if now >= self.deadline {
-            return Err(HandshakeError::Timeout);
-        }
+        check_deadline(now, self.deadline)?;
         let mut consumed = 0;
         loop {
             consumed += self.deframer.push(data.get(consumed..).unwrap_or(&[]));

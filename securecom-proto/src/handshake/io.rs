@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 use crate::codec::{Codec, ContentType, Frame, encode_frame_header};
 use crate::crypto::Transcript;
 use crate::record::{OpenedRecord, RecordOpener, RecordSealer};
+use crate::time::Instant;
 
 use super::HandshakeError;
 use super::messages::{HandshakeType, message_type};
@@ -41,6 +42,11 @@ pub(crate) enum Received<'a> {
 }
 
 impl HandshakeIo {
+    /// Marks the first `n` bytes of the output as written.
+    pub(crate) fn consume_output(&mut self, n: usize) {
+        crate::codec::discard_written(&mut self.out, n);
+    }
+
     /// Sends `msg` in a plaintext frame and adds it to the transcript.
     pub(crate) fn send_plaintext(&mut self, msg: &impl Codec) -> Result<(), HandshakeError> {
         let bytes = msg.to_bytes();
@@ -116,6 +122,14 @@ pub(crate) fn read_frame<'a>(
             }
         }
     }
+}
+
+/// Fails with [`HandshakeError::Timeout`] once `deadline` has passed.
+pub(crate) fn check_deadline(now: Instant, deadline: Instant) -> Result<(), HandshakeError> {
+    if now >= deadline {
+        return Err(HandshakeError::Timeout);
+    }
+    Ok(())
 }
 
 /// Checks that `msg` is of type `expected`.

@@ -16,7 +16,7 @@ use crate::identity::{PublicKey, Username};
 use crate::session::{CloseReason, PeerIdentity, Role, Session, SessionKeys};
 use crate::time::Instant;
 
-use super::io::{Expect, HandshakeIo, expect_message, message, read_frame};
+use super::io::{Expect, HandshakeIo, check_deadline, expect_message, message, read_frame};
 use super::messages::{
     ClientFinished, ClientHello, ClientIdentity, ClientVerify, Finished, HandshakeType, Hello,
     RANDOM_LEN, ServerCertificate, ServerFinished, ServerHello, ServerVerify, Verify, Welcome,
@@ -145,8 +145,7 @@ impl ServerHandshake {
 
     /// Marks the first `n` bytes of [`ServerHandshake::output`] as written.
     pub fn consume_output(&mut self, n: usize) {
-        let n = n.min(self.io.out.len());
-        self.io.out.drain(..n);
+        self.io.consume_output(n);
     }
 
     /// When [`ServerHandshake::handle_timeout`] must be called.
@@ -156,9 +155,7 @@ impl ServerHandshake {
 
     /// Fails the handshake if its deadline has passed.
     pub fn handle_timeout(self, now: Instant) -> Result<Self, HandshakeError> {
-        if now >= self.deadline {
-            return Err(HandshakeError::Timeout);
-        }
+        check_deadline(now, self.deadline)?;
         Ok(self)
     }
 
@@ -168,9 +165,7 @@ impl ServerHandshake {
         now: Instant,
         data: &[u8],
     ) -> Result<ServerProgress, HandshakeError> {
-        if now >= self.deadline {
-            return Err(HandshakeError::Timeout);
-        }
+        check_deadline(now, self.deadline)?;
         let mut consumed = 0;
         loop {
             consumed += self.deframer.push(data.get(consumed..).unwrap_or(&[]));

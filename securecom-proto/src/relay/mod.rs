@@ -384,10 +384,7 @@ impl Relay {
         match self.connections.get_mut(&id).map(|c| &mut c.state) {
             Some(ConnState::Handshaking(Some(hs))) => hs.consume_output(n),
             Some(ConnState::Online(o)) => o.session.consume_output(n),
-            Some(ConnState::Closing(out)) => {
-                let n = n.min(out.len());
-                out.drain(..n);
-            }
+            Some(ConnState::Closing(out)) => crate::codec::discard_written(out, n),
             _ => {}
         }
     }

@@ -131,8 +131,7 @@ impl Session {
     /// Server side: marks the first `n` bytes of [`Session::callback_output`] as written.
     pub fn consume_callback_output(&mut self, n: usize) {
         if let Some(c) = self.callback.as_mut() {
-            let n = n.min(c.out.len());
-            c.out.drain(..n);
+            crate::codec::discard_written(&mut c.out, n);
         }
     }
 

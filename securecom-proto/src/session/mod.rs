@@ -327,12 +327,7 @@ impl Session {
 
     /// Marks the first `n` bytes of [`Session::output`] as written.
     pub fn consume_output(&mut self, n: usize) {
-        if n >= self.out.len() {
-            // Everything written: reset, keeping the capacity, rather than drain.
-            self.out.clear();
-        } else {
-            self.out.drain(..n);
-        }
+        crate::codec::discard_written(&mut self.out, n);
     }
 
     /// True when output is waiting.
