@@ -57,12 +57,6 @@ for size in ["64", "1024", "16384"]:
     print(f"| {size} B | {fmt(s)} | {fmt(r['aes_gcm_raw'])} | {fmt(r['rustls'])} | "
           f"{fmt(r['snow'])} | {s / r['aes_gcm_raw']:.2f} | {r['aes_gcm_raw'] / s:.0%} | "
           f"{s / r['rustls']:.2f} | {s / r['snow']:.2f} |")
-print()
-print("| record | aes-gcm raw, payload + 1 byte | securecom / that |")
-print("|---|---|---|")
-for size in ["64", "1024", "16384"]:
-    k = median_ns("record", "aes_gcm_raw_plus_kind_byte", size)
-    print(f"| {size} B | {fmt(k)} | {median_ns('record', 'securecom', size) / k:.2f} |")
 
 chat_dir = os.path.join(root, "chat_handshake")
 if os.path.isdir(chat_dir):

@@ -67,32 +67,6 @@ fn bench_records(c: &mut Criterion) {
             })
         });
 
-        // The same with one more byte: securecom encrypts a kind byte before the payload,
-        // so its AEAD input is never block-aligned.
-        let mut buf = vec![0x5a_u8; size + 1];
-        group.bench_with_input(
-            BenchmarkId::new("aes_gcm_raw_plus_kind_byte", size),
-            &size,
-            |b, _| {
-                b.iter(|| {
-                    counter += 1;
-                    let mut nonce = [0u8; 12];
-                    nonce[4..].copy_from_slice(&counter.to_be_bytes());
-                    let tag = aead
-                        .encrypt_inout_detached(&nonce.into(), &header, buf.as_mut_slice().into())
-                        .unwrap();
-                    aead.decrypt_inout_detached(
-                        &nonce.into(),
-                        &header,
-                        buf.as_mut_slice().into(),
-                        &tag,
-                    )
-                    .unwrap();
-                    black_box(&buf);
-                })
-            },
-        );
-
         let mut wire = Vec::with_capacity(size + 64);
         let mut out = vec![0u8; size];
         group.bench_with_input(BenchmarkId::new("rustls", size), &payload, |b, p| {

@@ -3,13 +3,16 @@
 //! A record is one frame:
 //!
 //! ```text
-//! content_type (1) || length (4) || AES-256-GCM(kind (1) || payload) || tag (16)
+//! content_type (1) || length (4) || kind (1) || AES-256-GCM(payload) || tag (16)
 //! ```
 //!
 //! - The nonce is the direction's 12-byte IV XOR the 64-bit record counter (big-endian,
 //!   right-aligned), as in TLS 1.3: never sent, never repeated.
-//! - The five header bytes are the associated data, so the content type (which channel) and
-//!   the length are authenticated; the inner `kind` byte is encrypted.
+//! - The five header bytes and the kind are the associated data, so the content type (which
+//!   channel), the length and the kind are authenticated. The kind travels in clear: the
+//!   record's length and the connection's end already tell an observer a key update or a
+//!   close from data, and a clear kind keeps the AEAD input block-aligned for the common
+//!   payload sizes (docs/PROTOCOL.md, section 3).
 //! - A record that fails to authenticate is fatal and changes nothing: the counter only moves
 //!   after the tag checked out (verify, then commit).
 //! - After [`KEY_UPDATE_INTERVAL`] records a sender rekeys on its own (a `KeyUpdate` record,
@@ -38,7 +41,7 @@ pub const RECORD_OVERHEAD: usize = crate::codec::FRAME_HEADER_LEN + 1 + TAG_LEN;
 /// Records sealed under one key before the sender must rekey (2^24).
 pub const KEY_UPDATE_INTERVAL: u64 = 1 << 24;
 
-/// The encrypted type of a record, as a newtype over the wire byte.
+/// The (authenticated, not encrypted) type of a record, as a newtype over the wire byte.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RecordKind(pub u8);
 
@@ -85,7 +88,7 @@ pub enum RecordError {
     /// record decrypted to more than that.
     #[error("record payload of {0} bytes exceeds the maximum")]
     PayloadTooLarge(usize),
-    /// The decrypted kind byte is not one we know.
+    /// The record authenticated but its kind byte is not one we know.
     #[error("unknown record kind 0x{0:02x}")]
     UnknownKind(u8),
     /// A key update carried a payload, or the peer overran its key's record budget.

@@ -106,20 +106,26 @@ impl RecordOpener {
         if body_len > 1 + MAX_PLAINTEXT_LEN + TAG_LEN {
             return Err(RecordError::PayloadTooLarge(body_len - 1 - TAG_LEN));
         }
-        let (plaintext, tag) = body.split_at_mut(body_len - TAG_LEN);
+        let (kind, rest) = body.split_first_mut().ok_or(RecordError::TooShort(body_len))?;
+        let kind = RecordKind(*kind);
+        let split = rest.len().saturating_sub(TAG_LEN);
+        let (payload, tag) = rest
+            .split_at_mut_checked(split)
+            .ok_or(RecordError::TooShort(body_len))?;
         let tag: [u8; TAG_LEN] = (&*tag)
             .try_into()
             .map_err(|_| RecordError::TooShort(body_len))?;
+        let [h0, h1, h2, h3, h4] = *header;
+        let aad = [h0, h1, h2, h3, h4, kind.0];
         let nonce = self.keys.nonce(self.seq);
         self.keys
             .cipher
-            .decrypt_inout_detached(&nonce.into(), header, plaintext.into(), (&tag).into())
+            .decrypt_inout_detached(&nonce.into(), &aad, (&mut *payload).into(), (&tag).into())
             .map_err(|_| RecordError::BadRecordMac)?;
 
         // Authentic from here on: commit the counter, then interpret.
         self.seq += 1;
-        let (kind, payload) = plaintext.split_first().ok_or(RecordError::TooShort(0))?;
-        let kind = RecordKind(*kind);
+        let payload: &'a [u8] = payload;
         // Only the last record of a key's budget may (and must) be a key update.
         let budget_spent = self.seq > KEY_UPDATE_INTERVAL;
         match kind {

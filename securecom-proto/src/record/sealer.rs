@@ -97,17 +97,19 @@ impl RecordSealer {
             .map_err(|_| RecordError::PayloadTooLarge(payload.len()))?;
         let start = out.len();
         out.reserve(header.len() + body_len);
-        // The header and the kind byte in one copy, then the payload's one copy, encrypted
-        // in place where it lies; the tag is appended into the reserved room.
+        // The header and the kind travel in clear and are the associated data; the payload
+        // is copied once, encrypted in place where it lies, and the tag appended into the
+        // reserved room.
         let [h0, h1, h2, h3, h4] = header;
-        out.extend_from_slice(&[h0, h1, h2, h3, h4, kind.0]);
+        let aad = [h0, h1, h2, h3, h4, kind.0];
+        out.extend_from_slice(&aad);
         out.extend_from_slice(payload);
         let nonce = self.keys.nonce(self.seq);
-        let plaintext = out.get_mut(start + header.len()..).unwrap_or(&mut []);
+        let plaintext = out.get_mut(start + aad.len()..).unwrap_or(&mut []);
         match self
             .keys
             .cipher
-            .encrypt_inout_detached(&nonce.into(), &header, plaintext.into())
+            .encrypt_inout_detached(&nonce.into(), &aad, plaintext.into())
         {
             Ok(tag) => {
                 out.extend_from_slice(&tag);

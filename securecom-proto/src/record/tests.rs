@@ -258,3 +258,81 @@ fn steady_state_sealing_reuses_the_buffer() {
     }
     assert_eq!(wire.as_ptr(), ptr, "no reallocation on the steady path");
 }
+
+#[test]
+fn kind_rewritten_in_clear_is_rejected() {
+    // The kind travels in clear but is associated data: turning data into a close, a key
+    // update or an unknown kind breaks the tag, and nothing moves.
+    let (mut s, _) = pair(15, ContentType::STANDARD);
+    let mut wire = Vec::new();
+    s.seal_data(b"", &mut wire).unwrap();
+    let (header, body) = frames(&wire).remove(0);
+    assert_eq!(body.first(), Some(&RecordKind::DATA.0));
+    for forged in [RecordKind::CLOSE, RecordKind::KEY_UPDATE, RecordKind(0x7f)] {
+        let (_, mut o) = pair(15, ContentType::STANDARD);
+        let mut bad = body.clone();
+        bad[0] = forged.0;
+        assert_eq!(o.open(&header, &mut bad), Err(RecordError::BadRecordMac));
+        assert_eq!(o.sequence(), 0);
+        assert!(!o.is_closed());
+    }
+}
+
+#[test]
+fn authentic_record_of_unknown_kind_is_refused() {
+    let (mut s, mut o) = pair(16, ContentType::STANDARD);
+    let mut wire = Vec::new();
+    s.seal_one(RecordKind(0x7f), b"from the future", &mut wire)
+        .unwrap();
+    let (header, mut body) = frames(&wire).remove(0);
+    assert_eq!(
+        o.open(&header, &mut body),
+        Err(RecordError::UnknownKind(0x7f))
+    );
+    // Sticky, like every other error.
+    s.seal_data(b"after", &mut wire).unwrap();
+    assert_eq!(
+        open_data(&mut o, &frames(&wire)[1]),
+        Err(RecordError::UnknownKind(0x7f))
+    );
+}
+
+#[test]
+fn payload_is_the_whole_aead_input() {
+    // A 64-byte message is four whole AES blocks: the kind is not encrypted with it.
+    let (mut s, _) = pair(17, ContentType::STANDARD);
+    let mut wire = Vec::new();
+    s.seal_data(&[0xab; 64], &mut wire).unwrap();
+    let (_, body) = frames(&wire).remove(0);
+    assert_eq!(body.len(), 1 + 64 + TAG_LEN);
+    assert_eq!(body.first(), Some(&RecordKind::DATA.0));
+}
+
+#[test]
+fn layout_opens_with_plain_aes_gcm() {
+    // The documented layout, checked with the AEAD directly: the header and the clear kind
+    // are the associated data, the payload alone is encrypted, the tag comes last.
+    use aes_gcm::AeadInOut;
+    let (mut s, _) = pair(18, ContentType::STANDARD);
+    let mut wire = Vec::new();
+    s.seal_data(b"layout", &mut wire).unwrap();
+    s.seal_data(b"second", &mut wire).unwrap();
+    let keys = TrafficKeys::new(Secret::from_bytes([18; 32]));
+    for (seq, (header, body)) in frames(&wire).into_iter().enumerate() {
+        let (kind, rest) = body.split_first().unwrap();
+        let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
+        let mut aad = header.to_vec();
+        aad.push(*kind);
+        let mut plaintext = ciphertext.to_vec();
+        keys.cipher
+            .decrypt_inout_detached(
+                &keys.nonce(seq as u64).into(),
+                &aad,
+                plaintext.as_mut_slice().into(),
+                tag.try_into().unwrap(),
+            )
+            .unwrap();
+        assert_eq!(*kind, RecordKind::DATA.0);
+        assert_eq!(plaintext, [b"layout", b"second"][seq]);
+    }
+}
