@@ -4,6 +4,8 @@
 #![allow(dead_code, reason = "each benchmark uses part of the support")]
 #![allow(missing_docs, reason = "benchmark support")]
 
+pub(crate) mod floor;
+
 use std::io::{Read, Write};
 use std::sync::Arc;
 

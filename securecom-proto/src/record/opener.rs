@@ -106,7 +106,9 @@ impl RecordOpener {
         if body_len > 1 + MAX_PLAINTEXT_LEN + TAG_LEN {
             return Err(RecordError::PayloadTooLarge(body_len - 1 - TAG_LEN));
         }
-        let (kind, rest) = body.split_first_mut().ok_or(RecordError::TooShort(body_len))?;
+        let (kind, rest) = body
+            .split_first_mut()
+            .ok_or(RecordError::TooShort(body_len))?;
         let kind = RecordKind(*kind);
         let split = rest.len().saturating_sub(TAG_LEN);
         let (payload, tag) = rest
