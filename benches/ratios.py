@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Prints the benchmark tables of docs/BENCHMARKS.md from criterion's saved estimates.
 
-Usage, after `cargo bench --bench handshake --bench records --bench chat`:
+Usage, after `cargo bench --bench handshake --bench records --bench chat`
+(`--bench handshake_phases` prints its own table):
     python3 benches/ratios.py [TARGET_DIR]        (default: ./target)
 Medians of the last run; ratios are taken between benchmarks of that same run.
 """
@@ -21,11 +22,12 @@ def fmt(ns):
     return f"{ns / 1000:.1f} µs" if ns >= 10_000 else f"{ns:.0f} ns"
 
 
-hs = {n: median_ns("handshake", n) for n in ["securecom", "rustls", "snow", "floor"]}
+hs = {n: median_ns("handshake", n)
+      for n in ["securecom", "rustls", "snow", "floor", "floor_repeated_inputs"]}
 print("| handshake, both sides | median | securecom / this | target |")
 print("|---|---|---|---|")
 targets = {"floor": "≤ 1.10", "rustls": "≤ 0.70", "snow": "≤ 0.85"}
-for n in ["securecom", "floor", "rustls", "snow"]:
+for n in ["securecom", "floor", "floor_repeated_inputs", "rustls", "snow"]:
     ratio = "—" if n == "securecom" else f"{hs['securecom'] / hs[n]:.2f}"
     print(f"| {n} | {fmt(hs[n])} | {ratio} | {targets.get(n, '')} |")
 
