@@ -37,6 +37,11 @@ pub enum ChatError {
         /// The counter received.
         got: u64,
     },
+    /// A chat record authenticated, but its length field or padding is malformed (padding
+    /// not all zeros, not the shortest to a multiple of [`super::CHAT_PADDING_BLOCK`], or a
+    /// length past the end): the peer is broken.
+    #[error("chat record with malformed padding")]
+    BadPadding,
     /// A record after the peer's close.
     #[error("chat record after close")]
     Closed,

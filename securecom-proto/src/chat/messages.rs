@@ -49,7 +49,8 @@ pub struct ChatConfirm {
 }
 
 /// An encrypted chat record: `counter (8) || ciphertext || tag (16)`; the plaintext is
-/// `kind (1) || text`.
+/// `kind (1) || length (2) || text || zeros`, padded to a multiple of
+/// [`super::CHAT_PADDING_BLOCK`] bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChatRecord {
     /// The sender's message counter, from 0.
@@ -137,9 +138,10 @@ impl Codec for ChatRecord {
         expect(r, CHAT_RECORD)?;
         let counter = r.u64()?;
         let sealed = r.rest();
-        if sealed.len() < 1 + crate::record::TAG_LEN {
+        let shortest = super::CHAT_PADDING_BLOCK + crate::record::TAG_LEN;
+        if sealed.len() < shortest {
             return Err(DecodeError::Truncated {
-                needed: 1 + crate::record::TAG_LEN - sealed.len(),
+                needed: shortest - sealed.len(),
             });
         }
         let sealed = r.take(sealed.len())?.to_vec();

@@ -46,5 +46,10 @@ pub const CHAT_VERSION: u16 = 1;
 /// The longest chat message text, in bytes (UTF-8).
 pub const MAX_TEXT_LEN: usize = 4096;
 
+/// Chat plaintexts are padded with zeros to a multiple of this many bytes, so the relay,
+/// which forwards every chat record, learns a text's length only to within 64 bytes: a
+/// "y" and a 61-byte sentence look the same on the wire.
+pub const CHAT_PADDING_BLOCK: usize = 64;
+
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@ use aes_gcm::{AeadInOut, Aes256Gcm, KeyInit};
 
 use super::messages::{CHAT_RECORD, ChatRecord};
 use super::ratchet::Chain;
-use super::{ChatError, MAX_TEXT_LEN, SafetyNumber};
+use super::{CHAT_PADDING_BLOCK, ChatError, MAX_TEXT_LEN, SafetyNumber};
 use crate::codec::Codec;
 use crate::crypto::Secret;
 use crate::identity::{PublicKey, Username};
@@ -16,6 +16,42 @@ use crate::record::TAG_LEN;
 
 const KIND_TEXT: u8 = 0x01;
 const KIND_CLOSE: u8 = 0x02;
+
+/// Kind (1) and body length (2) before the body.
+const PLAINTEXT_HEADER: usize = 3;
+
+/// The plaintext length for a body: header and body, rounded up to the padding block.
+fn padded_len(body_len: usize) -> usize {
+    (PLAINTEXT_HEADER + body_len).div_ceil(CHAT_PADDING_BLOCK) * CHAT_PADDING_BLOCK
+}
+
+/// `kind (1) || length (2) || body || zeros`, padded to the block; `None` for a body
+/// longer than the length field.
+fn pad(kind: u8, body: &[u8]) -> Option<Vec<u8>> {
+    let len = u16::try_from(body.len()).ok()?;
+    let padded = padded_len(body.len());
+    let mut plaintext = Vec::with_capacity(padded + TAG_LEN);
+    plaintext.push(kind);
+    plaintext.extend_from_slice(&len.to_be_bytes());
+    plaintext.extend_from_slice(body);
+    plaintext.resize(padded, 0);
+    Some(plaintext)
+}
+
+/// Splits an authentic plaintext into kind and body. Strict: one encoding per message,
+/// so the padding must be zeros and the shortest that reaches a whole block.
+fn unpad(plaintext: &[u8]) -> Result<(u8, &[u8]), ChatError> {
+    let [kind, l0, l1, rest @ ..] = plaintext else {
+        return Err(ChatError::BadPadding);
+    };
+    let len = usize::from(u16::from_be_bytes([*l0, *l1]));
+    let (body, padding) = rest.split_at_checked(len).ok_or(ChatError::BadPadding)?;
+    let nonzero = padding.iter().fold(0u8, |acc, b| acc | b);
+    if nonzero != 0 || plaintext.len() != padded_len(len) {
+        return Err(ChatError::BadPadding);
+    }
+    Ok((*kind, body))
+}
 
 /// What an opened chat record carried.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,11 +155,14 @@ impl ChatSession {
         if self.we_closed {
             return Err(ChatError::Closed);
         }
+        let plaintext = pad(kind, body).ok_or(ChatError::InvalidText)?;
+        self.seal_plaintext(plaintext)
+    }
+
+    /// Encrypts a whole plaintext (already padded) under the next message key.
+    fn seal_plaintext(&mut self, mut sealed: Vec<u8>) -> Result<Vec<u8>, ChatError> {
         let counter = self.send.counter();
         let (message_key, next) = self.send.peek();
-        let mut sealed = Vec::with_capacity(1 + body.len() + TAG_LEN);
-        sealed.push(kind);
-        sealed.extend_from_slice(body);
         let tag = cipher(&message_key)
             .encrypt_inout_detached(
                 &nonce(counter).into(),
@@ -134,6 +173,15 @@ impl ChatSession {
         sealed.extend_from_slice(&tag);
         self.send.advance(next)?;
         Ok(ChatRecord { counter, sealed }.to_bytes())
+    }
+
+    /// Seals an arbitrary plaintext, bypassing the padding: a broken peer, for tests.
+    #[cfg(test)]
+    pub(crate) fn seal_plaintext_for_testing(
+        &mut self,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, ChatError> {
+        self.seal_plaintext(plaintext.to_vec())
     }
 
     /// Authenticates and decrypts one chat record from the peer. Nothing changes unless it
@@ -151,7 +199,8 @@ impl ChatSession {
             });
         }
         let (message_key, next) = self.recv.peek();
-        let mut sealed = record.sealed;
+        // Zeroized when dropped, on every path: it holds the plaintext once decrypted.
+        let mut sealed = zeroize::Zeroizing::new(record.sealed);
         let split = sealed.len().saturating_sub(TAG_LEN);
         let (plaintext, tag) = sealed.split_at_mut(split);
         let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| ChatError::BadRecord)?;
@@ -164,8 +213,8 @@ impl ChatSession {
             )
             .map_err(|_| ChatError::BadRecord)?;
         // Authentic: now the ratchet may move (and the used key is dropped).
-        let (kind, body) = plaintext.split_first().ok_or(ChatError::BadRecord)?;
-        let opened = match *kind {
+        let (kind, body) = unpad(plaintext)?;
+        let opened = match kind {
             KIND_TEXT => {
                 let text = core::str::from_utf8(body).map_err(|_| ChatError::InvalidText)?;
                 if text.len() > MAX_TEXT_LEN {
@@ -180,7 +229,6 @@ impl ChatSession {
         if opened == OpenedChat::Closed {
             self.peer_closed = true;
         }
-        zeroize::Zeroize::zeroize(plaintext);
         Ok(opened)
     }
 }

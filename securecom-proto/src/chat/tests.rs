@@ -246,3 +246,66 @@ fn overlong_text_is_refused() {
     let long = "x".repeat(MAX_TEXT_LEN + 1);
     assert_eq!(alice.seal_text(&long), Err(ChatError::InvalidText));
 }
+
+#[test]
+fn texts_are_padded_to_the_block() {
+    // kind + length + text, rounded up to 64 bytes, then the 16-byte tag and the 9-byte
+    // header: the relay sees one size for every text of 0 to 61 bytes.
+    let (mut alice, mut bob) = established();
+    let wire = |s: &mut ChatSession, len: usize| s.seal_text(&"x".repeat(len)).unwrap();
+    let sizes: Vec<usize> = [1, 30, 61, 62, 125, 126, MAX_TEXT_LEN]
+        .iter()
+        .map(|&len| {
+            let m = wire(&mut alice, len);
+            assert_eq!(bob.open(&m).unwrap(), text(&"x".repeat(len)));
+            m.len()
+        })
+        .collect();
+    let overhead = 9 + 16;
+    assert_eq!(
+        sizes,
+        [64, 64, 64, 128, 128, 192, 4160].map(|p| p + overhead)
+    );
+    // The close is padded too: it looks like a short text.
+    let close = alice.seal_close().unwrap();
+    assert_eq!(close.len(), 64 + overhead);
+    assert_eq!(bob.open(&close).unwrap(), OpenedChat::Closed);
+}
+
+#[test]
+fn malformed_padding_is_refused_after_authentication() {
+    let mut good = [0u8; 64];
+    good[..5].copy_from_slice(&[0x01, 0x00, 0x02, b'h', b'i']);
+    let mut nonzero = good;
+    nonzero[63] = 1;
+    let mut long_length = good;
+    long_length[1..3].copy_from_slice(&62u16.to_be_bytes());
+    let mut not_shortest = [0u8; 128];
+    not_shortest[..5].copy_from_slice(&good[..5]);
+    let cases: [(&str, &[u8]); 5] = [
+        ("padding not zero", &nonzero),
+        ("length past the end", &long_length),
+        ("more padding than a block", &not_shortest),
+        ("not a whole block", &good[..63]),
+        ("shorter than the header", &good[..2]),
+    ];
+    for (what, plaintext) in cases {
+        let (mut alice, mut bob) = established();
+        let m = alice.seal_plaintext_for_testing(plaintext).unwrap();
+        // A record shorter than one block is refused by the decoder already.
+        let err = bob.open(&m).unwrap_err();
+        assert!(
+            matches!(err, ChatError::BadPadding | ChatError::Decode(_)),
+            "{what}: {err:?}"
+        );
+        // Verify, then commit: the receiving ratchet did not move.
+        assert!(
+            alloc::format!("{bob:?}").contains("received: 0"),
+            "{what}: {bob:?}"
+        );
+    }
+    // The well-formed one opens.
+    let (mut alice, mut bob) = established();
+    let m = alice.seal_plaintext_for_testing(&good).unwrap();
+    assert_eq!(bob.open(&m).unwrap(), text("hi"));
+}
