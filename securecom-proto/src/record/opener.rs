@@ -4,7 +4,7 @@ use core::fmt;
 
 use aes_gcm::AeadInOut;
 
-use super::{KEY_UPDATE_INTERVAL, RecordError, RecordKind, TAG_LEN, TrafficKeys};
+use super::{AAD_LEN, KEY_UPDATE_INTERVAL, RecordError, RecordKind, TAG_LEN, TrafficKeys};
 use crate::codec::{ContentType, FRAME_HEADER_LEN, MAX_PLAINTEXT_LEN};
 
 /// What an opened record carried.
@@ -117,12 +117,12 @@ impl RecordOpener {
         let tag: [u8; TAG_LEN] = (&*tag)
             .try_into()
             .map_err(|_| RecordError::TooShort(body_len))?;
-        let [h0, h1, h2, h3, h4] = *header;
-        let aad = [h0, h1, h2, h3, h4, kind.0];
+        let aad_word = super::aad_bytes(*header, kind);
+        let aad = aad_word.get(..AAD_LEN).unwrap_or_default();
         let nonce = self.keys.nonce(self.seq);
         self.keys
             .cipher
-            .decrypt_inout_detached(&nonce.into(), &aad, (&mut *payload).into(), (&tag).into())
+            .decrypt_inout_detached(&nonce.into(), aad, (&mut *payload).into(), (&tag).into())
             .map_err(|_| RecordError::BadRecordMac)?;
 
         // Authentic from here on: commit the counter, then interpret.

@@ -5,7 +5,7 @@ use core::fmt;
 
 use aes_gcm::AeadInOut;
 
-use super::{KEY_UPDATE_INTERVAL, RecordError, RecordKind, TrafficKeys};
+use super::{AAD_LEN, KEY_UPDATE_INTERVAL, RecordError, RecordKind, TrafficKeys};
 use crate::codec::{ContentType, MAX_PLAINTEXT_LEN, encode_frame_header};
 
 /// The sending half of one channel of a connection.
@@ -95,21 +95,20 @@ impl RecordSealer {
         let body_len = 1 + payload.len() + super::TAG_LEN;
         let header = encode_frame_header(self.channel, body_len)
             .map_err(|_| RecordError::PayloadTooLarge(payload.len()))?;
+        let aad_word = super::aad_bytes(header, kind);
+        let aad = aad_word.get(..AAD_LEN).unwrap_or_default();
         let start = out.len();
-        out.reserve(header.len() + body_len);
-        // The header and the kind travel in clear and are the associated data; the payload
-        // is copied once, encrypted in place where it lies, and the tag appended into the
-        // reserved room.
-        let [h0, h1, h2, h3, h4] = header;
-        let aad = [h0, h1, h2, h3, h4, kind.0];
-        out.extend_from_slice(&aad);
+        out.reserve(AAD_LEN + body_len);
+        // The header and the kind travel in clear; the payload is copied once, encrypted in
+        // place where it lies, and the tag appended into the reserved room.
+        out.extend_from_slice(aad);
         out.extend_from_slice(payload);
         let nonce = self.keys.nonce(self.seq);
-        let plaintext = out.get_mut(start + aad.len()..).unwrap_or(&mut []);
+        let plaintext = out.get_mut(start + AAD_LEN..).unwrap_or(&mut []);
         match self
             .keys
             .cipher
-            .encrypt_inout_detached(&nonce.into(), &aad, plaintext.into())
+            .encrypt_inout_detached(&nonce.into(), aad, plaintext.into())
         {
             Ok(tag) => {
                 out.extend_from_slice(&tag);
