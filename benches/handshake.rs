@@ -26,6 +26,17 @@ fn keygen(rng: &mut support::SysRng) -> (EphemeralSecret, PublicKey) {
     (secret, public)
 }
 
+/// The floor's key exchange and symmetric work, both sides: two ephemeral keys, the two
+/// DH, and each side's key schedule.
+fn exchange_and_key_schedules(rng: &mut support::SysRng) {
+    let (client_secret, client_public) = keygen(rng);
+    let (server_secret, server_public) = keygen(rng);
+    let shared_s = server_secret.diffie_hellman(&client_public);
+    let shared_c = client_secret.diffie_hellman(&server_public);
+    support::floor::key_schedule(shared_s.as_bytes());
+    support::floor::key_schedule(shared_c.as_bytes());
+}
+
 /// Distinct transcripts the floor cycles through: a real handshake signs and verifies a
 /// fresh transcript hash every time, and Ed25519 verification is variable-time (its
 /// branches follow the signature), so one signature verified over and over would be
@@ -89,12 +100,7 @@ fn bench_handshakes(c: &mut Criterion) {
     group.bench_function("floor", |b| {
         b.iter(|| {
             turn = (turn + 1) % FRESH;
-            let (client_secret, client_public) = keygen(&mut rng);
-            let (server_secret, server_public) = keygen(&mut rng);
-            let shared_s = server_secret.diffie_hellman(&client_public);
-            let shared_c = client_secret.diffie_hellman(&server_public);
-            support::floor::key_schedule(shared_s.as_bytes());
-            support::floor::key_schedule(shared_c.as_bytes());
+            exchange_and_key_schedules(&mut rng);
             let signed = &transcripts.signed[turn];
             black_box(server_key.sign(black_box(signed)));
             black_box(client_key.sign(black_box(signed)));
@@ -116,12 +122,7 @@ fn bench_handshakes(c: &mut Criterion) {
     group.bench_function("floor_repeated_inputs", |b| {
         let client_sig = transcripts.client_sigs[0];
         b.iter(|| {
-            let (client_secret, client_public) = keygen(&mut rng);
-            let (server_secret, server_public) = keygen(&mut rng);
-            let shared_s = server_secret.diffie_hellman(&client_public);
-            let shared_c = client_secret.diffie_hellman(&server_public);
-            support::floor::key_schedule(shared_s.as_bytes());
-            support::floor::key_schedule(shared_c.as_bytes());
+            exchange_and_key_schedules(&mut rng);
             black_box(server_key.sign(black_box(&signed)));
             black_box(client_key.sign(black_box(&signed)));
             server_pub.verify_strict(&tbs, &chain_sig).unwrap();

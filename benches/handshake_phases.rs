@@ -8,17 +8,12 @@
 mod support;
 
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant as Clock};
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
-use securecom::proto::handshake::{
-    ClientHandshake, ClientProgress, ServerHandshake, ServerProgress,
-};
-use securecom::proto::time::Instant;
 use x25519_dalek::{EphemeralSecret, PublicKey};
 
-use support::{Securecom, VALID_TIME, sys_rng};
+use support::{Securecom, sys_rng};
 
 const WARM_UP: usize = 300;
 const ROUNDS: usize = 3000;
@@ -85,43 +80,9 @@ fn main() {
     let leaf_sig = server_key.sign(&leaf);
 
     for round in 0..WARM_UP + ROUNDS {
-        let t0 = Instant::ZERO;
-        let a = Clock::now();
-        let mut client =
-            ClientHandshake::start(Arc::clone(&securecom.client), &mut rng, t0, VALID_TIME);
-        let server = ServerHandshake::new(Arc::clone(&securecom.server), &mut rng, t0);
-        let b = Clock::now();
-        let ServerProgress::Continue(mut server) =
-            server.handle_input(t0, client.output()).unwrap()
-        else {
-            unreachable!()
-        };
-        client.consume_output(usize::MAX);
-        let c = Clock::now();
-        let ClientProgress::Continue(mut client) =
-            client.handle_input(t0, server.output()).unwrap()
-        else {
-            unreachable!()
-        };
-        server.consume_output(usize::MAX);
-        let d = Clock::now();
-        let ServerProgress::Authenticated { client: auth, .. } =
-            server.handle_input(t0, client.output()).unwrap()
-        else {
-            unreachable!()
-        };
-        client.consume_output(usize::MAX);
-        let mut server = auth.accept(7);
-        let e = Clock::now();
-        let ClientProgress::Established {
-            session: client, ..
-        } = client.handle_input(t0, server.output()).unwrap()
-        else {
-            unreachable!()
-        };
-        server.consume_output(usize::MAX);
-        let f = Clock::now();
-        black_box((client, server));
+        let mut marks = Vec::with_capacity(6);
+        let sessions = securecom.handshake_marked(&mut rng, || marks.push(Clock::now()));
+        black_box(sessions);
 
         // The floor's primitives in the handshake's order, on a fresh transcript.
         let transcript = round.to_be_bytes();
@@ -149,7 +110,7 @@ fn main() {
         let l = Clock::now();
 
         if round >= WARM_UP {
-            handshake.add(&[a, b, c, d, e, f]);
+            handshake.add(&marks);
             floor.add(&[g, h, i, j, k, l]);
         }
     }

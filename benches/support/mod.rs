@@ -81,21 +81,36 @@ impl Securecom {
 
     /// A complete handshake, both sides, in memory: the four flights, then the sessions.
     pub(crate) fn handshake(&self, rng: &mut SysRng) -> (Session, Session) {
+        self.handshake_marked(rng, || {})
+    }
+
+    /// The same, calling `mark` before the first step and after each of the five (both
+    /// start, server flight, client flight, server accepts, client established): the
+    /// phases `handshake_phases` times.
+    pub(crate) fn handshake_marked(
+        &self,
+        rng: &mut SysRng,
+        mut mark: impl FnMut(),
+    ) -> (Session, Session) {
         let t0 = Instant::ZERO;
+        mark();
         let mut client = ClientHandshake::start(Arc::clone(&self.client), rng, t0, VALID_TIME);
         let server = ServerHandshake::new(Arc::clone(&self.server), rng, t0);
+        mark();
         let ServerProgress::Continue(mut server) =
             server.handle_input(t0, client.output()).unwrap()
         else {
             unreachable!()
         };
         client.consume_output(usize::MAX);
+        mark();
         let ClientProgress::Continue(mut client) =
             client.handle_input(t0, server.output()).unwrap()
         else {
             unreachable!()
         };
         server.consume_output(usize::MAX);
+        mark();
         let ServerProgress::Authenticated { client: auth, .. } =
             server.handle_input(t0, client.output()).unwrap()
         else {
@@ -103,6 +118,7 @@ impl Securecom {
         };
         client.consume_output(usize::MAX);
         let mut server = auth.accept(7);
+        mark();
         let ClientProgress::Established {
             session: client, ..
         } = client.handle_input(t0, server.output()).unwrap()
@@ -110,6 +126,7 @@ impl Securecom {
             unreachable!()
         };
         server.consume_output(usize::MAX);
+        mark();
         (client, server)
     }
 }
