@@ -45,6 +45,8 @@ pub mod chat;
 pub mod client;
 pub mod codec;
 pub mod command;
+#[cfg(feature = "std")]
+pub mod driver;
 pub mod handshake;
 pub mod identity;
 pub mod pki;

@@ -9,10 +9,11 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::thread;
 use std::time::Duration;
 
-use securecom_proto::chat::{KnownKeys, MemoryKnownKeys, SafetyNumber};
+use securecom_proto::chat::SafetyNumber;
 use securecom_proto::client::{
     CallbackConnection, ChatClient, ChatStatus, ClientError, ClientEvent,
 };
+pub use securecom_proto::driver::{ClientOptions, ConnectError};
 use securecom_proto::handshake::{ClientConfig, ClientHandshake, ClientProgress, HandshakeError};
 use securecom_proto::identity::{PublicKey, Username};
 use securecom_proto::session::SessionError;
@@ -33,49 +34,6 @@ const CALLBACK_HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// many commands wait for their response), the driver retries after this long instead of
 /// spinning.
 const TIMER_RETRY: Duration = Duration::from_secs(1);
-
-/// Options of a client connection.
-pub struct ClientOptions {
-    /// The keys remembered per user (trust on first use). In memory by default; give a
-    /// persistent implementation to keep them across runs.
-    pub known_keys: Box<dyn KnownKeys + Send>,
-    /// Receive server-initiated messages over a connection the server opens to this
-    /// address (the original design's daemon, port 4242 by default) instead of the main
-    /// connection. Port 0 picks a free port: see [`ClientHandle::callback_addr`].
-    pub callback_listen: Option<SocketAddr>,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            known_keys: Box::new(MemoryKnownKeys::default()),
-            callback_listen: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for ClientOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientOptions")
-            .field("callback_listen", &self.callback_listen)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Why connecting failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    /// The socket failed.
-    #[error("connection failed: {0}")]
-    Io(#[from] io::Error),
-    /// The handshake failed (wrong server, bad certificate, refused login, deadline
-    /// passed...).
-    #[error("handshake failed: {0}")]
-    Handshake(#[from] HandshakeError),
-    /// The server closed the connection during the handshake.
-    #[error("server closed the connection during the handshake")]
-    Closed,
-}
 
 /// Connects clients. See [`Client::connect`].
 #[derive(Debug)]

@@ -4,10 +4,11 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use securecom_proto::chat::{KnownKeys, MemoryKnownKeys, SafetyNumber};
+use securecom_proto::chat::SafetyNumber;
 use securecom_proto::client::{
     CallbackConnection, ChatClient, ChatStatus, ClientError, ClientEvent,
 };
+pub use securecom_proto::driver::{ClientOptions, ConnectError};
 use securecom_proto::handshake::{ClientConfig, ClientHandshake, ClientProgress, HandshakeError};
 use securecom_proto::identity::{PublicKey, Username};
 use securecom_proto::time::{StdClock, UnixTime};
@@ -17,48 +18,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
 const READ_CHUNK: usize = 16 * 1024;
-
-/// Options of a client connection.
-pub struct ClientOptions {
-    /// The keys remembered per user (trust on first use). In memory by default; give a
-    /// persistent implementation to keep them across runs.
-    pub known_keys: Box<dyn KnownKeys + Send>,
-    /// Receive server-initiated messages over a connection the server opens to this
-    /// address (the original design's daemon, port 4242 by default) instead of the main
-    /// connection.
-    pub callback_listen: Option<SocketAddr>,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            known_keys: Box::new(MemoryKnownKeys::default()),
-            callback_listen: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for ClientOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientOptions")
-            .field("callback_listen", &self.callback_listen)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Why connecting failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    /// The socket failed.
-    #[error("connection failed: {0}")]
-    Io(#[from] io::Error),
-    /// The handshake failed (wrong server, bad certificate, refused login...).
-    #[error("handshake failed: {0}")]
-    Handshake(#[from] HandshakeError),
-    /// The server closed the connection during the handshake.
-    #[error("server closed the connection during the handshake")]
-    Closed,
-}
 
 /// Connects clients. See [`Client::connect`].
 #[derive(Debug)]
