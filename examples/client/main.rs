@@ -111,6 +111,7 @@ async fn run(args: Args) -> Result<(), String> {
         ClientOptions {
             callback_listen,
             known_keys: Box::new(known_keys),
+            ..ClientOptions::default()
         },
     )
     .await

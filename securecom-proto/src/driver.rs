@@ -27,6 +27,8 @@ pub struct ClientOptions {
     /// address (the original design's daemon, port 4242 by default) instead of the main
     /// connection. Port 0 picks a free port; the driver's client handle tells which.
     pub callback_listen: Option<SocketAddr>,
+    /// Bounds on the connection to the server and on the callback daemon.
+    pub limits: crate::endpoint::ClientLimits,
 }
 
 impl Default for ClientOptions {
@@ -34,6 +36,7 @@ impl Default for ClientOptions {
         ClientOptions {
             known_keys: Box::new(MemoryKnownKeys::default()),
             callback_listen: None,
+            limits: crate::endpoint::ClientLimits::default(),
         }
     }
 }

@@ -47,6 +47,7 @@ pub mod codec;
 pub mod command;
 #[cfg(feature = "std")]
 pub mod driver;
+pub mod endpoint;
 pub mod handshake;
 pub mod identity;
 pub mod pki;

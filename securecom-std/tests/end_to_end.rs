@@ -10,7 +10,7 @@ use securecom_std::proto::chat::SafetyNumber;
 use securecom_std::proto::client::{
     AutoRefusal, ChatEndReason, ChatStatus, ClientError, ClientEvent, CommandKind,
 };
-use securecom_std::proto::command::CommandError;
+use securecom_std::proto::command::{CommandError, GoneReason};
 use securecom_std::proto::handshake::HandshakeError;
 use securecom_std::proto::relay::RelayConfig;
 use securecom_std::proto::session::{CloseReason, SessionError};
@@ -205,7 +205,10 @@ fn abrupt_disconnect_ends_the_peers_chat() {
     expect_message(&mut alice, &bob, "about to vanish");
 
     proxy.cut();
-    assert_eq!(expect_chat_ended(&mut alice, &bob), ChatEndReason::PeerGone);
+    assert_eq!(
+        expect_chat_ended(&mut alice, &bob),
+        ChatEndReason::PeerGone(GoneReason::DISCONNECTED)
+    );
     assert_eq!(
         expect_chat_ended(&mut bob, &alice),
         ChatEndReason::Disconnected
@@ -345,7 +348,7 @@ fn server_shutdown_says_goodbye() {
         assert!(
             matches!(
                 reason,
-                ChatEndReason::Disconnected | ChatEndReason::PeerGone
+                ChatEndReason::Disconnected | ChatEndReason::PeerGone(_)
             ),
             "{reason:?}"
         );

@@ -97,10 +97,11 @@ pub fn format_event(event: &ClientEvent) -> String {
             let reason = match reason {
                 ChatEndReason::WeLeft => "we-left".to_owned(),
                 ChatEndReason::PeerClosed => "peer-closed".to_owned(),
-                ChatEndReason::PeerGone => "peer-gone".to_owned(),
+                ChatEndReason::PeerGone(_) => "peer-gone".to_owned(),
                 ChatEndReason::Security(e) => format!("security:{}", compact(&e.to_string())),
                 ChatEndReason::KeyChanged => "key-changed".to_owned(),
                 ChatEndReason::Disconnected => "disconnected".to_owned(),
+                _ => "ended".to_owned(),
             };
             format!("chat-ended {peer} {reason}")
         }

@@ -4,7 +4,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::chat::{ChatError, KeyStatus, SafetyNumber};
-use crate::command::{CommandError, UserEntry};
+use crate::command::{CommandError, GoneReason, UserEntry};
 use crate::identity::{Fingerprint, PublicKey, Username};
 use crate::session::CloseReason;
 
@@ -35,14 +35,16 @@ pub enum CommandKind {
 
 /// Why a chat ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChatEndReason {
     /// We left.
     WeLeft,
     /// The peer closed the chat properly (its end-to-end close arrived).
     PeerClosed,
-    /// The peer left without an end-to-end close: it disconnected, or the close was cut
-    /// off (truncation). Messages it sent last may be missing.
-    PeerGone,
+    /// The peer left without an end-to-end close, for the reason the relay gives (left,
+    /// disconnected, stopped reading...), or the close was cut off (truncation). Messages
+    /// it sent last may be missing.
+    PeerGone(GoneReason),
     /// The end-to-end layer failed: tampering, a forged message, or a broken peer.
     Security(ChatError),
     /// The peer's key differs from the one we knew.

@@ -6,7 +6,7 @@ use super::CallbackConnection;
 use super::{AutoRefusal, ChatClient, ChatEndReason, ClientError, ClientEvent, CommandKind, State};
 use crate::chat::{KeyStatus, OpenedChat};
 use crate::codec::{Codec, ContentType, Deframer};
-use crate::command::{Notice, RequestBody, Response, ResponseBody};
+use crate::command::{GoneReason, Notice, RequestBody, Response, ResponseBody};
 use crate::identity::{PublicKey, Username};
 use crate::session::{CallbackHello, Channel, Incoming};
 use crate::time::Instant;
@@ -182,7 +182,7 @@ impl ChatClient {
                 // The relay dropped our chat data (the chat is over at the relay): the
                 // end-to-end sequence is broken, so the chat cannot go on.
                 if let Some(peer) = self.chat_peer() {
-                    self.end_chat(peer, ChatEndReason::PeerGone);
+                    self.end_chat(peer, ChatEndReason::PeerGone(GoneReason::DISCONNECTED));
                 }
             }
             CommandKind::RegisterCallback => {
@@ -229,11 +229,11 @@ impl ChatClient {
             }
             Notice::RequestAccepted { peer, key } => self.request_accepted(now, peer, key),
             Notice::ChatData(payload) => self.chat_data_in(now, &payload),
-            Notice::PeerLeft { peer } => {
+            Notice::PeerLeft { peer, reason } => {
                 if self.chat_peer().as_ref() == Some(&peer) {
                     let reason = match &self.state {
                         State::Chatting(chat) if chat.peer_closed() => ChatEndReason::PeerClosed,
-                        _ => ChatEndReason::PeerGone,
+                        _ => ChatEndReason::PeerGone(reason),
                     };
                     self.end_chat(peer, reason);
                 }

@@ -16,7 +16,7 @@ mod request;
 mod response;
 
 pub use error::CommandError;
-pub use notice::Notice;
+pub use notice::{GoneReason, Notice};
 pub use request::{Request, RequestBody, RequestId};
 pub use response::{MAX_LISTED_USERS, Response, ResponseBody, UserEntry};
 

@@ -41,11 +41,54 @@ pub enum Notice {
     },
     /// Opaque end-to-end bytes from the chat peer.
     ChatData(Vec<u8>),
-    /// The chat peer left the chat or disconnected.
+    /// The chat peer left the chat or went offline.
     PeerLeft {
         /// Who left.
         peer: Username,
+        /// Why, as the relay saw it.
+        reason: GoneReason,
     },
+}
+
+/// Why a chat peer is gone, as the relay tells the partner (a wire code, so unknown values
+/// from a newer relay still decode and print).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GoneReason(pub u8);
+
+impl GoneReason {
+    /// The peer left the chat and stays online.
+    pub const LEFT: GoneReason = GoneReason(0x00);
+    /// The peer left the server.
+    pub const EXITED: GoneReason = GoneReason(0x01);
+    /// The peer's connection ended without a goodbye.
+    pub const DISCONNECTED: GoneReason = GoneReason(0x02);
+    /// The peer was silent for longer than the relay's idle timeout.
+    pub const IDLE: GoneReason = GoneReason(0x03);
+    /// A newer login with the peer's identity replaced their session.
+    pub const REPLACED: GoneReason = GoneReason(0x04);
+    /// The peer stopped reading (or fell too far behind), so the relay dropped them.
+    pub const STALLED: GoneReason = GoneReason(0x05);
+    /// The peer broke the protocol.
+    pub const PROTOCOL_ERROR: GoneReason = GoneReason(0x06);
+    /// The server is shutting down.
+    pub const SHUTDOWN: GoneReason = GoneReason(0x07);
+}
+
+impl core::fmt::Debug for GoneReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let name = match *self {
+            Self::LEFT => "Left",
+            Self::EXITED => "Exited",
+            Self::DISCONNECTED => "Disconnected",
+            Self::IDLE => "Idle",
+            Self::REPLACED => "Replaced",
+            Self::STALLED => "Stalled",
+            Self::PROTOCOL_ERROR => "ProtocolError",
+            Self::SHUTDOWN => "Shutdown",
+            GoneReason(other) => return write!(f, "GoneReason(0x{other:02x})"),
+        };
+        f.write_str(name)
+    }
 }
 
 const INCOMING_REQUEST: u8 = 0x01;
@@ -85,9 +128,10 @@ impl Codec for Notice {
                 out.push(CHAT_DATA);
                 put_chat_payload(out, payload);
             }
-            Notice::PeerLeft { peer } => {
+            Notice::PeerLeft { peer, reason } => {
                 out.push(PEER_LEFT);
                 put_username(out, peer);
+                out.push(reason.0);
             }
         }
     }
@@ -114,6 +158,7 @@ impl Codec for Notice {
             CHAT_DATA => Notice::ChatData(read_chat_payload(r)?),
             PEER_LEFT => Notice::PeerLeft {
                 peer: read_username(r)?,
+                reason: GoneReason(r.u8()?),
             },
             code => {
                 return Err(DecodeError::UnknownType {

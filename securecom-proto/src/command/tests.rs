@@ -100,7 +100,10 @@ fn notices_round_trip() {
         },
         Notice::RequestDenied { peer: user("bob") },
         Notice::ChatData(vec![0xaa; 300]),
-        Notice::PeerLeft { peer: user("bob") },
+        Notice::PeerLeft {
+            peer: user("bob"),
+            reason: crate::command::GoneReason::STALLED,
+        },
     ] {
         round_trip(notice);
     }

@@ -111,6 +111,7 @@ fn notice(input: &mut Input<'_>) -> Notice {
         }
         _ => Notice::PeerLeft {
             peer: username(input),
+            reason: crate::command::GoneReason(input.u8()),
         },
     }
 }

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use super::{ConnectionId, OfflineReason, RelayEvent};
 use crate::codec::Codec;
 use crate::command::{
-    CommandError, MAX_LISTED_USERS, Notice, Request, RequestBody, RequestId, Response,
+    CommandError, GoneReason, MAX_LISTED_USERS, Notice, Request, RequestBody, RequestId, Response,
     ResponseBody, UserEntry,
 };
 use crate::identity::Username;
@@ -207,7 +207,13 @@ impl super::Relay {
     fn end_chat(&mut self, me: &Username, peer: &Username) {
         self.end_chat_of(me);
         self.end_chat_of(peer);
-        self.notify(peer, &Notice::PeerLeft { peer: me.clone() });
+        self.notify(
+            peer,
+            &Notice::PeerLeft {
+                peer: me.clone(),
+                reason: GoneReason::LEFT,
+            },
+        );
         self.events.push_back(RelayEvent::ChatEnded {
             a: me.clone(),
             b: peer.clone(),

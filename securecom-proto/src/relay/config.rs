@@ -39,6 +39,14 @@ pub struct RelayConfig {
     pub duplicate_login: DuplicateLogin,
     /// Whether clients may ask for the callback request channel (seed section 2.2).
     pub allow_callback: bool,
+    /// A connection whose socket takes none of the bytes handed to it for this long is
+    /// dropped (a peer that stops reading). Chat partners are told why.
+    pub write_timeout: Duration,
+    /// How long a callback connection to a client's daemon may take to open.
+    pub callback_connect_timeout: Duration,
+    /// How long a shutdown waits for the goodbyes to be written before closing every
+    /// socket regardless.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for RelayConfig {
@@ -54,6 +62,9 @@ impl Default for RelayConfig {
             output_hard_limit: 1024 * 1024,
             duplicate_login: DuplicateLogin::RejectNew,
             allow_callback: true,
+            write_timeout: Duration::from_secs(30),
+            callback_connect_timeout: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(2),
         }
     }
 }

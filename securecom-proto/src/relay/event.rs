@@ -3,12 +3,14 @@
 use alloc::vec::Vec;
 
 use super::ConnectionId;
+use crate::command::GoneReason;
 use crate::handshake::HandshakeError;
 use crate::identity::Username;
 use crate::session::SessionError;
 
 /// Why a user went offline.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OfflineReason {
     /// The user said goodbye.
     Exit,
@@ -22,12 +24,30 @@ pub enum OfflineReason {
     ProtocolError,
     /// The connection could not keep up with its output.
     TooSlow,
+    /// The socket took none of the bytes handed to it within the write timeout.
+    Stalled,
     /// The server is shutting down.
     Shutdown,
 }
 
+impl OfflineReason {
+    /// What the chat partner of a user gone offline for this reason is told.
+    pub fn gone_reason(&self) -> GoneReason {
+        match self {
+            OfflineReason::Exit => GoneReason::EXITED,
+            OfflineReason::Disconnected => GoneReason::DISCONNECTED,
+            OfflineReason::Idle => GoneReason::IDLE,
+            OfflineReason::Replaced => GoneReason::REPLACED,
+            OfflineReason::ProtocolError => GoneReason::PROTOCOL_ERROR,
+            OfflineReason::TooSlow | OfflineReason::Stalled => GoneReason::STALLED,
+            OfflineReason::Shutdown => GoneReason::SHUTDOWN,
+        }
+    }
+}
+
 /// An event for the application (logs, metrics, the driver).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RelayEvent {
     /// A client completed the handshake and is online.
     UserOnline {

@@ -659,7 +659,13 @@ impl Relay {
         }
         if let Some(peer) = online.chat.take() {
             self.end_chat_of(&peer);
-            self.notify(&peer, &Notice::PeerLeft { peer: user.clone() });
+            self.notify(
+                &peer,
+                &Notice::PeerLeft {
+                    peer: user.clone(),
+                    reason: why.gone_reason(),
+                },
+            );
             self.events.push_back(RelayEvent::ChatEnded {
                 a: user.clone(),
                 b: peer,

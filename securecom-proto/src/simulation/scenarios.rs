@@ -172,7 +172,7 @@ fn peer_that_disappears_mid_chat_ends_the_chat() {
     assert!(has(&sim.events("alice"), |e| matches!(
         e,
         ClientEvent::ChatEnded {
-            reason: ChatEndReason::PeerGone,
+            reason: ChatEndReason::PeerGone(crate::command::GoneReason::DISCONNECTED),
             ..
         }
     )));
