@@ -1,5 +1,9 @@
-//! The blocking client: the handshake on the calling thread, then a driver thread that
-//! owns the chat logic and the socket, fed by a reader thread.
+//! The blocking client: a driver thread that owns the [`ClientEndpoint`] and carries out
+//! its actions, fed by threads that only move bytes (a reader and a writer for the server,
+//! an acceptor and a reader per connection for the callback daemon).
+//!
+//! Every limit, deadline and decision is the endpoint's; this file reads, writes, sleeps
+//! until the endpoint's deadline, and reports what happened.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
@@ -10,30 +14,17 @@ use std::thread;
 use std::time::Duration;
 
 use securecom_proto::chat::SafetyNumber;
-use securecom_proto::client::{
-    CallbackConnection, ChatClient, ChatStatus, ClientError, ClientEvent,
-};
+use securecom_proto::client::{ChatClient, ChatStatus, ClientError, ClientEvent};
 pub use securecom_proto::driver::{ClientOptions, ConnectError};
-use securecom_proto::handshake::{ClientConfig, ClientHandshake, ClientProgress, HandshakeError};
+use securecom_proto::endpoint::{
+    CallbackId, ClientAction, ClientEndpoint, ClientSocket, ConnectFailure, Phase, READ_CHUNK,
+};
+use securecom_proto::handshake::{ClientConfig, HandshakeError};
 use securecom_proto::identity::{PublicKey, Username};
 use securecom_proto::session::SessionError;
 use securecom_proto::time::{StdClock, UnixTime};
 
 use crate::net::Acceptor;
-
-/// Bytes read from a socket at once.
-const READ_CHUNK: usize = 16 * 1024;
-/// A server that accepts no bytes for this long is given up.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Callback connections held at once; more are closed as soon as they are accepted.
-const MAX_CALLBACK_CONNECTIONS: usize = 4;
-/// A callback connection that has not presented the server's hello after this long is
-/// closed, so silent connections cannot hold the daemon's places.
-const CALLBACK_HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-/// When a timer could not be served (for example, no keep-alive can be queued while too
-/// many commands wait for their response), the driver retries after this long instead of
-/// spinning.
-const TIMER_RETRY: Duration = Duration::from_secs(1);
 
 /// Connects clients. See [`Client::connect`].
 #[derive(Debug)]
@@ -55,13 +46,12 @@ enum Msg {
     /// Every [`ClientHandle`] was dropped.
     HandlesDropped,
     ServerData(Vec<u8>),
+    Written(usize),
     /// The connection to the server ended or failed.
-    ServerEnded,
+    ServerClosed,
     CallbackAccepted(TcpStream),
-    CallbackData(u64, Vec<u8>),
-    /// The callback connection was silent for [`CALLBACK_HELLO_TIMEOUT`].
-    CallbackIdle(u64),
-    CallbackEnded(u64),
+    CallbackData(CallbackId, Vec<u8>),
+    CallbackClosed(CallbackId),
 }
 
 struct Ctx {
@@ -113,39 +103,18 @@ impl Client {
             Some(addr) => Some(TcpListener::bind(addr)?),
             None => None,
         };
-        let mut hs = ClientHandshake::start(config.clone(), &mut rng, clock.now(), UnixTime::now());
-        let deadline = clock.to_std(hs.poll_timeout());
-        let mut stream = connect_by(addr, deadline)?;
+        let endpoint = ClientEndpoint::connect(
+            config.clone(),
+            options.known_keys,
+            options.limits,
+            &mut rng,
+            clock.now(),
+            UnixTime::now(),
+        );
+        let deadline = endpoint.poll_timeout().map(|t| clock.to_std(t));
+        let stream = connect_by(addr, deadline)?;
         let _ = stream.set_nodelay(true);
-        let mut buf = vec![0u8; READ_CHUNK];
-        let (session, leftover) = loop {
-            stream.set_write_timeout(Some(time_left(deadline)?))?;
-            stream.write_all(hs.output()).map_err(timeout_or_io)?;
-            let n = hs.output().len();
-            hs.consume_output(n);
-            stream.set_read_timeout(Some(time_left(deadline)?))?;
-            let n = match stream.read(&mut buf) {
-                Ok(0) => return Err(ConnectError::Closed),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(timeout_or_io(e)),
-            };
-            let received = buf.get(..n).unwrap_or_default();
-            match hs.handle_input(clock.now(), received)? {
-                ClientProgress::Continue(next) => hs = next,
-                ClientProgress::Established { session, consumed } => {
-                    break (
-                        session,
-                        received.get(consumed..).unwrap_or_default().to_vec(),
-                    );
-                }
-            }
-        };
-        stream.set_read_timeout(None)?;
-        stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
         let username = config.username().clone();
-        let session_id = session.session_id();
-        let client = ChatClient::new(session, config, options.known_keys, clock.now());
 
         let (tx, rx) = mpsc::channel();
         let (events_tx, events_rx) = mpsc::channel();
@@ -154,6 +123,14 @@ impl Client {
         thread::Builder::new()
             .name(format!("securecom-client-read-{username}"))
             .spawn(move || read_server(reader, &to_driver))?;
+        let chunks = spawn_writer(&username, &stream, tx.clone());
+        let chunks = match chunks {
+            Ok(chunks) => chunks,
+            Err(e) => {
+                let _ = stream.shutdown(Shutdown::Both);
+                return Err(e.into());
+            }
+        };
         let acceptor = match callback_listener {
             Some(listener) => {
                 let to_driver = tx.clone();
@@ -173,8 +150,9 @@ impl Client {
             None => None,
         };
         let callback_addr = acceptor.as_ref().map(Acceptor::local_addr);
+        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let driver = Driver {
-            client,
+            endpoint,
             clock,
             ctx: Ctx {
                 now: clock.now(),
@@ -182,17 +160,22 @@ impl Client {
             },
             events: events_tx,
             stream,
+            chunks: Some(chunks),
             tx: tx.clone(),
             acceptor,
             callbacks: BTreeMap::new(),
-            next_callback: 0,
-            timer_retry: None,
+            ready: Some(ready_tx),
         };
         let spawned = thread::Builder::new()
             .name(format!("securecom-client-{username}"))
-            .spawn(move || driver.run(&rx, &leftover));
+            .spawn(move || driver.run(&rx));
         // On failure the driver was dropped: its socket closes and the reader ends.
         spawned?;
+        let session_id = match ready_rx.recv() {
+            Ok(Ok(session_id)) => session_id,
+            Ok(Err(ConnectFailure::Handshake(e))) => return Err(ConnectError::Handshake(e)),
+            Ok(Err(_)) | Err(_) => return Err(ConnectError::Closed),
+        };
         Ok((
             ClientHandle {
                 tx: tx.clone(),
@@ -209,38 +192,40 @@ impl Client {
 /// Opens a connection to the first address of `addr` that answers before `deadline`.
 fn connect_by(
     addr: impl ToSocketAddrs,
-    deadline: std::time::Instant,
+    deadline: Option<std::time::Instant>,
 ) -> Result<TcpStream, ConnectError> {
     let mut last = None;
     for addr in addr.to_socket_addrs()? {
-        match TcpStream::connect_timeout(&addr, time_left(deadline)?) {
+        let attempt = match deadline {
+            Some(deadline) => TcpStream::connect_timeout(&addr, time_left(deadline)?),
+            None => TcpStream::connect(addr),
+        };
+        match attempt {
             Ok(stream) => return Ok(stream),
             Err(e) => last = Some(e),
         }
     }
     Err(match last {
-        Some(e) => timeout_or_io(e),
+        Some(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            ConnectError::Handshake(HandshakeError::Timeout)
+        }
+        Some(e) => ConnectError::Io(e),
         None => io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to").into(),
     })
 }
 
-/// The time until `deadline`, or the handshake's timeout error once it passed.
+/// The time until the endpoint's handshake `deadline`, or its timeout error once passed.
 fn time_left(deadline: std::time::Instant) -> Result<Duration, ConnectError> {
     let left = deadline.saturating_duration_since(std::time::Instant::now());
     if left.is_zero() {
         return Err(ConnectError::Handshake(HandshakeError::Timeout));
     }
     Ok(left)
-}
-
-/// A socket timeout during the handshake is the handshake's timeout.
-fn timeout_or_io(e: io::Error) -> ConnectError {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-            ConnectError::Handshake(HandshakeError::Timeout)
-        }
-        _ => ConnectError::Io(e),
-    }
 }
 
 fn closed() -> ClientError {
@@ -346,203 +331,151 @@ impl ClientHandle {
     }
 }
 
-/// One accepted connection to the callback daemon.
-struct CallbackSocket {
-    connection: CallbackConnection,
-    socket: TcpStream,
-}
-
 struct Driver {
-    client: ChatClient,
+    endpoint: ClientEndpoint,
     clock: StdClock,
     ctx: Ctx,
     events: Sender<ClientEvent>,
-    /// The connection to the server (the reader thread holds a clone).
+    /// The connection to the server (the reader and writer threads hold clones).
     stream: TcpStream,
+    /// The writer thread's queue; `None` once the server socket is closed.
+    chunks: Option<Sender<Vec<u8>>>,
     /// For the callback readers.
     tx: Sender<Msg>,
     acceptor: Option<Acceptor>,
-    callbacks: BTreeMap<u64, CallbackSocket>,
-    next_callback: u64,
-    /// Set when the client's timer could not be served: do not look again before then.
-    timer_retry: Option<std::time::Instant>,
+    callbacks: BTreeMap<CallbackId, TcpStream>,
+    /// Tells [`Client::connect`] how the handshake ended.
+    ready: Option<SyncSender<Result<u64, ConnectFailure>>>,
 }
 
 impl Driver {
-    fn run(mut self, rx: &Receiver<Msg>, leftover: &[u8]) {
-        let now = self.clock.now();
-        let started = leftover.is_empty() || self.client.handle_input(now, leftover).is_ok();
-        if started && self.flush().is_ok() {
-            self.serve(rx);
+    fn run(mut self, rx: &Receiver<Msg>) {
+        while self.carry_out() {
+            let received = match self.endpoint.poll_timeout() {
+                Some(deadline) => {
+                    let wait = self.clock.to_std(deadline);
+                    rx.recv_timeout(wait.saturating_duration_since(std::time::Instant::now()))
+                }
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match received {
+                Ok(msg) => self.handle(msg),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            // Also when messages keep coming: timers must still fire.
+            let now = self.clock.now();
+            if self.endpoint.poll_timeout().is_some_and(|t| t <= now) {
+                self.endpoint.handle_timeout(now);
+            }
         }
-        self.finish();
+        if let Some(acceptor) = self.acceptor.take() {
+            acceptor.join();
+        }
+        for (_, socket) in std::mem::take(&mut self.callbacks) {
+            let _ = socket.shutdown(Shutdown::Both);
+        }
+        // Ends the reader and writer threads too.
+        let _ = self.stream.shutdown(Shutdown::Both);
     }
 
-    fn serve(&mut self, rx: &Receiver<Msg>) {
-        loop {
-            let timer = self.clock.to_std(self.client.poll_timeout());
-            let timer = self.timer_retry.map_or(timer, |retry| retry.max(timer));
-            match rx.recv_timeout(timer.saturating_duration_since(std::time::Instant::now())) {
-                Ok(msg) => {
-                    if !self.handle(msg) {
-                        return;
+    /// Carries out every action and forwards every event; false once the endpoint is done.
+    fn carry_out(&mut self) -> bool {
+        while let Some(action) = self.endpoint.poll_action() {
+            match action {
+                ClientAction::Transmit { bytes } => {
+                    let sent = self.chunks.as_ref().is_some_and(|c| c.send(bytes).is_ok());
+                    if !sent {
+                        self.endpoint
+                            .handle_closed(self.clock.now(), ClientSocket::Server);
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
+                ClientAction::Close(ClientSocket::Server) => {
+                    self.chunks = None;
+                    let _ = self.stream.shutdown(Shutdown::Both);
+                }
+                ClientAction::Close(ClientSocket::Callback(id)) => {
+                    if let Some(socket) = self.callbacks.remove(&id) {
+                        let _ = socket.shutdown(Shutdown::Both);
+                    }
+                }
+                other => tracing::warn!(?other, "unknown action"),
             }
-            self.serve_timer();
-            if self.flush().is_err() {
-                return;
+        }
+        while let Some(event) = self.endpoint.poll_event() {
+            let _ = self.events.send(event);
+        }
+        match self.endpoint.phase() {
+            Phase::Handshaking => true,
+            Phase::Established { session_id } => {
+                if let Some(ready) = self.ready.take() {
+                    let _ = ready.send(Ok(session_id));
+                }
+                true
             }
-            if self.client.is_closed() && self.client.output().is_empty() {
-                return;
+            Phase::Failed(failure) => {
+                if let Some(ready) = self.ready.take() {
+                    let _ = ready.send(Err(failure));
+                }
+                false
             }
+            _ => false,
         }
     }
 
-    /// Calls the client's timer handler when due (also when messages keep coming).
-    fn serve_timer(&mut self) {
-        let std_now = std::time::Instant::now();
-        if self.timer_retry.is_some_and(|retry| std_now < retry) {
-            return;
-        }
-        self.timer_retry = None;
-        let now = self.clock.now();
-        if now < self.client.poll_timeout() {
-            return;
-        }
-        let _ = self.client.handle_timeout(now);
-        if self.client.poll_timeout() <= now {
-            // Nothing moved the timer (no keep-alive could be queued): do not spin.
-            self.timer_retry = Some(std_now + TIMER_RETRY);
-        }
-    }
-
-    /// Handles one message; false when the connection to the server is over.
-    fn handle(&mut self, msg: Msg) -> bool {
+    fn handle(&mut self, msg: Msg) {
         let now = self.clock.now();
         match msg {
             Msg::Command(Command::Call(f, reply)) => {
                 self.ctx.now = now;
-                let _ = reply.send(f(&mut self.client, &mut self.ctx));
+                let result = match self.endpoint.chat() {
+                    Some(chat) => f(chat, &mut self.ctx),
+                    None => Err(closed()),
+                };
+                let _ = reply.send(result);
             }
             Msg::Command(Command::Status(reply)) => {
-                let _ = reply.send((self.client.status(), self.client.safety_number()));
+                if let Some(chat) = self.endpoint.chat_ref() {
+                    let _ = reply.send((chat.status(), chat.safety_number()));
+                }
             }
             Msg::HandlesDropped => {
-                let _ = self.client.exit(now);
-            }
-            Msg::ServerData(bytes) => {
-                if self.client.handle_input(now, &bytes).is_err() {
-                    return false;
+                if let Some(chat) = self.endpoint.chat() {
+                    let _ = chat.exit(now);
                 }
             }
-            Msg::ServerEnded => return false,
+            Msg::ServerData(bytes) => self.endpoint.handle_input(now, &bytes),
+            Msg::Written(n) => self.endpoint.handle_written(now, n),
+            Msg::ServerClosed => self.endpoint.handle_closed(now, ClientSocket::Server),
             Msg::CallbackAccepted(stream) => self.accept_callback(stream),
-            Msg::CallbackData(id, bytes) => {
-                let refused = match self.callbacks.get_mut(&id) {
-                    Some(cb) => {
-                        let attached = cb.connection.is_attached();
-                        let result =
-                            self.client
-                                .handle_callback_input(now, &mut cb.connection, &bytes);
-                        if !attached && cb.connection.is_attached() {
-                            // Attached: from now on it may stay silent for as long as it likes.
-                            let _ = cb.socket.set_read_timeout(None);
-                        }
-                        result.is_err()
-                    }
-                    None => false,
-                };
-                if refused {
-                    tracing::debug!(callback = id, "callback connection refused");
-                    self.close_callback(id);
-                }
+            Msg::CallbackData(id, bytes) => self.endpoint.handle_callback_input(now, id, &bytes),
+            Msg::CallbackClosed(id) => {
+                self.callbacks.remove(&id);
+                self.endpoint.handle_closed(now, ClientSocket::Callback(id));
             }
-            Msg::CallbackIdle(id) => {
-                if self
-                    .callbacks
-                    .get(&id)
-                    .is_some_and(|cb| !cb.connection.is_attached())
-                {
-                    self.close_callback(id);
-                }
-            }
-            Msg::CallbackEnded(id) => self.close_callback(id),
         }
-        true
     }
 
     fn accept_callback(&mut self, stream: TcpStream) {
-        if self.callbacks.len() >= MAX_CALLBACK_CONNECTIONS {
+        let Some(id) = self.endpoint.handle_callback_accepted(self.clock.now()) else {
+            // The daemon is full.
             let _ = stream.shutdown(Shutdown::Both);
             return;
-        }
-        self.next_callback += 1;
-        let id = self.next_callback;
-        let reader = stream
-            .set_read_timeout(Some(CALLBACK_HELLO_TIMEOUT))
-            .and_then(|()| stream.try_clone());
-        let reader = match reader {
-            Ok(reader) => reader,
-            Err(_) => return,
         };
+        let reader = stream.try_clone();
         let tx = self.tx.clone();
-        let spawned = thread::Builder::new()
-            .name(format!("securecom-callback-read-{id}"))
-            .spawn(move || read_callback(id, reader, &tx));
+        let spawned = reader.and_then(|reader| {
+            thread::Builder::new()
+                .name(format!("securecom-callback-read-{}", id.0))
+                .spawn(move || read_callback(id, reader, &tx))
+        });
         if spawned.is_err() {
             let _ = stream.shutdown(Shutdown::Both);
+            self.endpoint
+                .handle_closed(self.clock.now(), ClientSocket::Callback(id));
             return;
         }
-        self.callbacks.insert(
-            id,
-            CallbackSocket {
-                connection: CallbackConnection::new(),
-                socket: stream,
-            },
-        );
-    }
-
-    fn close_callback(&mut self, id: u64) {
-        if let Some(cb) = self.callbacks.remove(&id) {
-            let _ = cb.socket.shutdown(Shutdown::Both);
-        }
-    }
-
-    /// Writes pending output and forwards events.
-    fn flush(&mut self) -> io::Result<()> {
-        self.forward_events();
-        while !self.client.output().is_empty() {
-            match self.stream.write(self.client.output()) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.client.consume_output(n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
-    fn forward_events(&mut self) {
-        while let Some(event) = self.client.poll_event() {
-            let _ = self.events.send(event);
-        }
-    }
-
-    fn finish(mut self) {
-        if let Some(acceptor) = self.acceptor.take() {
-            acceptor.join();
-        }
-        let ids: Vec<u64> = self.callbacks.keys().copied().collect();
-        for id in ids {
-            self.close_callback(id);
-        }
-        self.client.connection_lost();
-        self.forward_events();
-        // Ends the reader thread too.
-        let _ = self.stream.shutdown(Shutdown::Both);
+        self.callbacks.insert(id, stream);
     }
 }
 
@@ -561,29 +494,48 @@ fn read_server(mut stream: TcpStream, tx: &Sender<Msg>) {
             Err(_) => break,
         }
     }
-    let _ = tx.send(Msg::ServerEnded);
+    let _ = tx.send(Msg::ServerClosed);
 }
 
-fn read_callback(id: u64, mut stream: TcpStream, tx: &Sender<Msg>) {
+/// Starts a thread writing each chunk it is handed to the server, reporting each one.
+fn spawn_writer(
+    username: &Username,
+    stream: &TcpStream,
+    tx: Sender<Msg>,
+) -> io::Result<Sender<Vec<u8>>> {
+    let mut write = stream.try_clone()?;
+    let (chunks, rx) = mpsc::channel::<Vec<u8>>();
+    thread::Builder::new()
+        .name(format!("securecom-client-write-{username}"))
+        .spawn(move || {
+            for chunk in rx {
+                let msg = match write.write_all(&chunk) {
+                    Ok(()) => Msg::Written(chunk.len()),
+                    Err(_) => Msg::ServerClosed,
+                };
+                let failed = matches!(msg, Msg::ServerClosed);
+                if tx.send(msg).is_err() || failed {
+                    return;
+                }
+            }
+        })?;
+    Ok(chunks)
+}
+
+fn read_callback(id: CallbackId, mut stream: TcpStream, tx: &Sender<Msg>) {
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
-        let msg = match stream.read(&mut buf) {
+        match stream.read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => Msg::CallbackData(id, buf.get(..n).unwrap_or_default().to_vec()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                Msg::CallbackIdle(id)
+            Ok(n) => {
+                let data = buf.get(..n).unwrap_or_default().to_vec();
+                if tx.send(Msg::CallbackData(id, data)).is_err() {
+                    return;
+                }
             }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => break,
-        };
-        if tx.send(msg).is_err() {
-            return;
         }
     }
-    let _ = tx.send(Msg::CallbackEnded(id));
+    let _ = tx.send(Msg::CallbackClosed(id));
 }

@@ -1,51 +1,37 @@
-//! The blocking server: an acceptor thread, reader and writer threads per connection, and
-//! one relay thread (the one calling [`Server::run`]) that owns the relay.
+//! The blocking server: an acceptor thread, a reader and a writer thread per socket, and
+//! one endpoint thread (the one calling [`Server::run`]) that owns the
+//! [`ServerEndpoint`] and carries out its actions.
 //!
-//! Each connection has a reader thread (which waits while the relay says not to read, so a
-//! fast sender is slowed to its peer's pace) and a writer thread (which writes one chunk of
-//! the relay's output at a time and reports back; the bytes of an established session stay
-//! in the relay's output until they are written, so the relay's limits count them). Every
-//! decision happens in the relay thread, which waits for messages from the other threads
-//! until the relay's next deadline.
+//! Every limit, deadline and decision is the endpoint's; the other threads only move bytes
+//! and report what happened, and the endpoint thread sleeps until the endpoint's deadline.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
 
+use securecom_proto::endpoint::{READ_CHUNK, ServerAction, ServerEndpoint, ServerSocket};
 use securecom_proto::handshake::ServerConfig;
-use securecom_proto::relay::{ConnectionId, Relay, RelayConfig, RelayEvent};
+use securecom_proto::relay::{ConnectionId, RelayConfig, RelayEvent};
 use securecom_proto::time::StdClock;
 
 use crate::net::{Acceptor, Gate, lock};
 
-/// Bytes read from a socket at once.
-const READ_CHUNK: usize = 16 * 1024;
-/// Bytes handed to a writer thread at once.
-const WRITE_CHUNK: usize = 64 * 1024;
-/// Messages the other threads may queue for the relay thread before they wait.
+/// Messages the other threads may queue for the endpoint thread before they wait.
 const INBOX_CAPACITY: usize = 1024;
-/// How long a callback connection to a client's daemon may take to open.
-const CALLBACK_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long shutdown waits for the last goodbyes to be written.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
-/// A socket that accepts no bytes for this long is dropped. The relay closes a session
-/// whose output grows too far behind, but only the socket can tell that a peer reads
-/// nothing at all (for example after the relay said goodbye).
-const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Stack of the threads started per connection: they only copy bytes between a socket and
-/// a channel, so a small stack keeps thousands of connections cheap.
-const CONNECTION_THREAD_STACK: usize = 256 * 1024;
+/// Stack of the threads started per socket: they only copy bytes between a socket and a
+/// channel, so a small stack keeps thousands of connections cheap.
+const SOCKET_THREAD_STACK: usize = 256 * 1024;
 
 /// Options of the server beyond the relay's own configuration.
 #[derive(Clone, Debug, Default)]
 pub struct ServerOptions {
-    /// The relay's limits and policies.
+    /// The relay's limits and policies, the write, callback and shutdown deadlines among
+    /// them.
     pub relay: RelayConfig,
 }
 
@@ -112,7 +98,7 @@ impl ShutdownHandle {
 /// A blocking securecom server. See the [crate documentation](crate).
 pub struct Server {
     listener: TcpListener,
-    relay: Relay,
+    endpoint: ServerEndpoint,
 }
 
 impl std::fmt::Debug for Server {
@@ -123,49 +109,36 @@ impl std::fmt::Debug for Server {
     }
 }
 
-/// What the other threads tell the relay thread.
+/// What the other threads tell the endpoint thread.
 enum ToRelay {
     Accepted(TcpStream, SocketAddr),
     Data(ConnectionId, Vec<u8>),
-    /// The socket ended or failed.
-    Eof(ConnectionId),
-    /// The writer wrote its chunk of this many bytes.
-    Written(ConnectionId, usize),
-    /// The callback connection (of this generation) wrote its chunk of this many bytes.
-    CallbackWritten(ConnectionId, u64, usize),
-    /// The callback connection (of this generation) could not be opened or broke.
-    CallbackFailed(ConnectionId, u64),
+    Written(ServerSocket, usize),
+    /// The socket ended or failed (or, for a callback, could not be opened).
+    Closed(ServerSocket),
+    CallbackConnected(ConnectionId, TcpStream),
     Shutdown,
 }
 
-/// The chunk a writer thread is writing.
-#[derive(Clone, Copy)]
-struct InFlight {
-    len: usize,
-    /// The bytes are still in the relay's output (consume them once written).
-    counted: bool,
+/// The I/O half of one socket: a handle to shut it down and a writer thread's queue.
+struct SocketIo {
+    socket: TcpStream,
+    chunks: Sender<Vec<u8>>,
 }
 
-struct Writer {
-    tx: Sender<Vec<u8>>,
-    in_flight: Option<InFlight>,
-}
-
-struct Callback {
-    generation: u64,
-    writer: Writer,
+impl SocketIo {
+    /// Ends the blocking read and any blocked write; the threads then end and drop their
+    /// handles on the socket.
+    fn close(self) {
+        let _ = self.socket.shutdown(Shutdown::Both);
+    }
 }
 
 struct Conn {
     peer: SocketAddr,
-    /// A handle on the socket, to shut it down (which ends both threads).
-    socket: TcpStream,
+    io: SocketIo,
     gate: Arc<Gate>,
-    writer: Writer,
-    /// Past the handshake: output is consumed once written, not when handed out (the
-    /// handshake's output is replaced when it ends, so it is consumed when handed out).
-    online: bool,
-    callback: Option<Callback>,
+    callback: Option<SocketIo>,
 }
 
 impl Server {
@@ -178,7 +151,7 @@ impl Server {
         let listener = TcpListener::bind(addr)?;
         Ok(Server {
             listener,
-            relay: Relay::new(config, options.relay),
+            endpoint: ServerEndpoint::new(config, options.relay),
         })
     }
 
@@ -188,12 +161,12 @@ impl Server {
     }
 
     /// Serves on the calling thread until `shutdown` is shut down, then says goodbye to
-    /// every client, waits up to two seconds for the goodbyes to be written, closes every
-    /// connection and the listener, and returns.
+    /// every client, waits for the goodbyes to be written (at most the configured
+    /// shutdown grace), closes every connection and the listener, and returns.
     ///
     /// Fails only if the accept thread cannot be started.
     pub fn run(self, shutdown: ShutdownHandle) -> io::Result<()> {
-        let Server { listener, relay } = self;
+        let Server { listener, endpoint } = self;
         let (to_relay, inbox) = mpsc::sync_channel(INBOX_CAPACITY);
         shutdown.register(to_relay.clone());
         let accepted = to_relay.clone();
@@ -202,106 +175,99 @@ impl Server {
                 accepted.send(ToRelay::Accepted(stream, peer)).is_ok()
             })?;
         tracing::info!(addr = %acceptor.local_addr(), "serving");
-        let mut state = Running {
-            relay,
+        let mut running = Running {
+            endpoint,
             conns: BTreeMap::new(),
-            paused: BTreeSet::new(),
             to_relay,
             clock: StdClock::new(),
             rng: crate::os_rng(),
-            accepting: true,
-            next_callback: 0,
         };
-        state.serve(&inbox, &shutdown, acceptor);
+        running.serve(&inbox, &shutdown, acceptor);
         Ok(())
     }
 }
 
 struct Running {
-    relay: Relay,
+    endpoint: ServerEndpoint,
     conns: BTreeMap<ConnectionId, Conn>,
-    paused: BTreeSet<ConnectionId>,
     to_relay: SyncSender<ToRelay>,
     clock: StdClock,
     rng: rand_core::UnwrapErr<getrandom::SysRng>,
-    accepting: bool,
-    next_callback: u64,
 }
 
 impl Running {
-    fn serve(
-        &mut self,
-        inbox: &Receiver<ToRelay>,
-        shutdown: &ShutdownHandle,
-        mut acceptor: Acceptor,
-    ) {
-        while !shutdown.is_shutdown() {
-            let received = match self.relay.poll_timeout() {
+    fn serve(&mut self, inbox: &Receiver<ToRelay>, shutdown: &ShutdownHandle, acceptor: Acceptor) {
+        let mut acceptor = Some(acceptor);
+        while !self.endpoint.is_finished() {
+            if shutdown.is_shutdown()
+                && let Some(acceptor) = acceptor.take()
+            {
+                tracing::info!("shutting down: closing {} connections", self.conns.len());
+                acceptor.join();
+                self.endpoint.shutdown(self.clock.now());
+                self.carry_out();
+                continue;
+            }
+            let received = match self.endpoint.poll_timeout() {
                 Some(deadline) => {
-                    let deadline = self.clock.to_std(deadline);
-                    inbox
-                        .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+                    let wait = self.clock.to_std(deadline);
+                    inbox.recv_timeout(wait.saturating_duration_since(std::time::Instant::now()))
                 }
                 None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
             match received {
-                Ok(ToRelay::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
                 Ok(msg) => self.handle(msg),
                 Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
             }
             // Also when messages keep coming: a busy server must still fire its timers.
             let now = self.clock.now();
-            if self.relay.poll_timeout().is_some_and(|t| now >= t) {
-                self.relay.handle_timeout(now);
+            if self.endpoint.poll_timeout().is_some_and(|t| t <= now) {
+                self.endpoint.handle_timeout(now);
             }
-            self.flush();
+            self.carry_out();
         }
-        tracing::info!("shutting down: closing {} connections", self.conns.len());
-        self.accepting = false;
-        acceptor.stop();
-        self.relay.shutdown();
-        self.flush();
-        let grace = std::time::Instant::now() + SHUTDOWN_GRACE;
-        while !self.conns.is_empty() {
-            let left = grace.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                // Also when a peer keeps sending: the grace period is a bound.
-                break;
-            }
-            match inbox.recv_timeout(left) {
-                Ok(msg) => self.handle(msg),
-                Err(_) => break,
-            }
-            self.flush();
-        }
-        let left: Vec<ConnectionId> = self.conns.keys().copied().collect();
-        for id in left {
-            self.drop_connection(id);
-        }
-        acceptor.join();
         tracing::info!("shut down");
     }
 
-    fn accept(&mut self, stream: TcpStream, peer: SocketAddr) {
-        if !self.accepting {
-            return;
-        }
+    fn handle(&mut self, msg: ToRelay) {
         let now = self.clock.now();
-        let id = match self.relay.open_connection(now, &mut self.rng) {
+        match msg {
+            ToRelay::Accepted(stream, peer) => self.accept(stream, peer),
+            ToRelay::Data(id, bytes) => self.endpoint.handle_input(id, now, &bytes),
+            ToRelay::Written(socket, n) => self.endpoint.handle_written(socket, now, n),
+            ToRelay::Closed(socket) => self.endpoint.handle_closed(socket, now),
+            ToRelay::CallbackConnected(id, stream) => self.callback_connected(id, stream),
+            // The flag is checked at the top of the loop.
+            ToRelay::Shutdown => {}
+        }
+    }
+
+    fn accept(&mut self, stream: TcpStream, peer: SocketAddr) {
+        let id = match self.endpoint.accept(self.clock.now(), &mut self.rng) {
             Ok(id) => id,
             Err(e) => {
                 tracing::debug!(%peer, "refused: {e}");
                 return;
             }
         };
-        match self.start_connection(id, stream, peer) {
-            Ok(conn) => {
+        match self.start_connection(id, stream) {
+            Ok((io, gate)) => {
                 tracing::debug!(%peer, connection = %id, "accepted");
-                self.conns.insert(id, conn);
+                self.conns.insert(
+                    id,
+                    Conn {
+                        peer,
+                        io,
+                        gate,
+                        callback: None,
+                    },
+                );
             }
             Err(e) => {
                 tracing::warn!(%peer, connection = %id, "could not start the connection: {e}");
-                self.relay.connection_lost(id);
+                self.endpoint
+                    .handle_closed(ServerSocket::Main(id), self.clock.now());
             }
         }
     }
@@ -310,232 +276,141 @@ impl Running {
         &mut self,
         id: ConnectionId,
         stream: TcpStream,
-        peer: SocketAddr,
-    ) -> io::Result<Conn> {
+    ) -> io::Result<(SocketIo, Arc<Gate>)> {
         let _ = stream.set_nodelay(true);
-        stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
         let reader = stream.try_clone()?;
-        let socket = stream.try_clone()?;
+        let io = spawn_writer(ServerSocket::Main(id), stream, self.to_relay.clone())?;
         let gate = Gate::new();
-        let writer = spawn_writer(
-            format!("securecom-write-{}", id.0),
-            stream,
-            self.to_relay.clone(),
-            move |n| ToRelay::Written(id, n),
-            move || ToRelay::Eof(id),
-        );
-        let writer = match writer {
-            Ok(writer) => writer,
-            Err(e) => {
-                let _ = socket.shutdown(Shutdown::Both);
-                return Err(e);
-            }
-        };
         let to_relay = self.to_relay.clone();
         let reader_gate = gate.clone();
         let spawned = thread::Builder::new()
             .name(format!("securecom-read-{}", id.0))
-            .stack_size(CONNECTION_THREAD_STACK)
+            .stack_size(SOCKET_THREAD_STACK)
             .spawn(move || read_loop(id, reader, &reader_gate, &to_relay));
         if let Err(e) = spawned {
-            let _ = socket.shutdown(Shutdown::Both);
+            io.close();
             return Err(e);
         }
-        Ok(Conn {
-            peer,
-            socket,
-            gate,
-            writer,
-            online: false,
-            callback: None,
-        })
+        Ok((io, gate))
     }
 
-    fn handle(&mut self, msg: ToRelay) {
-        let now = self.clock.now();
-        match msg {
-            ToRelay::Accepted(stream, peer) => self.accept(stream, peer),
-            ToRelay::Data(id, bytes) => {
-                let _ = self.relay.handle_input(id, now, &bytes);
-                if !self.relay.wants_input(id)
-                    && let Some(conn) = self.conns.get(&id)
-                {
-                    conn.gate.pause();
-                    self.paused.insert(id);
-                }
-            }
-            ToRelay::Eof(id) => self.drop_connection(id),
-            ToRelay::Written(id, n) => {
-                if let Some(conn) = self.conns.get_mut(&id)
-                    && let Some(done) = conn.writer.in_flight.take()
-                    && done.counted
-                {
-                    self.relay.consume_output(id, done.len.min(n));
-                }
-                self.write(id);
-            }
-            ToRelay::CallbackWritten(id, generation, n) => {
-                if let Some(cb) = self.conns.get_mut(&id).and_then(|c| c.callback.as_mut())
-                    && cb.generation == generation
-                    && let Some(done) = cb.writer.in_flight.take()
-                {
-                    self.relay.consume_callback_output(id, done.len.min(n));
-                }
-                self.write(id);
-            }
-            ToRelay::CallbackFailed(id, generation) => {
-                let Some(conn) = self.conns.get_mut(&id) else {
-                    return;
-                };
-                if conn.callback.as_ref().map(|cb| cb.generation) != Some(generation) {
-                    return;
-                }
-                tracing::info!(connection = %id, "callback connection failed");
-                conn.callback = None;
-                self.relay.callback_failed(id);
-            }
-            ToRelay::Shutdown => {}
-        }
-    }
-
-    /// Handles the relay's events, writes whatever it has for each connection it reports,
-    /// closes finished ones, and lets paused readers go on when they may.
-    fn flush(&mut self) {
-        self.drain_events();
-        while let Some(id) = self.relay.poll_transmit() {
-            self.write(id);
-        }
-        self.drain_events();
-        self.resume_readers();
-    }
-
-    fn drain_events(&mut self) {
-        while let Some(event) = self.relay.poll_event() {
-            self.on_event(event);
-        }
-    }
-
-    fn write(&mut self, id: ConnectionId) {
-        // A connection that just came online must be marked so before its output is read.
-        self.drain_events();
+    fn callback_connected(&mut self, id: ConnectionId, stream: TcpStream) {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
-        let mut broken = false;
-        if conn.writer.in_flight.is_none() {
-            let out = self.relay.output(id);
-            let len = out.len().min(WRITE_CHUNK);
-            if let Some(chunk) = out.get(..len).filter(|c| !c.is_empty()) {
-                let chunk = chunk.to_vec();
-                let counted = conn.online;
-                if !counted {
-                    self.relay.consume_output(id, len);
-                }
-                if conn.writer.tx.send(chunk).is_ok() {
-                    conn.writer.in_flight = Some(InFlight { len, counted });
-                } else {
-                    broken = true;
-                }
+        let _ = stream.set_nodelay(true);
+        let now = self.clock.now();
+        match spawn_writer(ServerSocket::Callback(id), stream, self.to_relay.clone()) {
+            Ok(io) => {
+                conn.callback = Some(io);
+                self.endpoint.handle_callback_connected(id, now);
             }
-        }
-        if let Some(cb) = conn.callback.as_mut()
-            && cb.writer.in_flight.is_none()
-        {
-            let out = self.relay.callback_output(id);
-            let len = out.len().min(WRITE_CHUNK);
-            if let Some(chunk) = out.get(..len).filter(|c| !c.is_empty()) {
-                // Sent before the thread connected: it waits in the channel.
-                if cb.writer.tx.send(chunk.to_vec()).is_ok() {
-                    cb.writer.in_flight = Some(InFlight { len, counted: true });
-                }
-            }
-        }
-        let idle = conn.writer.in_flight.is_none();
-        if broken || (idle && self.relay.should_close(id)) {
-            self.drop_connection(id);
+            Err(_) => self.endpoint.handle_closed(ServerSocket::Callback(id), now),
         }
     }
 
-    fn resume_readers(&mut self) {
-        let paused: Vec<ConnectionId> = self.paused.iter().copied().collect();
-        for id in paused {
-            if self.relay.wants_input(id) {
-                self.paused.remove(&id);
-                if let Some(conn) = self.conns.get(&id) {
-                    conn.gate.open();
+    /// Carries out every action of the endpoint and logs its events.
+    fn carry_out(&mut self) {
+        while let Some(action) = self.endpoint.poll_action() {
+            match action {
+                ServerAction::Transmit { socket, bytes } => self.transmit(socket, bytes),
+                ServerAction::PauseReading(id) => {
+                    if let Some(conn) = self.conns.get(&id) {
+                        conn.gate.pause();
+                    }
                 }
+                ServerAction::ResumeReading(id) => {
+                    if let Some(conn) = self.conns.get(&id) {
+                        conn.gate.open();
+                    }
+                }
+                ServerAction::OpenCallback { connection, port } => {
+                    self.open_callback(connection, port);
+                }
+                ServerAction::Close(socket) => self.close(socket),
+                other => tracing::warn!(?other, "unknown action"),
             }
         }
-    }
-
-    fn drop_connection(&mut self, id: ConnectionId) {
-        if let Some(conn) = self.conns.remove(&id) {
-            conn.gate.close();
-            // Ends the reader's blocking read and any blocked write; the threads then end
-            // and drop their handles on the socket. Dropping the writers' channels ends
-            // the writer threads that are idle.
-            let _ = conn.socket.shutdown(Shutdown::Both);
-            tracing::debug!(peer = %conn.peer, connection = %id, "closed");
+        while let Some(event) = self.endpoint.poll_event() {
+            log_event(&event);
         }
-        self.paused.remove(&id);
-        self.relay.connection_lost(id);
     }
 
-    fn on_event(&mut self, event: RelayEvent) {
-        match event {
-            RelayEvent::CallbackRequested {
-                connection,
-                port,
-                hello,
-            } => {
-                let Some(conn) = self.conns.get_mut(&connection) else {
-                    return;
+    fn transmit(&mut self, socket: ServerSocket, bytes: Vec<u8>) {
+        let conn = self.conns.get(&socket.connection());
+        let io = match socket {
+            ServerSocket::Main(_) => conn.map(|c| &c.io),
+            ServerSocket::Callback(_) => conn.and_then(|c| c.callback.as_ref()),
+        };
+        if io.is_none_or(|io| io.chunks.send(bytes).is_err()) {
+            self.endpoint.handle_closed(socket, self.clock.now());
+        }
+    }
+
+    fn open_callback(&mut self, id: ConnectionId, port: u16) {
+        let Some(conn) = self.conns.get(&id) else {
+            return;
+        };
+        let addr = SocketAddr::new(conn.peer.ip(), port);
+        tracing::info!(connection = %id, %addr, "opening callback connection");
+        let to_relay = self.to_relay.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("securecom-callback-{}", id.0))
+            .stack_size(SOCKET_THREAD_STACK)
+            .spawn(move || {
+                // The endpoint gives up at its own deadline; a late success is dropped.
+                let report = match TcpStream::connect(addr) {
+                    Ok(stream) => ToRelay::CallbackConnected(id, stream),
+                    Err(_) => ToRelay::Closed(ServerSocket::Callback(id)),
                 };
-                let addr = SocketAddr::new(conn.peer.ip(), port);
-                tracing::info!(%connection, %addr, "opening callback connection");
-                self.next_callback += 1;
-                let generation = self.next_callback;
-                let (tx, rx) = mpsc::channel();
-                let to_relay = self.to_relay.clone();
-                let spawned = thread::Builder::new()
-                    .name(format!("securecom-callback-{}", connection.0))
-                    .stack_size(CONNECTION_THREAD_STACK)
-                    .spawn(move || {
-                        callback_loop(connection, generation, addr, &hello, &rx, &to_relay)
-                    });
-                match spawned {
-                    Ok(_) => {
-                        conn.callback = Some(Callback {
-                            generation,
-                            writer: Writer {
-                                tx,
-                                in_flight: None,
-                            },
-                        });
-                    }
-                    Err(e) => {
-                        tracing::warn!(%connection, "could not start the callback connection: {e}");
-                        conn.callback = None;
-                        self.relay.callback_failed(connection);
-                    }
-                }
-            }
-            RelayEvent::UserOnline { connection, user } => {
-                if let Some(conn) = self.conns.get_mut(&connection) {
-                    conn.online = true;
-                }
-                tracing::info!(%connection, %user, "online");
-            }
-            RelayEvent::UserOffline {
-                connection,
-                user,
-                reason,
-            } => tracing::info!(%connection, %user, ?reason, "offline"),
-            RelayEvent::HandshakeFailed { connection, error } => {
-                tracing::info!(%connection, %error, "handshake failed");
-            }
-            other => tracing::debug!(?other, "relay event"),
+                let _ = to_relay.send(report);
+            });
+        if spawned.is_err() {
+            self.endpoint
+                .handle_closed(ServerSocket::Callback(id), self.clock.now());
         }
+    }
+
+    fn close(&mut self, socket: ServerSocket) {
+        match socket {
+            ServerSocket::Main(id) => {
+                if let Some(conn) = self.conns.remove(&id) {
+                    conn.gate.close();
+                    conn.io.close();
+                    if let Some(callback) = conn.callback {
+                        callback.close();
+                    }
+                    tracing::debug!(peer = %conn.peer, connection = %id, "closed");
+                }
+            }
+            ServerSocket::Callback(id) => {
+                if let Some(callback) = self.conns.get_mut(&id).and_then(|c| c.callback.take()) {
+                    callback.close();
+                }
+            }
+        }
+    }
+}
+
+fn log_event(event: &RelayEvent) {
+    match event {
+        RelayEvent::UserOnline { connection, user } => {
+            tracing::info!(%connection, %user, "online");
+        }
+        RelayEvent::UserOffline {
+            connection,
+            user,
+            reason,
+        } => tracing::info!(%connection, %user, ?reason, "offline"),
+        RelayEvent::HandshakeFailed { connection, error } => {
+            tracing::info!(%connection, %error, "handshake failed");
+        }
+        RelayEvent::CallbackRequested {
+            connection, port, ..
+        } => {
+            tracing::debug!(%connection, port, "callback requested");
+        }
+        other => tracing::debug!(?other, "relay event"),
     }
 }
 
@@ -554,71 +429,35 @@ fn read_loop(id: ConnectionId, mut read: TcpStream, gate: &Gate, to_relay: &Sync
             Err(_) => break,
         }
     }
-    let _ = to_relay.send(ToRelay::Eof(id));
+    let _ = to_relay.send(ToRelay::Closed(ServerSocket::Main(id)));
 }
 
-/// Starts a thread writing each chunk it receives to `stream`, reporting each write with
-/// `written(len)` and a failure with `failed()`.
+/// Starts a thread writing each chunk it is handed to `stream`, reporting each one written
+/// (or the socket closed).
 fn spawn_writer(
-    name: String,
-    mut stream: TcpStream,
+    socket: ServerSocket,
+    stream: TcpStream,
     to_relay: SyncSender<ToRelay>,
-    written: impl Fn(usize) -> ToRelay + Send + 'static,
-    failed: impl FnOnce() -> ToRelay + Send + 'static,
-) -> io::Result<Writer> {
-    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+) -> io::Result<SocketIo> {
+    let mut write = stream.try_clone()?;
+    let (chunks, rx) = mpsc::channel::<Vec<u8>>();
     thread::Builder::new()
-        .name(name)
-        .stack_size(CONNECTION_THREAD_STACK)
+        .name(format!("securecom-write-{}", socket.connection().0))
+        .stack_size(SOCKET_THREAD_STACK)
         .spawn(move || {
             for chunk in rx {
-                if stream.write_all(&chunk).is_err() {
-                    let _ = to_relay.send(failed());
-                    return;
-                }
-                if to_relay.send(written(chunk.len())).is_err() {
+                let report = match write.write_all(&chunk) {
+                    Ok(()) => ToRelay::Written(socket, chunk.len()),
+                    Err(_) => ToRelay::Closed(socket),
+                };
+                let failed = matches!(report, ToRelay::Closed(_));
+                if to_relay.send(report).is_err() || failed {
                     return;
                 }
             }
         })?;
-    Ok(Writer {
-        tx,
-        in_flight: None,
+    Ok(SocketIo {
+        socket: stream,
+        chunks,
     })
-}
-
-fn callback_loop(
-    id: ConnectionId,
-    generation: u64,
-    addr: SocketAddr,
-    hello: &[u8],
-    chunks: &Receiver<Vec<u8>>,
-    to_relay: &SyncSender<ToRelay>,
-) {
-    let failed = || {
-        let _ = to_relay.send(ToRelay::CallbackFailed(id, generation));
-    };
-    let mut stream = match TcpStream::connect_timeout(&addr, CALLBACK_CONNECT_TIMEOUT) {
-        Ok(stream) => stream,
-        Err(e) => {
-            tracing::debug!(connection = %id, %addr, "callback connect failed: {e}");
-            return failed();
-        }
-    };
-    let _ = stream.set_nodelay(true);
-    if stream.set_write_timeout(Some(WRITE_TIMEOUT)).is_err() || stream.write_all(hello).is_err() {
-        return failed();
-    }
-    for chunk in chunks {
-        if stream.write_all(&chunk).is_err() {
-            return failed();
-        }
-        if to_relay
-            .send(ToRelay::CallbackWritten(id, generation, chunk.len()))
-            .is_err()
-        {
-            break;
-        }
-    }
-    let _ = stream.shutdown(Shutdown::Both);
 }

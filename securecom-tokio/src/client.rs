@@ -1,23 +1,30 @@
-//! The async client: handshake, then one task that owns the chat logic and the socket.
+//! The async client: one task that owns the [`ClientEndpoint`] and carries out its
+//! actions, plus tasks that only move bytes (a writer to the server, a reader per callback
+//! connection).
+//!
+//! Every limit, deadline and decision is the endpoint's; this file reads, writes, sleeps
+//! until the endpoint's deadline, and reports what happened.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use securecom_proto::chat::SafetyNumber;
-use securecom_proto::client::{
-    CallbackConnection, ChatClient, ChatStatus, ClientError, ClientEvent,
-};
+use securecom_proto::client::{ChatClient, ChatStatus, ClientError, ClientEvent};
 pub use securecom_proto::driver::{ClientOptions, ConnectError};
-use securecom_proto::handshake::{ClientConfig, ClientHandshake, ClientProgress, HandshakeError};
+use securecom_proto::endpoint::{
+    CallbackId, ClientAction, ClientEndpoint, ClientSocket, ConnectFailure, Phase, READ_CHUNK,
+};
+use securecom_proto::handshake::{ClientConfig, HandshakeError};
 use securecom_proto::identity::{PublicKey, Username};
+use securecom_proto::session::SessionError;
 use securecom_proto::time::{StdClock, UnixTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
-
-const READ_CHUNK: usize = 16 * 1024;
+use tokio::task::JoinHandle;
 
 /// Connects clients. See [`Client::connect`].
 #[derive(Debug)]
@@ -38,6 +45,14 @@ struct Ctx {
     rng: rand_core::UnwrapErr<getrandom::SysRng>,
 }
 
+/// What the socket tasks report.
+enum Report {
+    Written(usize),
+    ServerClosed,
+    CallbackData(CallbackId, Vec<u8>),
+    CallbackClosed(CallbackId),
+}
+
 /// A connected, authenticated client: every method queues a command and returns once the
 /// client logic accepted it; results arrive as events.
 #[derive(Clone, Debug)]
@@ -51,7 +66,8 @@ pub struct ClientHandle {
 impl Client {
     /// Connects to `addr`, authenticates the server and logs in. Returns a handle for
     /// commands and the stream of events; the connection lives until `exit`, a server
-    /// close, or every handle is dropped.
+    /// close, or every handle is dropped. The configured handshake timeout bounds the
+    /// whole call, connecting included.
     pub async fn connect(
         addr: impl tokio::net::ToSocketAddrs,
         config: Arc<ClientConfig>,
@@ -59,36 +75,25 @@ impl Client {
     ) -> Result<(ClientHandle, mpsc::UnboundedReceiver<ClientEvent>), ConnectError> {
         let clock = StdClock::new();
         let mut rng = crate::os_rng();
-        let stream = TcpStream::connect(addr).await?;
-        let _ = stream.set_nodelay(true);
-        let (mut read, mut write) = stream.into_split();
-        let mut hs = ClientHandshake::start(config.clone(), &mut rng, clock.now(), UnixTime::now());
-        let mut buf = vec![0u8; READ_CHUNK];
-        let deadline = tokio::time::Instant::from_std(clock.to_std(hs.poll_timeout()));
-        let (session, leftover) = loop {
-            write.write_all(hs.output()).await?;
-            let n = hs.output().len();
-            hs.consume_output(n);
-            let n = match tokio::time::timeout_at(deadline, read.read(&mut buf)).await {
-                Ok(r) => r?,
-                Err(_) => return Err(ConnectError::Handshake(HandshakeError::Timeout)),
-            };
-            if n == 0 {
-                return Err(ConnectError::Closed);
-            }
-            match hs.handle_input(clock.now(), &buf[..n])? {
-                ClientProgress::Continue(next) => hs = next,
-                ClientProgress::Established { session, consumed } => {
-                    break (session, buf[consumed..n].to_vec());
-                }
-            }
+        let endpoint = ClientEndpoint::connect(
+            config.clone(),
+            options.known_keys,
+            options.limits,
+            &mut rng,
+            clock.now(),
+            UnixTime::now(),
+        );
+        let deadline = endpoint
+            .poll_timeout()
+            .map(|t| tokio::time::Instant::from_std(clock.to_std(t)));
+        let connecting = TcpStream::connect(addr);
+        let stream = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, connecting)
+                .await
+                .map_err(|_| ConnectError::Handshake(HandshakeError::Timeout))??,
+            None => connecting.await?,
         };
-        let username = config.username().clone();
-        let session_id = session.session_id();
-        let mut client = ChatClient::new(session, config, options.known_keys, clock.now());
-        let (events_tx, events_rx) = mpsc::unbounded_channel();
-        let _ = client.handle_input(clock.now(), &leftover);
-        let (tx, rx) = mpsc::channel(64);
+        let _ = stream.set_nodelay(true);
         let listener = match options.callback_listen {
             Some(addr) => Some(TcpListener::bind(addr).await?),
             None => None,
@@ -97,27 +102,47 @@ impl Client {
             Some(l) => Some(l.local_addr()?),
             None => None,
         };
+        let (read, write) = stream.into_split();
+        let (reports, inbox) = mpsc::channel(64);
+        let (chunks, chunks_rx) = mpsc::unbounded_channel();
+        let writer = tokio::spawn(write_loop(write, chunks_rx, reports.clone()));
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let (tx, rx) = mpsc::channel(64);
         let driver = Driver {
-            client,
+            endpoint,
             clock,
             ctx: Ctx {
                 now: clock.now(),
                 rng,
             },
             events: events_tx,
-            write,
+            chunks,
+            writer,
+            reports,
+            callbacks: BTreeMap::new(),
+            ready: Some(ready_tx),
         };
-        tokio::spawn(driver.run(read, rx, listener));
+        tokio::spawn(driver.run(read, inbox, rx, listener));
+        let session_id = match ready_rx.await {
+            Ok(Ok(session_id)) => session_id,
+            Ok(Err(ConnectFailure::Handshake(e))) => return Err(ConnectError::Handshake(e)),
+            Ok(Err(_)) | Err(_) => return Err(ConnectError::Closed),
+        };
         Ok((
             ClientHandle {
                 tx,
-                username,
+                username: config.username().clone(),
                 session_id,
                 callback_addr,
             },
             events_rx,
         ))
     }
+}
+
+fn closed() -> ClientError {
+    ClientError::Session(SessionError::Closed)
 }
 
 impl ClientHandle {
@@ -145,10 +170,8 @@ impl ClientHandle {
         self.tx
             .send((Command::Call(Box::new(f)), Some(reply)))
             .await
-            .map_err(|_| ClientError::Session(securecom_proto::session::SessionError::Closed))?;
-        answer
-            .await
-            .map_err(|_| ClientError::Session(securecom_proto::session::SessionError::Closed))?
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
     }
 
     /// Asks who is online ([`ClientEvent::Users`]).
@@ -217,7 +240,6 @@ impl ClientHandle {
     /// Where we stand, and the current chat's safety number.
     pub async fn status(&self) -> Result<(ChatStatus, Option<SafetyNumber>), ClientError> {
         let (tx, rx) = oneshot::channel();
-        let closed = || ClientError::Session(securecom_proto::session::SessionError::Closed);
         self.tx
             .send((Command::Status(tx), None))
             .await
@@ -227,115 +249,158 @@ impl ClientHandle {
 }
 
 struct Driver {
-    client: ChatClient,
+    endpoint: ClientEndpoint,
     clock: StdClock,
     ctx: Ctx,
     events: mpsc::UnboundedSender<ClientEvent>,
-    write: OwnedWriteHalf,
+    /// Chunks for the writer task.
+    chunks: mpsc::UnboundedSender<Vec<u8>>,
+    writer: JoinHandle<()>,
+    reports: mpsc::Sender<Report>,
+    callbacks: BTreeMap<CallbackId, JoinHandle<()>>,
+    /// Tells [`Client::connect`] how the handshake ended.
+    ready: Option<oneshot::Sender<Result<u64, ConnectFailure>>>,
 }
-
-type CommandRx = mpsc::Receiver<(Command, Reply)>;
 
 impl Driver {
     async fn run(
         mut self,
         mut read: OwnedReadHalf,
-        mut commands: CommandRx,
+        mut inbox: mpsc::Receiver<Report>,
+        mut commands: mpsc::Receiver<(Command, Reply)>,
         listener: Option<TcpListener>,
     ) {
         let mut buf = vec![0u8; READ_CHUNK];
-        let (cb_tx, mut cb_rx) = mpsc::channel::<(u64, Option<Vec<u8>>)>(64);
-        let mut callbacks: std::collections::BTreeMap<
-            u64,
-            (CallbackConnection, tokio::task::JoinHandle<()>),
-        > = std::collections::BTreeMap::new();
-        let mut next_cb = 0u64;
-        if self.flush().await.is_err() {
-            self.client.connection_lost();
-            self.forward_events();
-            return;
-        }
+        let mut reading = true;
+        let mut handles_gone = false;
         loop {
-            let deadline =
-                tokio::time::Instant::from_std(self.clock.to_std(self.client.poll_timeout()));
+            if !self.carry_out() {
+                break;
+            }
+            let deadline = self
+                .endpoint
+                .poll_timeout()
+                .map(|t| tokio::time::Instant::from_std(self.clock.to_std(t)));
             tokio::select! {
-                read = read.read(&mut buf) => match read {
-                    Ok(n) if n > 0 => {
-                        let now = self.clock.now();
-                        if self.client.handle_input(now, &buf[..n]).is_err() {
-                            break;
+                read = read.read(&mut buf), if reading => {
+                    let now = self.clock.now();
+                    match read {
+                        Ok(n) if n > 0 => {
+                            self.endpoint.handle_input(now, buf.get(..n).unwrap_or_default());
+                        }
+                        _ => {
+                            reading = false;
+                            self.endpoint.handle_closed(now, ClientSocket::Server);
                         }
                     }
-                    _ => break,
-                },
-                command = commands.recv() => match command {
-                    Some((Command::Call(f), reply)) => {
-                        self.ctx.now = self.clock.now();
-                        let result = f(&mut self.client, &mut self.ctx);
-                        if let Some(reply) = reply {
-                            let _ = reply.send(result);
-                        }
-                    }
-                    Some((Command::Status(reply), _)) => {
-                        let _ = reply.send((self.client.status(), self.client.safety_number()));
-                    }
-                    None => {
-                        let _ = self.client.exit(self.clock.now());
-                    }
-                },
-                () = tokio::time::sleep_until(deadline) => {
-                    let _ = self.client.handle_timeout(self.clock.now());
                 }
+                Some(report) = inbox.recv() => self.handle(report),
+                command = commands.recv(), if !handles_gone => match command {
+                    Some((command, reply)) => self.command(command, reply),
+                    None => {
+                        handles_gone = true;
+                        let now = self.clock.now();
+                        if let Some(chat) = self.endpoint.chat() {
+                            let _ = chat.exit(now);
+                        }
+                    }
+                },
+                () = sleep_until(deadline) => self.endpoint.handle_timeout(self.clock.now()),
                 accepted = accept(listener.as_ref()) => {
                     if let Ok((stream, _)) = accepted {
-                        next_cb += 1;
-                        let task = tokio::spawn(callback_reader(next_cb, stream, cb_tx.clone()));
-                        callbacks.insert(next_cb, (CallbackConnection::new(), task));
+                        self.accept_callback(stream);
                     }
                 }
-                Some((id, data)) = cb_rx.recv() => {
-                    let now = self.clock.now();
-                    let refused = match (callbacks.get_mut(&id), data) {
-                        (Some((conn, _)), Some(bytes)) => {
-                            self.client.handle_callback_input(now, conn, &bytes).is_err()
-                        }
-                        _ => true,
-                    };
-                    if refused && let Some((_, task)) = callbacks.remove(&id) {
+            }
+        }
+        self.writer.abort();
+        for (_, task) in std::mem::take(&mut self.callbacks) {
+            task.abort();
+        }
+    }
+
+    /// Carries out every action and forwards every event; false once the endpoint is done.
+    fn carry_out(&mut self) -> bool {
+        while let Some(action) = self.endpoint.poll_action() {
+            match action {
+                ClientAction::Transmit { bytes } => {
+                    if self.chunks.send(bytes).is_err() {
+                        self.endpoint
+                            .handle_closed(self.clock.now(), ClientSocket::Server);
+                    }
+                }
+                ClientAction::Close(ClientSocket::Server) => {
+                    // Dropping the queue ends the writer once it wrote what it holds.
+                    let (closed, _) = mpsc::unbounded_channel();
+                    self.chunks = closed;
+                }
+                ClientAction::Close(ClientSocket::Callback(id)) => {
+                    if let Some(task) = self.callbacks.remove(&id) {
                         task.abort();
                     }
                 }
-            }
-            if self.flush().await.is_err() {
-                break;
-            }
-            if self.client.is_closed() && self.client.output().is_empty() {
-                break;
+                other => tracing::warn!(?other, "unknown action"),
             }
         }
-        for (_, (_, task)) in callbacks {
-            task.abort();
-        }
-        self.client.connection_lost();
-        self.forward_events();
-        let _ = self.write.shutdown().await;
-    }
-
-    /// Writes pending output and forwards events.
-    async fn flush(&mut self) -> io::Result<()> {
-        self.forward_events();
-        let out = self.client.output();
-        if !out.is_empty() {
-            self.write.write_all(out).await?;
-            let n = out.len();
-            self.client.consume_output(n);
-        }
-        Ok(())
-    }
-
-    fn forward_events(&mut self) {
-        while let Some(event) = self.client.poll_event() {
+        while let Some(event) = self.endpoint.poll_event() {
             let _ = self.events.send(event);
+        }
+        match self.endpoint.phase() {
+            Phase::Handshaking => true,
+            Phase::Established { session_id } => {
+                if let Some(ready) = self.ready.take() {
+                    let _ = ready.send(Ok(session_id));
+                }
+                true
+            }
+            Phase::Failed(failure) => {
+                if let Some(ready) = self.ready.take() {
+                    let _ = ready.send(Err(failure));
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+
+    fn handle(&mut self, report: Report) {
+        let now = self.clock.now();
+        match report {
+            Report::Written(n) => self.endpoint.handle_written(now, n),
+            Report::ServerClosed => self.endpoint.handle_closed(now, ClientSocket::Server),
+            Report::CallbackData(id, bytes) => self.endpoint.handle_callback_input(now, id, &bytes),
+            Report::CallbackClosed(id) => {
+                self.callbacks.remove(&id);
+                self.endpoint.handle_closed(now, ClientSocket::Callback(id));
+            }
+        }
+    }
+
+    fn command(&mut self, command: Command, reply: Reply) {
+        self.ctx.now = self.clock.now();
+        match command {
+            Command::Call(f) => {
+                let result = match self.endpoint.chat() {
+                    Some(chat) => f(chat, &mut self.ctx),
+                    None => Err(closed()),
+                };
+                if let Some(reply) = reply {
+                    let _ = reply.send(result);
+                }
+            }
+            Command::Status(reply) => {
+                if let Some(chat) = self.endpoint.chat_ref() {
+                    let _ = reply.send((chat.status(), chat.safety_number()));
+                }
+            }
+        }
+    }
+
+    fn accept_callback(&mut self, stream: TcpStream) {
+        // `None`: the daemon is full; dropping the stream closes it.
+        if let Some(id) = self.endpoint.handle_callback_accepted(self.clock.now()) {
+            let task = tokio::spawn(callback_reader(id, stream, self.reports.clone()));
+            self.callbacks.insert(id, task);
         }
     }
 }
@@ -347,19 +412,41 @@ async fn accept(listener: Option<&TcpListener>) -> io::Result<(TcpStream, Socket
     }
 }
 
-async fn callback_reader(id: u64, mut stream: TcpStream, tx: mpsc::Sender<(u64, Option<Vec<u8>>)>) {
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn write_loop(
+    mut write: tokio::net::tcp::OwnedWriteHalf,
+    mut chunks: mpsc::UnboundedReceiver<Vec<u8>>,
+    reports: mpsc::Sender<Report>,
+) {
+    while let Some(chunk) = chunks.recv().await {
+        let report = match write.write_all(&chunk).await {
+            Ok(()) => Report::Written(chunk.len()),
+            Err(_) => Report::ServerClosed,
+        };
+        let failed = matches!(report, Report::ServerClosed);
+        if reports.send(report).await.is_err() || failed {
+            return;
+        }
+    }
+    let _ = write.shutdown().await;
+}
+
+async fn callback_reader(id: CallbackId, mut stream: TcpStream, reports: mpsc::Sender<Report>) {
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
-        match stream.read(&mut buf).await {
-            Ok(n) if n > 0 => {
-                if tx.send((id, Some(buf[..n].to_vec()))).await.is_err() {
-                    return;
-                }
-            }
-            _ => {
-                let _ = tx.send((id, None)).await;
-                return;
-            }
+        let report = match stream.read(&mut buf).await {
+            Ok(n) if n > 0 => Report::CallbackData(id, buf.get(..n).unwrap_or_default().to_vec()),
+            _ => Report::CallbackClosed(id),
+        };
+        let ended = matches!(report, Report::CallbackClosed(_));
+        if reports.send(report).await.is_err() || ended {
+            return;
         }
     }
 }

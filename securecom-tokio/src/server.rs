@@ -1,43 +1,37 @@
-//! The async server: an accept loop and one task that owns the relay.
+//! The async server: one task that owns the [`ServerEndpoint`] and carries out its actions,
+//! plus a reader and a writer task per socket that only move bytes.
 //!
-//! Each connection has a reader task (which waits while the relay says not to read, so a
-//! fast sender is slowed to its peer's pace) and a writer task (which writes one chunk of
-//! the relay's output at a time and reports back, so unsent bytes stay counted in the
-//! relay). Everything else, including every decision, happens in the relay task.
+//! Every limit, deadline and decision is the endpoint's; this file reads, writes, sleeps
+//! until the endpoint's deadline, and reports what happened.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
+use securecom_proto::endpoint::{READ_CHUNK, ServerAction, ServerEndpoint, ServerSocket};
 use securecom_proto::handshake::ServerConfig;
-use securecom_proto::relay::{ConnectionId, Relay, RelayConfig, RelayEvent};
+use securecom_proto::relay::{ConnectionId, RelayConfig, RelayEvent};
 use securecom_proto::time::StdClock;
 use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-/// Bytes read from a socket at once.
-const READ_CHUNK: usize = 16 * 1024;
-/// How long a callback connection to a client's daemon may take to open.
-const CALLBACK_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long shutdown waits for the last goodbyes to be written.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
-
 /// Options of the server beyond the relay's own configuration.
 #[derive(Clone, Debug, Default)]
 pub struct ServerOptions {
-    /// The relay's limits and policies.
+    /// The relay's limits and policies, the write, callback and shutdown deadlines among
+    /// them.
     pub relay: RelayConfig,
 }
 
 /// An async securecom server. See the [crate documentation](crate).
 pub struct Server {
     listener: TcpListener,
-    relay: Relay,
+    endpoint: ServerEndpoint,
 }
 
 impl std::fmt::Debug for Server {
@@ -48,25 +42,31 @@ impl std::fmt::Debug for Server {
     }
 }
 
-enum ToRelay {
+/// What the socket tasks report.
+enum Report {
     Data(ConnectionId, Vec<u8>),
-    Eof(ConnectionId),
-    Written(ConnectionId),
-    CallbackWritten(ConnectionId),
-    CallbackFailed(ConnectionId),
+    Written(ServerSocket, usize),
+    Closed(ServerSocket),
+    CallbackConnected(ConnectionId, TcpStream),
 }
 
-struct Writer {
-    tx: mpsc::Sender<Vec<u8>>,
-    busy: bool,
+/// The I/O half of one socket: a writer task fed one chunk at a time.
+struct SocketIo {
+    chunks: mpsc::UnboundedSender<Vec<u8>>,
+    writer: JoinHandle<()>,
 }
 
 struct Conn {
     peer: SocketAddr,
-    writer: Writer,
+    io: SocketIo,
     may_read: watch::Sender<bool>,
     reader: JoinHandle<()>,
-    callback: Option<Writer>,
+    callback: Option<CallbackIo>,
+}
+
+enum CallbackIo {
+    Connecting(JoinHandle<()>),
+    Open(SocketIo),
 }
 
 impl Server {
@@ -79,7 +79,7 @@ impl Server {
         let listener = TcpListener::bind(addr).await?;
         Ok(Server {
             listener,
-            relay: Relay::new(config, options.relay),
+            endpoint: ServerEndpoint::new(config, options.relay),
         })
     }
 
@@ -88,27 +88,27 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then says goodbye to every client.
+    /// Serves until `shutdown` completes, then says goodbye to every client and returns
+    /// once every socket is closed (or the configured shutdown grace has passed).
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-        let Server { listener, relay } = self;
-        let (to_relay, inbox) = mpsc::channel(1024);
-        let mut state = Running {
-            relay,
+        let Server { listener, endpoint } = self;
+        let (reports, inbox) = mpsc::channel(1024);
+        let mut running = Running {
+            endpoint,
             conns: BTreeMap::new(),
-            paused: BTreeSet::new(),
-            to_relay,
+            reports,
             clock: StdClock::new(),
             rng: crate::os_rng(),
         };
-        state.serve(listener, inbox, shutdown).await
+        running.serve(listener, inbox, shutdown).await;
+        Ok(())
     }
 }
 
 struct Running {
-    relay: Relay,
+    endpoint: ServerEndpoint,
     conns: BTreeMap<ConnectionId, Conn>,
-    paused: BTreeSet<ConnectionId>,
-    to_relay: mpsc::Sender<ToRelay>,
+    reports: mpsc::Sender<Report>,
     clock: StdClock,
     rng: rand_core::UnwrapErr<getrandom::SysRng>,
 }
@@ -117,44 +117,36 @@ impl Running {
     async fn serve(
         &mut self,
         listener: TcpListener,
-        mut inbox: mpsc::Receiver<ToRelay>,
+        mut inbox: mpsc::Receiver<Report>,
         shutdown: impl Future<Output = ()>,
-    ) -> io::Result<()> {
+    ) {
         tokio::pin!(shutdown);
-        loop {
+        let mut listener = Some(listener);
+        while !self.endpoint.is_finished() {
             let deadline = self
-                .relay
+                .endpoint
                 .poll_timeout()
                 .map(|t| tokio::time::Instant::from_std(self.clock.to_std(t)));
             tokio::select! {
-                () = &mut shutdown => break,
-                accepted = listener.accept() => match accepted {
+                () = &mut shutdown, if listener.is_some() => {
+                    tracing::info!("shutting down: closing {} connections", self.conns.len());
+                    listener = None;
+                    self.endpoint.shutdown(self.clock.now());
+                }
+                accepted = accept(listener.as_ref()) => match accepted {
                     Ok((stream, peer)) => self.accept(stream, peer),
                     Err(e) => tracing::warn!("accept failed: {e}"),
                 },
-                Some(msg) = inbox.recv() => self.handle(msg),
-                () = sleep_until(deadline) => self.relay.handle_timeout(self.clock.now()),
+                Some(report) = inbox.recv() => self.handle(report),
+                () = sleep_until(deadline) => self.endpoint.handle_timeout(self.clock.now()),
             }
-            self.flush();
+            self.carry_out();
         }
-        tracing::info!("shutting down: closing {} connections", self.conns.len());
-        self.relay.shutdown();
-        self.flush();
-        let grace = tokio::time::sleep(SHUTDOWN_GRACE);
-        tokio::pin!(grace);
-        while !self.conns.is_empty() {
-            tokio::select! {
-                () = &mut grace => break,
-                Some(msg) = inbox.recv() => self.handle(msg),
-            }
-            self.flush();
-        }
-        Ok(())
+        tracing::info!("shut down");
     }
 
     fn accept(&mut self, stream: TcpStream, peer: SocketAddr) {
-        let now = self.clock.now();
-        let id = match self.relay.open_connection(now, &mut self.rng) {
+        let id = match self.endpoint.accept(self.clock.now(), &mut self.rng) {
             Ok(id) => id,
             Err(e) => {
                 tracing::debug!(%peer, "refused: {e}");
@@ -164,14 +156,14 @@ impl Running {
         let _ = stream.set_nodelay(true);
         let (read, write) = stream.into_split();
         let (may_read, may_read_rx) = watch::channel(true);
-        let reader = tokio::spawn(read_loop(id, read, may_read_rx, self.to_relay.clone()));
-        let writer = spawn_writer(id, write, self.to_relay.clone());
+        let reader = tokio::spawn(read_loop(id, read, may_read_rx, self.reports.clone()));
+        let io = spawn_writer(ServerSocket::Main(id), write, self.reports.clone());
         tracing::debug!(%peer, connection = %id, "accepted");
         self.conns.insert(
             id,
             Conn {
                 peer,
-                writer,
+                io,
                 may_read,
                 reader,
                 callback: None,
@@ -179,142 +171,134 @@ impl Running {
         );
     }
 
-    fn handle(&mut self, msg: ToRelay) {
+    fn handle(&mut self, report: Report) {
         let now = self.clock.now();
-        match msg {
-            ToRelay::Data(id, bytes) => {
-                let _ = self.relay.handle_input(id, now, &bytes);
-                if !self.relay.wants_input(id)
-                    && let Some(conn) = self.conns.get(&id)
-                {
-                    let _ = conn.may_read.send(false);
-                    self.paused.insert(id);
-                }
-            }
-            ToRelay::Eof(id) => self.drop_connection(id),
-            ToRelay::Written(id) => {
-                if let Some(conn) = self.conns.get_mut(&id) {
-                    conn.writer.busy = false;
-                }
-                self.write(id);
-                self.resume_readers();
-            }
-            ToRelay::CallbackWritten(id) => {
-                if let Some(cb) = self.conns.get_mut(&id).and_then(|c| c.callback.as_mut()) {
-                    cb.busy = false;
-                }
-                self.write(id);
-                self.resume_readers();
-            }
-            ToRelay::CallbackFailed(id) => {
-                tracing::info!(connection = %id, "callback connection failed");
-                if let Some(conn) = self.conns.get_mut(&id) {
-                    conn.callback = None;
-                }
-                self.relay.callback_failed(id);
+        match report {
+            Report::Data(id, bytes) => self.endpoint.handle_input(id, now, &bytes),
+            Report::Written(socket, n) => self.endpoint.handle_written(socket, now, n),
+            Report::Closed(socket) => self.endpoint.handle_closed(socket, now),
+            Report::CallbackConnected(id, stream) => {
+                let Some(conn) = self.conns.get_mut(&id) else {
+                    return;
+                };
+                let _ = stream.set_nodelay(true);
+                let (_, write) = stream.into_split();
+                let io = spawn_writer(ServerSocket::Callback(id), write, self.reports.clone());
+                conn.callback = Some(CallbackIo::Open(io));
+                self.endpoint.handle_callback_connected(id, now);
             }
         }
     }
 
-    /// Writes whatever the relay has for each connection it reports, closes finished ones,
-    /// and logs events.
-    fn flush(&mut self) {
-        while let Some(event) = self.relay.poll_event() {
-            self.on_event(event);
+    /// Carries out every action of the endpoint and logs its events.
+    fn carry_out(&mut self) {
+        while let Some(action) = self.endpoint.poll_action() {
+            match action {
+                ServerAction::Transmit { socket, bytes } => self.transmit(socket, bytes),
+                ServerAction::PauseReading(id) => self.set_reading(id, false),
+                ServerAction::ResumeReading(id) => self.set_reading(id, true),
+                ServerAction::OpenCallback { connection, port } => {
+                    self.open_callback(connection, port);
+                }
+                ServerAction::Close(socket) => self.close(socket),
+                other => tracing::warn!(?other, "unknown action"),
+            }
         }
-        while let Some(id) = self.relay.poll_transmit() {
-            self.write(id);
-        }
-        while let Some(event) = self.relay.poll_event() {
-            self.on_event(event);
+        while let Some(event) = self.endpoint.poll_event() {
+            log_event(&event);
         }
     }
 
-    fn write(&mut self, id: ConnectionId) {
+    fn transmit(&mut self, socket: ServerSocket, bytes: Vec<u8>) {
+        let io = match (socket, self.conns.get(&socket.connection())) {
+            (ServerSocket::Main(_), Some(conn)) => Some(&conn.io),
+            (ServerSocket::Callback(_), Some(conn)) => match &conn.callback {
+                Some(CallbackIo::Open(io)) => Some(io),
+                _ => None,
+            },
+            (_, None) => None,
+        };
+        if io.is_none_or(|io| io.chunks.send(bytes).is_err()) {
+            self.endpoint.handle_closed(socket, self.clock.now());
+        }
+    }
+
+    fn set_reading(&self, id: ConnectionId, may_read: bool) {
+        if let Some(conn) = self.conns.get(&id) {
+            let _ = conn.may_read.send(may_read);
+        }
+    }
+
+    fn open_callback(&mut self, id: ConnectionId, port: u16) {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
-        if !conn.writer.busy {
-            let out = self.relay.output(id);
-            if !out.is_empty() {
-                let chunk = out.to_vec();
-                self.relay.consume_output(id, chunk.len());
-                conn.writer.busy = conn.writer.tx.try_send(chunk).is_ok();
-            }
-        }
-        if let Some(cb) = conn.callback.as_mut()
-            && !cb.busy
-        {
-            let out = self.relay.callback_output(id);
-            if !out.is_empty() {
-                let chunk = out.to_vec();
-                self.relay.consume_callback_output(id, chunk.len());
-                cb.busy = cb.tx.try_send(chunk).is_ok();
-            }
-        }
-        let idle = !conn.writer.busy;
-        if idle && self.relay.should_close(id) {
-            self.drop_connection(id);
-        }
+        let addr = SocketAddr::new(conn.peer.ip(), port);
+        tracing::info!(connection = %id, %addr, "opening callback connection");
+        let reports = self.reports.clone();
+        conn.callback = Some(CallbackIo::Connecting(tokio::spawn(async move {
+            let report = match TcpStream::connect(addr).await {
+                Ok(stream) => Report::CallbackConnected(id, stream),
+                Err(_) => Report::Closed(ServerSocket::Callback(id)),
+            };
+            let _ = reports.send(report).await;
+        })));
     }
 
-    fn resume_readers(&mut self) {
-        let paused: Vec<ConnectionId> = self.paused.iter().copied().collect();
-        for id in paused {
-            if self.relay.wants_input(id) {
-                self.paused.remove(&id);
-                if let Some(conn) = self.conns.get(&id) {
-                    let _ = conn.may_read.send(true);
+    fn close(&mut self, socket: ServerSocket) {
+        match socket {
+            ServerSocket::Main(id) => {
+                if let Some(conn) = self.conns.remove(&id) {
+                    conn.reader.abort();
+                    conn.io.writer.abort();
+                    if let Some(callback) = conn.callback {
+                        close_callback(callback);
+                    }
+                    tracing::debug!(peer = %conn.peer, connection = %id, "closed");
+                }
+            }
+            ServerSocket::Callback(id) => {
+                if let Some(callback) = self.conns.get_mut(&id).and_then(|c| c.callback.take()) {
+                    close_callback(callback);
                 }
             }
         }
     }
+}
 
-    fn drop_connection(&mut self, id: ConnectionId) {
-        if let Some(conn) = self.conns.remove(&id) {
-            conn.reader.abort();
-            tracing::debug!(peer = %conn.peer, connection = %id, "closed");
-            // Dropping the writers' channels ends their tasks, which shut the sockets.
-        }
-        self.paused.remove(&id);
-        self.relay.connection_lost(id);
+fn close_callback(callback: CallbackIo) {
+    match callback {
+        CallbackIo::Connecting(task) => task.abort(),
+        CallbackIo::Open(io) => io.writer.abort(),
     }
+}
 
-    fn on_event(&mut self, event: RelayEvent) {
-        match event {
-            RelayEvent::CallbackRequested {
-                connection,
-                port,
-                hello,
-            } => {
-                let Some(conn) = self.conns.get_mut(&connection) else {
-                    return;
-                };
-                let addr = SocketAddr::new(conn.peer.ip(), port);
-                tracing::info!(%connection, %addr, "opening callback connection");
-                let (tx, rx) = mpsc::channel(1);
-                conn.callback = Some(Writer { tx, busy: false });
-                tokio::spawn(callback_task(
-                    connection,
-                    addr,
-                    hello,
-                    rx,
-                    self.to_relay.clone(),
-                ));
-            }
-            RelayEvent::UserOnline { connection, user } => {
-                tracing::info!(%connection, %user, "online");
-            }
-            RelayEvent::UserOffline {
-                connection,
-                user,
-                reason,
-            } => tracing::info!(%connection, %user, ?reason, "offline"),
-            RelayEvent::HandshakeFailed { connection, error } => {
-                tracing::info!(%connection, %error, "handshake failed");
-            }
-            other => tracing::debug!(?other, "relay event"),
+fn log_event(event: &RelayEvent) {
+    match event {
+        RelayEvent::UserOnline { connection, user } => {
+            tracing::info!(%connection, %user, "online");
         }
+        RelayEvent::UserOffline {
+            connection,
+            user,
+            reason,
+        } => tracing::info!(%connection, %user, ?reason, "offline"),
+        RelayEvent::HandshakeFailed { connection, error } => {
+            tracing::info!(%connection, %error, "handshake failed");
+        }
+        RelayEvent::CallbackRequested {
+            connection, port, ..
+        } => {
+            tracing::debug!(%connection, port, "callback requested");
+        }
+        other => tracing::debug!(?other, "relay event"),
+    }
+}
+
+async fn accept(listener: Option<&TcpListener>) -> io::Result<(TcpStream, SocketAddr)> {
+    match listener {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -327,15 +311,12 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 
 async fn read_loop(
     id: ConnectionId,
-    read: tokio::net::tcp::OwnedReadHalf,
+    read: OwnedReadHalf,
     mut may_read: watch::Receiver<bool>,
-    to_relay: mpsc::Sender<ToRelay>,
+    reports: mpsc::Sender<Report>,
 ) {
     loop {
-        if may_read.wait_for(|ok| *ok).await.is_err() {
-            break;
-        }
-        if read.readable().await.is_err() {
+        if may_read.wait_for(|ok| *ok).await.is_err() || read.readable().await.is_err() {
             break;
         }
         // The buffer lives only between awaits (its own block), so an idle connection's
@@ -348,66 +329,36 @@ async fn read_loop(
         match read_result {
             Ok(data) if data.is_empty() => break,
             Ok(data) => {
-                if to_relay.send(ToRelay::Data(id, data)).await.is_err() {
+                if reports.send(Report::Data(id, data)).await.is_err() {
                     return;
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(_) => break,
         }
     }
-    let _ = to_relay.send(ToRelay::Eof(id)).await;
+    let _ = reports.send(Report::Closed(ServerSocket::Main(id))).await;
 }
 
+/// Starts a task writing each chunk it is handed to `write`, reporting each one written.
 fn spawn_writer(
-    id: ConnectionId,
-    mut write: tokio::net::tcp::OwnedWriteHalf,
-    to_relay: mpsc::Sender<ToRelay>,
-) -> Writer {
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(1);
-    tokio::spawn(async move {
+    socket: ServerSocket,
+    mut write: OwnedWriteHalf,
+    reports: mpsc::Sender<Report>,
+) -> SocketIo {
+    let (chunks, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let writer = tokio::spawn(async move {
         while let Some(chunk) = rx.recv().await {
-            if write.write_all(&chunk).await.is_err() {
-                let _ = to_relay.send(ToRelay::Eof(id)).await;
-                return;
-            }
-            if to_relay.send(ToRelay::Written(id)).await.is_err() {
+            let report = match write.write_all(&chunk).await {
+                Ok(()) => Report::Written(socket, chunk.len()),
+                Err(_) => Report::Closed(socket),
+            };
+            let failed = matches!(report, Report::Closed(_));
+            if reports.send(report).await.is_err() || failed {
                 return;
             }
         }
         let _ = write.shutdown().await;
     });
-    Writer { tx, busy: false }
-}
-
-async fn callback_task(
-    id: ConnectionId,
-    addr: SocketAddr,
-    hello: Vec<u8>,
-    mut rx: mpsc::Receiver<Vec<u8>>,
-    to_relay: mpsc::Sender<ToRelay>,
-) {
-    let connected = tokio::time::timeout(CALLBACK_CONNECT_TIMEOUT, TcpStream::connect(addr)).await;
-    let mut stream = match connected {
-        Ok(Ok(stream)) => stream,
-        _ => {
-            let _ = to_relay.send(ToRelay::CallbackFailed(id)).await;
-            return;
-        }
-    };
-    let _ = stream.set_nodelay(true);
-    if stream.write_all(&hello).await.is_err() {
-        let _ = to_relay.send(ToRelay::CallbackFailed(id)).await;
-        return;
-    }
-    while let Some(chunk) = rx.recv().await {
-        if stream.write_all(&chunk).await.is_err() {
-            let _ = to_relay.send(ToRelay::CallbackFailed(id)).await;
-            return;
-        }
-        if to_relay.send(ToRelay::CallbackWritten(id)).await.is_err() {
-            return;
-        }
-    }
-    let _ = stream.shutdown().await;
+    SocketIo { chunks, writer }
 }

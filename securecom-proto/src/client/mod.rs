@@ -413,13 +413,17 @@ impl ChatClient {
         Ok(())
     }
 
-    /// When [`ChatClient::handle_timeout`] must be called next.
-    pub fn poll_timeout(&self) -> Instant {
+    /// When [`ChatClient::handle_timeout`] must be called next; `None` once the session
+    /// has ended. After `handle_timeout(now)` it is never at or before `now`.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
         let ping = self.last_sent + self.ping_interval;
-        match self.callback_deadline {
+        Some(match self.callback_deadline {
             Some(d) if d < ping => d,
             _ => ping,
-        }
+        })
     }
 
     /// Sends a keep-alive when due and expires an unanswered callback registration.

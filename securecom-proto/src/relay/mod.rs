@@ -52,6 +52,7 @@ impl fmt::Display for ConnectionId {
 
 /// Why the relay refused a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RelayError {
     /// Too many connections, or too many still in the handshake.
     #[error("connection limit reached")]
@@ -59,6 +60,9 @@ pub enum RelayError {
     /// No such connection (closed already, or never opened).
     #[error("unknown connection")]
     UnknownConnection,
+    /// The server is shutting down and takes no new connections.
+    #[error("shutting down")]
+    ShuttingDown,
 }
 
 struct Connection {
@@ -433,6 +437,15 @@ impl Relay {
         )
     }
 
+    /// True while `id` is in the handshake (its output is replaced when the handshake ends,
+    /// so a driver takes it as it hands it out).
+    pub fn is_handshaking(&self, id: ConnectionId) -> bool {
+        matches!(
+            self.connections.get(&id).map(|c| &c.state),
+            Some(ConnState::Handshaking(_))
+        )
+    }
+
     /// True when `id` is finished (its socket should be closed once its output is written).
     pub fn is_closing(&self, id: ConnectionId) -> bool {
         matches!(
@@ -471,6 +484,14 @@ impl Relay {
         }
         self.connections.remove(&id);
         self.transmit.remove(&id);
+    }
+
+    /// The socket of `id` took none of the bytes handed to it within the write timeout:
+    /// the user goes offline as [`OfflineReason::Stalled`] (its chat partner is told so)
+    /// and the connection is forgotten.
+    pub fn connection_stalled(&mut self, id: ConnectionId) {
+        self.close_online(id, CloseReason::TOO_SLOW, OfflineReason::Stalled);
+        self.connection_lost(id);
     }
 
     /// Closes every connection (server shutdown): online users get an authenticated
