@@ -304,6 +304,9 @@ impl ServerEndpoint {
 
     /// When [`ServerEndpoint::handle_timeout`] must be called next, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.is_finished() {
+            return None;
+        }
         [
             self.relay.poll_timeout(),
             self.deadlines.next(),

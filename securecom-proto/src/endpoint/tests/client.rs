@@ -1,0 +1,173 @@
+//! The client endpoint's decisions: the handshake deadline, the callback daemon's limits
+//! and hello deadline, the write deadline towards the server, the end of the session.
+
+use core::time::Duration;
+
+use super::net::Net;
+use crate::client::ClientEvent;
+use crate::endpoint::{ClientAction, ClientLimits, ClientSocket, ConnectFailure, Phase};
+use crate::handshake::HandshakeError;
+use crate::relay::RelayConfig;
+
+fn limits() -> ClientLimits {
+    ClientLimits {
+        max_callback_connections: 2,
+        callback_hello_timeout: Duration::from_secs(3),
+        write_timeout: Duration::from_secs(5),
+    }
+}
+
+#[test]
+fn logging_in_reaches_the_established_phase() {
+    let mut net = Net::new(RelayConfig::default());
+    net.connect("alice", limits());
+    assert!(matches!(
+        net.peer("alice").endpoint.phase(),
+        Phase::Established { .. }
+    ));
+    assert_eq!(net.server.relay().online_users().count(), 1);
+}
+
+#[test]
+fn the_callback_daemon_holds_at_most_its_limit() {
+    let mut net = Net::new(RelayConfig::default());
+    net.connect("alice", limits());
+    let now = net.now;
+    let endpoint = &mut net.peer("alice").endpoint;
+    assert!(endpoint.handle_callback_accepted(now).is_some());
+    assert!(endpoint.handle_callback_accepted(now).is_some());
+    assert_eq!(endpoint.handle_callback_accepted(now), None);
+}
+
+#[test]
+fn a_silent_callback_connection_is_closed_at_its_hello_deadline() {
+    let mut net = Net::new(RelayConfig::default());
+    net.connect("alice", limits());
+    let now = net.now;
+    let id = net
+        .peer("alice")
+        .endpoint
+        .handle_callback_accepted(now)
+        .unwrap();
+    net.advance(Duration::from_millis(2_900));
+    assert!(
+        !net.peer("alice")
+            .closed
+            .contains(&ClientSocket::Callback(id))
+    );
+    net.advance(Duration::from_millis(100));
+    assert!(
+        net.peer("alice")
+            .closed
+            .contains(&ClientSocket::Callback(id))
+    );
+    // Its place is free again.
+    let now = net.now;
+    assert!(
+        net.peer("alice")
+            .endpoint
+            .handle_callback_accepted(now)
+            .is_some()
+    );
+}
+
+#[test]
+fn a_callback_connection_with_garbage_is_closed_at_once() {
+    let mut net = Net::new(RelayConfig::default());
+    net.connect("alice", limits());
+    let now = net.now;
+    let endpoint = &mut net.peer("alice").endpoint;
+    let id = endpoint.handle_callback_accepted(now).unwrap();
+    endpoint.handle_callback_input(now, id, &[0x17, 0x03, 0x03, 0x00, 0x01, 0x00]);
+    assert_eq!(
+        endpoint.poll_action(),
+        Some(ClientAction::Close(ClientSocket::Callback(id)))
+    );
+    assert!(
+        matches!(endpoint.phase(), Phase::Established { .. }),
+        "the session goes on"
+    );
+}
+
+#[test]
+fn a_server_that_never_answers_fails_the_handshake_at_its_deadline() {
+    let mut net = Net::new(RelayConfig::default());
+    let endpoint = crate::endpoint::ClientEndpoint::connect(
+        crate::test_support::client_config("alice"),
+        alloc::boxed::Box::new(crate::chat::MemoryKnownKeys::default()),
+        limits(),
+        &mut net.rng,
+        net.now,
+        crate::test_support::VALID_TIME,
+    );
+    let mut endpoint = endpoint;
+    assert!(matches!(
+        endpoint.poll_action(),
+        Some(ClientAction::Transmit { .. })
+    ));
+    endpoint.handle_written(net.now, usize::MAX);
+    let deadline = endpoint.poll_timeout().unwrap();
+    assert_eq!(
+        deadline,
+        net.now + crate::handshake::DEFAULT_HANDSHAKE_TIMEOUT
+    );
+    endpoint.handle_timeout(deadline);
+    assert_eq!(
+        endpoint.phase(),
+        Phase::Failed(ConnectFailure::Handshake(HandshakeError::Timeout))
+    );
+    assert_eq!(
+        endpoint.poll_action(),
+        Some(ClientAction::Close(ClientSocket::Server))
+    );
+    assert_eq!(endpoint.poll_timeout(), None);
+}
+
+#[test]
+fn a_server_that_reads_nothing_is_given_up_at_the_write_deadline() {
+    let mut net = Net::new(RelayConfig::default());
+    net.connect("alice", limits());
+    let now = net.now;
+    let peer = net.peer("alice");
+    peer.endpoint.chat().unwrap().list_users(now).unwrap();
+    // The transmit is handed out but never acknowledged.
+    assert!(matches!(
+        peer.endpoint.poll_action(),
+        Some(ClientAction::Transmit { .. })
+    ));
+    let deadline = peer.endpoint.poll_timeout().unwrap();
+    assert_eq!(deadline, now + limits().write_timeout);
+    peer.endpoint.handle_timeout(deadline);
+    assert_eq!(peer.endpoint.phase(), Phase::Finished);
+    assert_eq!(
+        peer.endpoint.poll_action(),
+        Some(ClientAction::Close(ClientSocket::Server))
+    );
+    assert!(
+        core::iter::from_fn(|| peer.endpoint.poll_event())
+            .any(|e| e == ClientEvent::ConnectionLost { clean: false })
+    );
+    assert_eq!(peer.endpoint.poll_timeout(), None);
+}
+
+#[test]
+fn exit_finishes_the_endpoint_once_the_goodbye_is_written() {
+    let mut net = Net::new(RelayConfig::default());
+    net.connect("alice", limits());
+    let now = net.now;
+    net.peer("alice")
+        .endpoint
+        .chat()
+        .unwrap()
+        .exit(now)
+        .unwrap();
+    net.drive();
+    let peer = net.peer("alice");
+    assert_eq!(peer.endpoint.phase(), Phase::Finished);
+    assert!(peer.closed.contains(&ClientSocket::Server));
+    assert!(
+        peer.events
+            .contains(&ClientEvent::ConnectionLost { clean: true })
+    );
+    assert_eq!(peer.endpoint.poll_timeout(), None);
+}
