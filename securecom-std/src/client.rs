@@ -8,20 +8,19 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::Duration;
 
 use securecom_proto::chat::SafetyNumber;
-use securecom_proto::client::{ChatClient, ChatStatus, ClientError, ClientEvent};
+use securecom_proto::client::{ChatClient, ChatStatus, ClientError, ClientEvent, SessionEnd};
 pub use securecom_proto::driver::{ClientOptions, ConnectError};
 use securecom_proto::endpoint::{
     CallbackId, ClientAction, ClientEndpoint, ClientSocket, ConnectFailure, Phase, READ_CHUNK,
 };
 use securecom_proto::handshake::{ClientConfig, HandshakeError};
 use securecom_proto::identity::{PublicKey, Username};
-use securecom_proto::session::SessionError;
 use securecom_proto::time::{StdClock, UnixTime};
 
 use crate::net::Acceptor;
@@ -82,6 +81,7 @@ pub struct ClientHandle {
     username: Username,
     session_id: u64,
     callback_addr: Option<SocketAddr>,
+    ended: Ended,
     _guard: Arc<HandleGuard>,
 }
 
@@ -151,6 +151,7 @@ impl Client {
         };
         let callback_addr = acceptor.as_ref().map(Acceptor::local_addr);
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+        let ended = Ended::default();
         let driver = Driver {
             endpoint,
             clock,
@@ -165,6 +166,7 @@ impl Client {
             acceptor,
             callbacks: BTreeMap::new(),
             ready: Some(ready_tx),
+            ended: ended.clone(),
         };
         let spawned = thread::Builder::new()
             .name(format!("securecom-client-{username}"))
@@ -182,6 +184,7 @@ impl Client {
                 username,
                 session_id,
                 callback_addr,
+                ended,
                 _guard: Arc::new(HandleGuard { tx }),
             },
             events_rx,
@@ -228,8 +231,14 @@ fn time_left(deadline: std::time::Instant) -> Result<Duration, ConnectError> {
     Ok(left)
 }
 
-fn closed() -> ClientError {
-    ClientError::Session(SessionError::Closed)
+/// Why the session is over, as the driver recorded it when it ended.
+type Ended = Arc<OnceLock<ClientError>>;
+
+fn ended_error(ended: &Ended) -> ClientError {
+    ended
+        .get()
+        .cloned()
+        .unwrap_or(ClientError::Ended(SessionEnd::ConnectionLost))
 }
 
 impl ClientHandle {
@@ -257,8 +266,8 @@ impl ClientHandle {
         let (reply, answer) = mpsc::sync_channel(1);
         self.tx
             .send(Msg::Command(Command::Call(Box::new(f), reply)))
-            .map_err(|_| closed())?;
-        answer.recv().map_err(|_| closed())?
+            .map_err(|_| ended_error(&self.ended))?;
+        answer.recv().map_err(|_| ended_error(&self.ended))?
     }
 
     /// Asks who is online ([`ClientEvent::Users`]).
@@ -326,8 +335,8 @@ impl ClientHandle {
         let (reply, answer) = mpsc::sync_channel(1);
         self.tx
             .send(Msg::Command(Command::Status(reply)))
-            .map_err(|_| closed())?;
-        answer.recv().map_err(|_| closed())
+            .map_err(|_| ended_error(&self.ended))?;
+        answer.recv().map_err(|_| ended_error(&self.ended))
     }
 }
 
@@ -344,6 +353,8 @@ struct Driver {
     tx: Sender<Msg>,
     acceptor: Option<Acceptor>,
     callbacks: BTreeMap<CallbackId, TcpStream>,
+    /// Shared with the handles: why the session ended.
+    ended: Ended,
     /// Tells [`Client::connect`] how the handshake ended.
     ready: Option<SyncSender<Result<u64, ConnectFailure>>>,
 }
@@ -419,7 +430,12 @@ impl Driver {
                 }
                 false
             }
-            _ => false,
+            _ => {
+                if let Some(error) = self.endpoint.ended() {
+                    let _ = self.ended.set(error);
+                }
+                false
+            }
         }
     }
 
@@ -430,7 +446,10 @@ impl Driver {
                 self.ctx.now = now;
                 let result = match self.endpoint.chat() {
                     Some(chat) => f(chat, &mut self.ctx),
-                    None => Err(closed()),
+                    None => Err(self
+                        .endpoint
+                        .ended()
+                        .unwrap_or(ClientError::Ended(SessionEnd::ConnectionLost))),
                 };
                 let _ = reply.send(result);
             }

@@ -8,12 +8,13 @@ use std::net::{SocketAddr, TcpStream};
 
 use securecom_std::proto::chat::SafetyNumber;
 use securecom_std::proto::client::{
-    AutoRefusal, ChatEndReason, ChatStatus, ClientError, ClientEvent, CommandKind,
+    AutoRefusal, ChatEndReason, ChatStatus, ClientError, ClientEvent, CommandKind, Misuse,
+    SessionEnd,
 };
 use securecom_std::proto::command::{CommandError, GoneReason};
 use securecom_std::proto::handshake::HandshakeError;
 use securecom_std::proto::relay::RelayConfig;
-use securecom_std::proto::session::{CloseReason, SessionError};
+use securecom_std::proto::session::CloseReason;
 use securecom_std::{Client, ClientOptions, ConnectError, ServerOptions};
 use support::{Proxy, TestClient, TestServer, WAIT, client_config_for, contains, user};
 
@@ -164,7 +165,7 @@ fn chat_both_ways_busy_refusal_leave_and_exit() {
     assert_eq!(bob.h().status().unwrap(), (ChatStatus::Idle, None));
     assert_eq!(
         bob.h().send_text("anyone?"),
-        Err(ClientError::InvalidState("not in a chat"))
+        Err(ClientError::Misuse(Misuse::InvalidState("not in a chat")))
     );
 
     // Alice exits: the server closes her session cleanly and her events end.
@@ -180,7 +181,7 @@ fn chat_both_ways_busy_refusal_leave_and_exit() {
     );
     assert_eq!(
         alice.h().list_users(),
-        Err(ClientError::Session(SessionError::Closed))
+        Err(ClientError::Ended(SessionEnd::WeClosed))
     );
     assert_eq!(expect_users(&mut bob), ["bob", "carol"]);
 
@@ -220,7 +221,7 @@ fn abrupt_disconnect_ends_the_peers_chat() {
     );
     assert_eq!(
         bob.h().list_users(),
-        Err(ClientError::Session(SessionError::Closed))
+        Err(ClientError::Ended(SessionEnd::ConnectionLost))
     );
     assert_eq!(expect_users(&mut alice), ["alice"]);
 }

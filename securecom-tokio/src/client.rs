@@ -8,17 +8,16 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use securecom_proto::chat::SafetyNumber;
-use securecom_proto::client::{ChatClient, ChatStatus, ClientError, ClientEvent};
+use securecom_proto::client::{ChatClient, ChatStatus, ClientError, ClientEvent, SessionEnd};
 pub use securecom_proto::driver::{ClientOptions, ConnectError};
 use securecom_proto::endpoint::{
     CallbackId, ClientAction, ClientEndpoint, ClientSocket, ConnectFailure, Phase, READ_CHUNK,
 };
 use securecom_proto::handshake::{ClientConfig, HandshakeError};
 use securecom_proto::identity::{PublicKey, Username};
-use securecom_proto::session::SessionError;
 use securecom_proto::time::{StdClock, UnixTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedReadHalf;
@@ -61,6 +60,7 @@ pub struct ClientHandle {
     username: Username,
     session_id: u64,
     callback_addr: Option<SocketAddr>,
+    ended: Ended,
 }
 
 impl Client {
@@ -108,6 +108,7 @@ impl Client {
         let writer = tokio::spawn(write_loop(write, chunks_rx, reports.clone()));
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (ready_tx, ready_rx) = oneshot::channel();
+        let ended = Ended::default();
         let (tx, rx) = mpsc::channel(64);
         let driver = Driver {
             endpoint,
@@ -122,6 +123,7 @@ impl Client {
             reports,
             callbacks: BTreeMap::new(),
             ready: Some(ready_tx),
+            ended: ended.clone(),
         };
         tokio::spawn(driver.run(read, inbox, rx, listener));
         let session_id = match ready_rx.await {
@@ -135,14 +137,21 @@ impl Client {
                 username: config.username().clone(),
                 session_id,
                 callback_addr,
+                ended,
             },
             events_rx,
         ))
     }
 }
 
-fn closed() -> ClientError {
-    ClientError::Session(SessionError::Closed)
+/// Why the session is over, as the driver recorded it when it ended.
+type Ended = Arc<OnceLock<ClientError>>;
+
+fn ended_error(ended: &Ended) -> ClientError {
+    ended
+        .get()
+        .cloned()
+        .unwrap_or(ClientError::Ended(SessionEnd::ConnectionLost))
 }
 
 impl ClientHandle {
@@ -170,8 +179,8 @@ impl ClientHandle {
         self.tx
             .send((Command::Call(Box::new(f)), Some(reply)))
             .await
-            .map_err(|_| closed())?;
-        answer.await.map_err(|_| closed())?
+            .map_err(|_| ended_error(&self.ended))?;
+        answer.await.map_err(|_| ended_error(&self.ended))?
     }
 
     /// Asks who is online ([`ClientEvent::Users`]).
@@ -243,8 +252,8 @@ impl ClientHandle {
         self.tx
             .send((Command::Status(tx), None))
             .await
-            .map_err(|_| closed())?;
-        rx.await.map_err(|_| closed())
+            .map_err(|_| ended_error(&self.ended))?;
+        rx.await.map_err(|_| ended_error(&self.ended))
     }
 }
 
@@ -258,6 +267,8 @@ struct Driver {
     writer: JoinHandle<()>,
     reports: mpsc::Sender<Report>,
     callbacks: BTreeMap<CallbackId, JoinHandle<()>>,
+    /// Shared with the handles: why the session ended.
+    ended: Ended,
     /// Tells [`Client::connect`] how the handshake ended.
     ready: Option<oneshot::Sender<Result<u64, ConnectFailure>>>,
 }
@@ -359,7 +370,12 @@ impl Driver {
                 }
                 false
             }
-            _ => false,
+            _ => {
+                if let Some(error) = self.endpoint.ended() {
+                    let _ = self.ended.set(error);
+                }
+                false
+            }
         }
     }
 
@@ -382,7 +398,10 @@ impl Driver {
             Command::Call(f) => {
                 let result = match self.endpoint.chat() {
                     Some(chat) => f(chat, &mut self.ctx),
-                    None => Err(closed()),
+                    None => Err(self
+                        .endpoint
+                        .ended()
+                        .unwrap_or(ClientError::Ended(SessionEnd::ConnectionLost))),
                 };
                 if let Some(reply) = reply {
                     let _ = reply.send(result);

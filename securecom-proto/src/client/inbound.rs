@@ -36,10 +36,7 @@ impl ChatClient {
                         inbox.push(Inbound::Closed(reason));
                         break;
                     }
-                    Err(e) => {
-                        self.closed = true;
-                        return Err(e.into());
-                    }
+                    Err(e) => return Err(self.end(e.into())),
                 }
             }
             for item in inbox.drain(..) {
@@ -113,10 +110,7 @@ impl ChatClient {
                     Ok(None) => break,
                     Ok(Some(Incoming::Data { payload, .. })) => inbox.push(payload.to_vec()),
                     Ok(Some(Incoming::Closed(_))) => break,
-                    Err(e) => {
-                        self.closed = true;
-                        return Err(e.into());
-                    }
+                    Err(e) => return Err(self.end(e.into())),
                 }
             }
             for notice in inbox.drain(..) {
@@ -413,7 +407,6 @@ impl ChatClient {
     }
 
     fn violation(&mut self) -> ClientError {
-        self.closed = true;
-        ClientError::ProtocolViolation
+        self.end(ClientError::ProtocolViolation)
     }
 }

@@ -36,7 +36,7 @@ use core::time::Duration;
 use rand_core::CryptoRng;
 
 use crate::chat::{
-    ChatInitiator, ChatResponder, ChatSession, KeyStatus, KnownKeys, MAX_TEXT_LEN,
+    ChatError, ChatInitiator, ChatResponder, ChatSession, KeyStatus, KnownKeys, MAX_TEXT_LEN,
     PreparedInitiator, ResponderAwaitingConfirm, SafetyNumber,
 };
 use crate::codec::Codec;
@@ -55,27 +55,75 @@ pub const CALLBACK_TIMEOUT: Duration = Duration::from_secs(30);
 /// A ping is sent after this much silence, well inside the relay's idle timeout.
 pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(30);
 
-/// Why a client call failed.
+/// Why a client call failed, layered by who is at fault.
+///
+/// - The caller: [`ClientError::Misuse`]; nothing was sent and the session goes on.
+/// - The end-to-end chat: [`ClientError::Chat`]; the chat cannot seal the message.
+/// - The session is over: [`ClientError::Ended`] says who ended it (we, the server, or the
+///   connection), [`ClientError::ProtocolViolation`] and [`ClientError::Session`] that the
+///   server or the record layer broke it. These are sticky: every later command returns
+///   the same error.
+/// - A callback connection: [`ClientError::CallbackRefused`]; close it, the session goes on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClientError {
+    /// The caller asked for something the current state or the limits do not allow.
+    #[error("{0}")]
+    Misuse(#[from] Misuse),
+    /// The end-to-end chat could not seal the message.
+    #[error("chat: {0}")]
+    Chat(#[from] ChatError),
+    /// The session with the server is over.
+    #[error("{0}")]
+    Ended(#[from] SessionEnd),
+    /// The server broke the command protocol (the session is over).
+    #[error("server sent an invalid or unexpected message")]
+    ProtocolViolation,
+    /// The record layer failed: a record did not authenticate, or came out of order (the
+    /// session is over).
+    #[error("session: {0}")]
+    Session(#[from] SessionError),
+    /// A callback connection was refused; close that connection (the session goes on).
+    #[error("callback connection refused")]
+    CallbackRefused,
+}
+
+/// A command the caller should not have given now; nothing was sent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Misuse {
     /// The command does not fit the current state (for example, `accept` with no request).
     #[error("not possible now: {0}")]
     InvalidState(&'static str),
     /// Too many commands are waiting for a response.
     #[error("too many commands in flight")]
     TooManyPending,
-    /// The text is empty, too long or not UTF-8.
-    #[error("invalid message text")]
-    InvalidText,
-    /// The session failed or was closed (fatal).
-    #[error("session: {0}")]
-    Session(#[from] SessionError),
-    /// The server broke the command protocol (fatal).
-    #[error("server sent an invalid or unexpected message")]
-    ProtocolViolation,
-    /// A callback connection was refused; close that connection (the session goes on).
-    #[error("callback connection refused")]
-    CallbackRefused,
+    /// An empty message.
+    #[error("empty message")]
+    EmptyText,
+    /// A message longer than [`MAX_TEXT_LEN`] bytes.
+    #[error("message of {len} bytes, longer than {max}")]
+    TextTooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The most allowed.
+        max: usize,
+    },
+}
+
+/// Who ended the session with the server.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionEnd {
+    /// We left ([`ChatClient::exit`]) and the server confirmed.
+    #[error("we left the server")]
+    WeClosed,
+    /// The server closed the session, for this reason.
+    #[error("the server closed the session ({0:?})")]
+    ServerClosed(CloseReason),
+    /// The connection ended without a close from either side.
+    #[error("the connection to the server was lost")]
+    ConnectionLost,
 }
 
 /// One inbound connection to the client's callback daemon. Create one per accepted socket
@@ -141,7 +189,10 @@ pub struct ChatClient {
     last_sent: Instant,
     ping_interval: Duration,
     callback_deadline: Option<Instant>,
-    closed: bool,
+    /// We sent `Exit`: the server's close that follows is ours.
+    exiting: bool,
+    /// Why the session is over, once it is (returned by every later command).
+    ended: Option<ClientError>,
 }
 
 impl fmt::Debug for ChatClient {
@@ -172,7 +223,8 @@ impl ChatClient {
             last_sent: now,
             ping_interval: DEFAULT_PING_INTERVAL,
             callback_deadline: None,
-            closed: false,
+            exiting: false,
+            ended: None,
         }
     }
 
@@ -220,15 +272,25 @@ impl ChatClient {
 
     /// True once the session with the server has ended.
     pub fn is_closed(&self) -> bool {
-        self.closed
+        self.ended.is_some()
+    }
+
+    /// Why the session ended, once it has: the error every command now returns.
+    pub fn ended(&self) -> Option<&ClientError> {
+        self.ended.as_ref()
+    }
+
+    /// Records why the session ended (the first reason sticks) and returns it.
+    pub(crate) fn end(&mut self, why: ClientError) -> ClientError {
+        self.ended.get_or_insert(why).clone()
     }
 
     /// The driver's socket to the server ended (EOF or error): ends any chat and reports
     /// whether the end was authenticated.
     pub fn connection_lost(&mut self) {
-        let clean = self.closed;
-        if !self.closed {
-            self.closed = true;
+        let clean = self.ended.is_some();
+        if !clean {
+            self.end(ClientError::Ended(SessionEnd::ConnectionLost));
             if let Some(peer) = self.chat_peer() {
                 self.end_chat(peer, ChatEndReason::Disconnected);
             }
@@ -276,7 +338,7 @@ impl ChatClient {
         rng: &mut R,
     ) -> Result<(), ClientError> {
         if !matches!(self.state, State::Idle) {
-            return Err(ClientError::InvalidState("already requesting or chatting"));
+            return Err(Misuse::InvalidState("already requesting or chatting").into());
         }
         self.command(
             now,
@@ -293,7 +355,7 @@ impl ChatClient {
     /// Withdraws our pending request.
     pub fn withdraw_request(&mut self, now: Instant) -> Result<(), ClientError> {
         if !matches!(self.state, State::Requesting { .. }) {
-            return Err(ClientError::InvalidState("no request pending"));
+            return Err(Misuse::InvalidState("no request pending").into());
         }
         self.command(now, CommandKind::Withdraw, RequestBody::Withdraw)?;
         self.state = State::Idle;
@@ -307,7 +369,7 @@ impl ChatClient {
         rng: &mut R,
     ) -> Result<(), ClientError> {
         let State::Asked { from, key } = &self.state else {
-            return Err(ClientError::InvalidState("nobody is asking"));
+            return Err(Misuse::InvalidState("nobody is asking").into());
         };
         let (from, key) = (from.clone(), *key);
         self.command(
@@ -326,7 +388,7 @@ impl ChatClient {
     /// Refuses the request we are being asked.
     pub fn deny(&mut self, now: Instant) -> Result<(), ClientError> {
         let State::Asked { from, .. } = &self.state else {
-            return Err(ClientError::InvalidState("nobody is asking"));
+            return Err(Misuse::InvalidState("nobody is asking").into());
         };
         let from = from.clone();
         self.command(
@@ -343,13 +405,23 @@ impl ChatClient {
 
     /// Sends a text message to the chat peer, encrypted end to end.
     pub fn send_text(&mut self, now: Instant, text: &str) -> Result<(), ClientError> {
-        if text.is_empty() || text.len() > MAX_TEXT_LEN {
-            return Err(ClientError::InvalidText);
+        if let Some(ended) = &self.ended {
+            return Err(ended.clone());
+        }
+        if text.is_empty() {
+            return Err(Misuse::EmptyText.into());
+        }
+        if text.len() > MAX_TEXT_LEN {
+            return Err(Misuse::TextTooLong {
+                len: text.len(),
+                max: MAX_TEXT_LEN,
+            }
+            .into());
         }
         let State::Chatting(chat) = &mut self.state else {
-            return Err(ClientError::InvalidState("not in a chat"));
+            return Err(Misuse::InvalidState("not in a chat").into());
         };
-        let sealed = chat.seal_text(text).map_err(|_| ClientError::InvalidText)?;
+        let sealed = chat.seal_text(text)?;
         self.chat_data(now, sealed)
     }
 
@@ -367,7 +439,7 @@ impl ChatClient {
             State::Confirming(h) => h.peer().clone(),
             other => {
                 self.state = other;
-                return Err(ClientError::InvalidState("not in a chat"));
+                return Err(Misuse::InvalidState("not in a chat").into());
             }
         };
         self.command(now, CommandKind::LeaveChat, RequestBody::LeaveChat)?;
@@ -383,7 +455,9 @@ impl ChatClient {
         if matches!(self.state, State::Chatting(_)) {
             self.leave_chat(now)?;
         }
-        self.command(now, CommandKind::Exit, RequestBody::Exit)
+        self.command(now, CommandKind::Exit, RequestBody::Exit)?;
+        self.exiting = true;
+        Ok(())
     }
 
     /// Remembers `key` as `user`'s key after the user verified it (for example, after a
@@ -416,7 +490,7 @@ impl ChatClient {
     /// When [`ChatClient::handle_timeout`] must be called next; `None` once the session
     /// has ended. After `handle_timeout(now)` it is never at or before `now`.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.closed {
+        if self.ended.is_some() {
             return None;
         }
         let ping = self.last_sent + self.ping_interval;
@@ -434,12 +508,12 @@ impl ChatClient {
             self.session.cancel_callback();
             self.callback_deadline = None;
         }
-        if now >= self.last_sent + self.ping_interval && !self.closed {
+        if now >= self.last_sent + self.ping_interval && self.ended.is_none() {
             // The deadline moves even if the ping cannot be queued (too many commands in
             // flight already prove the session is busy), so a driver never spins.
             self.last_sent = now;
             match self.command(now, CommandKind::Ping, RequestBody::Ping) {
-                Ok(()) | Err(ClientError::TooManyPending) => {}
+                Ok(()) | Err(ClientError::Misuse(Misuse::TooManyPending)) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -456,16 +530,18 @@ impl ChatClient {
         kind: CommandKind,
         body: RequestBody,
     ) -> Result<(), ClientError> {
-        if self.closed {
-            return Err(ClientError::Session(SessionError::Closed));
+        if let Some(ended) = &self.ended {
+            return Err(ended.clone());
         }
         if self.pending.len() >= MAX_PENDING_COMMANDS && kind != CommandKind::ChatData {
-            return Err(ClientError::TooManyPending);
+            return Err(Misuse::TooManyPending.into());
         }
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
         let request = Request { id, body };
-        self.session.send(Channel::Standard, &request.to_bytes())?;
+        if let Err(e) = self.session.send(Channel::Standard, &request.to_bytes()) {
+            return Err(self.end(e.into()));
+        }
         // Chat data is answered only on error; remember it only by kind.
         if kind != CommandKind::ChatData {
             self.pending.insert(id, kind);
@@ -485,7 +561,12 @@ impl ChatClient {
     }
 
     fn server_closed(&mut self, reason: CloseReason) {
-        self.closed = true;
+        let end = if self.exiting && reason == CloseReason::NORMAL {
+            SessionEnd::WeClosed
+        } else {
+            SessionEnd::ServerClosed(reason)
+        };
+        self.end(end.into());
         if let Some(peer) = self.chat_peer() {
             self.end_chat(peer, ChatEndReason::Disconnected);
         }

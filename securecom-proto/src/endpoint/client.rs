@@ -12,7 +12,7 @@ use rand_core::CryptoRng;
 use super::limits::ClientLimits;
 use super::outgoing::{InFlight, WRITE_CHUNK, WriteDeadlines};
 use crate::chat::KnownKeys;
-use crate::client::{CallbackConnection, ChatClient, ClientEvent};
+use crate::client::{CallbackConnection, ChatClient, ClientError, ClientEvent, SessionEnd};
 use crate::handshake::{ClientConfig, ClientHandshake, ClientProgress, HandshakeError};
 use crate::time::{Instant, UnixTime};
 
@@ -137,6 +137,8 @@ pub struct ClientEndpoint {
     actions: VecDeque<ClientAction>,
     /// The chat client's last events, kept after it is gone.
     final_events: VecDeque<ClientEvent>,
+    /// Why the session ended, kept after the chat client is gone.
+    ended: Option<ClientError>,
     now: Instant,
 }
 
@@ -174,6 +176,7 @@ impl ClientEndpoint {
             next_callback: 0,
             actions: VecDeque::new(),
             final_events: VecDeque::new(),
+            ended: None,
             now,
         };
         endpoint.flush();
@@ -205,6 +208,19 @@ impl ClientEndpoint {
     pub fn chat_ref(&self) -> Option<&ChatClient> {
         match &self.stage {
             Stage::Chatting(client) => Some(client),
+            _ => None,
+        }
+    }
+
+    /// Why the session ended, once it has: what a command given now would fail with.
+    pub fn ended(&self) -> Option<ClientError> {
+        match &self.stage {
+            Stage::Chatting(client) => client.ended().cloned(),
+            Stage::Finished => Some(
+                self.ended
+                    .clone()
+                    .unwrap_or(ClientError::Ended(SessionEnd::ConnectionLost)),
+            ),
             _ => None,
         }
     }
@@ -313,7 +329,7 @@ impl ClientEndpoint {
                     self.hello_deadlines.remove(&(deadline, id));
                 }
             }
-            Err(crate::client::ClientError::CallbackRefused) => self.forget_callback(id, true),
+            Err(ClientError::CallbackRefused) => self.forget_callback(id, true),
             Err(_) => self.finish(),
         }
         self.flush();
@@ -474,6 +490,7 @@ impl ClientEndpoint {
     fn finish(&mut self) {
         if let Stage::Chatting(client) = &mut self.stage {
             client.connection_lost();
+            self.ended = client.ended().cloned();
             while let Some(event) = client.poll_event() {
                 self.final_events.push_back(event);
             }

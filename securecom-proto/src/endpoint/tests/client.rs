@@ -171,3 +171,55 @@ fn exit_finishes_the_endpoint_once_the_goodbye_is_written() {
     );
     assert_eq!(peer.endpoint.poll_timeout(), None);
 }
+
+#[test]
+fn errors_name_who_is_at_fault() {
+    use crate::client::{ClientError, Misuse, SessionEnd};
+    let mut net = Net::new(RelayConfig {
+        duplicate_login: crate::relay::DuplicateLogin::ReplaceExisting,
+        ..RelayConfig::default()
+    });
+    net.connect("alice", limits());
+    let now = net.now;
+    let chat = net.peer("alice").endpoint.chat().unwrap();
+    assert_eq!(
+        chat.send_text(now, ""),
+        Err(ClientError::Misuse(Misuse::EmptyText))
+    );
+    let long = "x".repeat(crate::chat::MAX_TEXT_LEN + 1);
+    assert_eq!(
+        chat.send_text(now, &long),
+        Err(ClientError::Misuse(Misuse::TextTooLong {
+            len: crate::chat::MAX_TEXT_LEN + 1,
+            max: crate::chat::MAX_TEXT_LEN,
+        }))
+    );
+    assert_eq!(
+        chat.send_text(now, "hello"),
+        Err(ClientError::Misuse(Misuse::InvalidState("not in a chat")))
+    );
+    // A second login replaces alice's session: the server ended it, and said why.
+    let first = net.peers.remove("alice").unwrap();
+    net.peers.insert("alice (old)".into(), first);
+    net.connect("alice", limits());
+    let old = net.peer("alice (old)");
+    assert_eq!(
+        old.endpoint.ended(),
+        Some(ClientError::Ended(SessionEnd::ServerClosed(
+            crate::session::CloseReason::REPLACED
+        )))
+    );
+    // Our own exit is ours.
+    let now = net.now;
+    net.peer("alice")
+        .endpoint
+        .chat()
+        .unwrap()
+        .exit(now)
+        .unwrap();
+    net.drive();
+    assert_eq!(
+        net.peer("alice").endpoint.ended(),
+        Some(ClientError::Ended(SessionEnd::WeClosed))
+    );
+}
