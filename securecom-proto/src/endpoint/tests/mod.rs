@@ -1,5 +1,6 @@
 //! Endpoint tests: every decision the drivers used to make, made and tested here.
 
 mod client;
+mod contract;
 mod net;
 mod server;

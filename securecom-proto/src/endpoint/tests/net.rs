@@ -46,6 +46,8 @@ pub(crate) struct Net {
     pub(crate) callback_requests: Vec<(ConnectionId, u16)>,
     /// Every server action, for assertions on the driving contract.
     pub(crate) server_actions: Vec<ServerAction>,
+    /// Server sockets with a transmit handed out and not yet acknowledged.
+    pub(crate) outstanding: BTreeMap<ServerSocket, Instant>,
 }
 
 impl Net {
@@ -61,6 +63,7 @@ impl Net {
             server_closed: BTreeSet::new(),
             callback_requests: Vec::new(),
             server_actions: Vec::new(),
+            outstanding: BTreeMap::new(),
         }
     }
 
@@ -129,6 +132,14 @@ impl Net {
             self.server_actions.push(action.clone());
             match action {
                 ServerAction::Transmit { socket, bytes } => {
+                    assert!(
+                        !self.server_closed.contains(&socket),
+                        "transmit on closed {socket:?}"
+                    );
+                    assert!(
+                        self.outstanding.insert(socket, now).is_none(),
+                        "two transmits outstanding on {socket:?}"
+                    );
                     match self
                         .peers
                         .values_mut()
@@ -136,7 +147,10 @@ impl Net {
                     {
                         Some(peer) => peer.inbound.push_back((socket, bytes)),
                         // A bare socket with nobody behind it: the kernel takes the bytes.
-                        None => self.server.handle_written(socket, now, bytes.len()),
+                        None => {
+                            self.outstanding.remove(&socket);
+                            self.server.handle_written(socket, now, bytes.len());
+                        }
                     }
                 }
                 ServerAction::PauseReading(id) => {
@@ -149,6 +163,7 @@ impl Net {
                     self.callback_requests.push((connection, port));
                 }
                 ServerAction::Close(socket) => {
+                    self.outstanding.remove(&socket);
                     assert!(
                         self.server_closed.insert(socket),
                         "closed twice: {socket:?}"
@@ -172,6 +187,7 @@ impl Net {
                     if socket == ServerSocket::Main(conn) {
                         peer.endpoint.handle_input(now, &bytes);
                     }
+                    self.outstanding.remove(&socket);
                     self.server.handle_written(socket, now, bytes.len());
                 }
             }
