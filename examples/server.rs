@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use securecom::admin::cli::PassphraseSource;
+use securecom_host::identity::PemFolderDirectory;
 use securecom_proto::handshake::ServerConfig;
-use securecom_proto::identity::PemFolderDirectory;
 use securecom_proto::pki::{ServerCredentials, certificates_from_pem};
 use securecom_proto::relay::{DuplicateLogin, RelayConfig};
 use securecom_tokio::{Server, ServerOptions};

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use securecom_host::identity::IdentityFileExt;
 use securecom_proto::identity::{Identity, IdentityError};
 use zeroize::Zeroizing;
 

@@ -4,6 +4,8 @@
 //! This facade re-exports the crates of the workspace:
 //!
 //! - [`proto`]: the sans-IO protocol core (handshakes, records, PKI, relay, chat);
+//! - [`host`]: what the core leaves to the host: clocks, the OS random generator, key
+//!   files, the user directory folder, the known-keys file, loading a verifier from files;
 //! - [`tokio`]: the async driver;
 //! - [`blocking`]: the blocking `std::net` driver;
 //! - [`console`]: the chat client's console language (slash commands, one line per event);
@@ -14,6 +16,7 @@ pub mod admin;
 pub mod console;
 pub mod keyfile;
 
+pub use securecom_host as host;
 pub use securecom_proto as proto;
 pub use securecom_std as blocking;
 pub use securecom_tokio as tokio;

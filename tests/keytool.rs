@@ -11,6 +11,7 @@ mod support;
 use clap::Parser;
 use securecom::admin::cli::{CliError, EXIT_FAILED, EXIT_USAGE, run};
 use securecom::admin::{certificate_serial, read_pem_file, revoked_serials};
+use securecom::host::identity::{IdentityFileExt, PublicKeyFileExt};
 use securecom::proto::identity::{Identity, PublicKey};
 
 use support::{TempFolder, arg, client_check, in_a_day, openssl};

@@ -9,15 +9,16 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::thread;
 use std::time::Duration;
 
+pub use securecom_host::driver::{ClientOptions, ConnectError};
+use securecom_host::time::{StdClock, UnixTimeExt as _};
 use securecom_proto::chat::SafetyNumber;
 use securecom_proto::client::{
     CallbackConnection, ChatClient, ChatStatus, ClientError, ClientEvent,
 };
-pub use securecom_proto::driver::{ClientOptions, ConnectError};
 use securecom_proto::handshake::{ClientConfig, ClientHandshake, ClientProgress, HandshakeError};
 use securecom_proto::identity::{PublicKey, Username};
 use securecom_proto::session::SessionError;
-use securecom_proto::time::{StdClock, UnixTime};
+use securecom_proto::time::UnixTime;
 
 use crate::net::Acceptor;
 

@@ -17,9 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use securecom_host::time::StdClock;
 use securecom_proto::handshake::ServerConfig;
 use securecom_proto::relay::{ConnectionId, Relay, RelayConfig, RelayEvent};
-use securecom_proto::time::StdClock;
 
 use crate::net::{Acceptor, Gate, lock};
 

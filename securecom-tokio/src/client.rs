@@ -4,14 +4,15 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use securecom_host::driver::{ClientOptions, ConnectError};
+use securecom_host::time::{StdClock, UnixTimeExt as _};
 use securecom_proto::chat::SafetyNumber;
 use securecom_proto::client::{
     CallbackConnection, ChatClient, ChatStatus, ClientError, ClientEvent,
 };
-pub use securecom_proto::driver::{ClientOptions, ConnectError};
 use securecom_proto::handshake::{ClientConfig, ClientHandshake, ClientProgress, HandshakeError};
 use securecom_proto::identity::{PublicKey, Username};
-use securecom_proto::time::{StdClock, UnixTime};
+use securecom_proto::time::UnixTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};

@@ -12,9 +12,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use securecom_host::time::StdClock;
 use securecom_proto::handshake::ServerConfig;
 use securecom_proto::relay::{ConnectionId, Relay, RelayConfig, RelayEvent};
-use securecom_proto::time::StdClock;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};

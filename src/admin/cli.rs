@@ -12,6 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use securecom_host::identity::{IdentityFileExt, PublicKeyFileExt};
 use securecom_proto::identity::{Identity, IdentityError, PublicKey};
 
 pub use passphrase::{MAX_PASSPHRASE_FILE_LEN, PassphraseSource};

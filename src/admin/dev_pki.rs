@@ -6,7 +6,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use securecom_proto::identity::{Identity, PemFolderDirectory, UserDirectory, Username};
+use securecom_host::identity::{IdentityFileExt, PemFolderDirectory};
+use securecom_host::time::UnixTimeExt;
+use securecom_proto::identity::{Identity, UserDirectory, Username};
 use securecom_proto::pki::{ServerCertVerifier, certificates_from_pem};
 use securecom_proto::time::UnixTime;
 
@@ -219,10 +221,7 @@ impl DevPki {
                 let verifier = ServerCertVerifier::from_pem(ca_pem, Some(crl_pem))?;
                 let chain = certificates_from_pem(&pem)?;
                 let chain: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
-                let now = UnixTime::from_secs(
-                    now.duration_since(SystemTime::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs()),
-                );
+                let now = UnixTime::from_system_time(now);
                 for name in DEV_SERVER_NAMES {
                     verifier.verify_server(&chain, name, now).map_err(|e| {
                         self.inconsistent(format!("server.pem does not verify for {name}: {e}"))

@@ -22,6 +22,7 @@
 //! ```
 //! use std::time::SystemTime;
 //! use securecom::admin::{self, Validity};
+//! use securecom::host::time::UnixTimeExt;
 //! use securecom::proto::pki::{ServerCertVerifier, certificates_from_pem};
 //! use securecom::proto::time::UnixTime;
 //!

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use securecom_proto::identity::{Identity, PemFolderDirectory, PublicKey, Username};
+use securecom_host::identity::PemFolderDirectory;
+use securecom_proto::identity::{Identity, PublicKey, Username};
 
 use super::{AdminError, random};
 

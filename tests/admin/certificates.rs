@@ -3,6 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use securecom::admin::*;
+use securecom::host::identity::IdentityFileExt;
 use securecom::proto::identity::Identity;
 use securecom::proto::pki::CertificateError;
 

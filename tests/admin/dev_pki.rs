@@ -4,7 +4,8 @@
 use std::time::SystemTime;
 
 use securecom::admin::*;
-use securecom::proto::identity::{Identity, PemFolderDirectory, UserDirectory, Username};
+use securecom::host::identity::{IdentityFileExt, PemFolderDirectory};
+use securecom::proto::identity::{Identity, UserDirectory, Username};
 
 use crate::support::{TempFolder, client_check, in_a_day};
 

@@ -1,9 +1,8 @@
 //! User key pairs and registration.
 
 use securecom::admin::{AdminError, create_user, register_user};
-use securecom::proto::identity::{
-    IdentityError, PemFolderDirectory, PublicKey, UserDirectory, Username,
-};
+use securecom::host::identity::PemFolderDirectory;
+use securecom::proto::identity::{IdentityError, PublicKey, UserDirectory, Username};
 
 use crate::support::TempFolder;
 

@@ -1,10 +1,8 @@
-use alloc::boxed::Box;
-use alloc::string::String;
-use alloc::vec::Vec;
+use securecom_proto::identity::Identity;
 
 use super::*;
-use crate::identity::Identity;
-use crate::identity::test_folder::TestFolder;
+use crate::identity::IdentityFileExt;
+use crate::test_folder::TestFolder;
 
 fn key(seed: u8) -> PublicKey {
     Identity::from_seed(&[seed; 32]).public_key()

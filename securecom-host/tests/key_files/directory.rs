@@ -1,8 +1,7 @@
 //! `PemFolderDirectory` over a scratch folder.
 
-use securecom_proto::identity::{
-    IdentityError, MAX_KEY_FILE_LEN, PemFolderDirectory, PublicKey, UserDirectory, Username,
-};
+use securecom_host::identity::{MAX_KEY_FILE_LEN, PemFolderDirectory, PublicKeyFileExt};
+use securecom_proto::identity::{IdentityError, PublicKey, UserDirectory, Username};
 
 use crate::support::{TempFolder, fixture, in_file, random_identity};
 

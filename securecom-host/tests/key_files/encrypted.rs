@@ -4,6 +4,7 @@
 
 use std::cell::Cell;
 
+use securecom_host::identity::IdentityFileExt;
 use securecom_proto::identity::{Identity, IdentityError, PublicKey};
 
 use crate::support::{TempFolder, arg, fixture, in_file, openssl_ok, random_identity};
@@ -11,8 +12,8 @@ use crate::support::{TempFolder, arg, fixture, in_file, openssl_ok, random_ident
 /// The passphrase of `ed25519-encrypted.pem` (see the fixtures' README).
 const FIXTURE_PASSPHRASE: &[u8] = b"securecom-fixtures";
 
-fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
-    rand_core::UnwrapErr(getrandom::SysRng)
+fn rng() -> securecom_host::OsRng {
+    securecom_host::os_rng()
 }
 
 #[test]

@@ -8,7 +8,7 @@ pub(crate) struct TestFolder(PathBuf);
 impl TestFolder {
     pub(crate) fn new(name: &str) -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
-        let path = std::env::temp_dir().join(alloc::format!(
+        let path = std::env::temp_dir().join(format!(
             "securecom-unit-{name}-{}-{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)

@@ -1,6 +1,7 @@
 //! What we write is read by the `openssl` command line tool, and signatures we make verify
 //! there. Each test passes with a printed note when `openssl` is not on the PATH.
 
+use securecom_host::identity::{IdentityFileExt, PublicKeyFileExt};
 use securecom_proto::identity::{Identity, PublicKey};
 
 use crate::support::{TempFolder, arg, openssl, openssl_ok, random_identity};

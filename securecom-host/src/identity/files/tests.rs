@@ -1,8 +1,7 @@
-use alloc::vec;
 use std::fs;
 
 use super::*;
-use crate::identity::test_folder::TestFolder;
+use crate::test_folder::TestFolder;
 
 #[test]
 fn private_key_file_is_owner_only_and_never_overwritten() {

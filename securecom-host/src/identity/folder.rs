@@ -1,13 +1,15 @@
-//! The user directory over a folder of `<username>.pem` public-key files (`std` only).
+//! The user directory over a folder of `<username>.pem` public-key files.
 
-use alloc::format;
-use alloc::string::ToString;
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::files::replace_file_atomically;
-use super::{IdentityError, MemoryDirectory, PublicKey, UserDirectory, Username};
+use securecom_proto::identity::{
+    IdentityError, MemoryDirectory, PublicKey, UserDirectory, Username,
+};
+
+use super::files::{PublicKeyFileExt, replace_file_atomically};
+use super::{in_file, io_error};
 
 /// The most users a [`PemFolderDirectory`] holds, so a folder cannot make the server
 /// read without bound.
@@ -31,7 +33,8 @@ const KEY_FILE_EXTENSION: &str = "pem";
 /// never half of one.
 ///
 /// ```
-/// use securecom_proto::identity::{Identity, PemFolderDirectory, UserDirectory, Username};
+/// use securecom_host::identity::PemFolderDirectory;
+/// use securecom_proto::identity::{Identity, UserDirectory, Username};
 /// let folder = std::env::temp_dir().join(format!("securecom-doc-dir-{}", std::process::id()));
 /// std::fs::create_dir(&folder).unwrap();
 ///
@@ -174,14 +177,14 @@ impl UserDirectory for PemFolderDirectory {
 
 /// Reads all `*.pem` files of `folder`; see [`PemFolderDirectory`] for the rules.
 fn read_folder(folder: &Path) -> Result<MemoryDirectory, IdentityError> {
-    let entries = fs::read_dir(folder).map_err(|e| IdentityError::io(folder, &e))?;
+    let entries = fs::read_dir(folder).map_err(|e| io_error(folder, &e))?;
     let mut users = MemoryDirectory::new();
     for entry in entries {
-        let path = entry.map_err(|e| IdentityError::io(folder, &e))?.path();
+        let path = entry.map_err(|e| io_error(folder, &e))?.path();
         if path.extension() != Some(OsStr::new(KEY_FILE_EXTENSION)) {
             continue;
         }
-        let username = username_of(&path).map_err(|e| e.in_file(&path))?;
+        let username = username_of(&path).map_err(|e| in_file(e, &path))?;
         if users.len() >= MAX_DIRECTORY_USERS {
             return Err(IdentityError::TooManyUsers {
                 max: MAX_DIRECTORY_USERS,

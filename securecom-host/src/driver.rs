@@ -1,18 +1,18 @@
 //! What the socket drivers (`securecom-tokio`, `securecom-std`) share, so the two present
-//! one API: the options of a client connection and why connecting failed. Nothing here
-//! does I/O; the drivers do.
+//! one API: the options of a client connection and why connecting failed. The drivers
+//! re-export both; nothing here does I/O itself.
 
-use alloc::boxed::Box;
 use std::io;
 use std::net::SocketAddr;
 
-use crate::chat::{KnownKeys, MemoryKnownKeys};
-use crate::handshake::HandshakeError;
+use securecom_proto::chat::{KnownKeys, MemoryKnownKeys};
+use securecom_proto::endpoint::ClientLimits;
+use securecom_proto::handshake::HandshakeError;
 
 /// Options of a client connection.
 ///
 /// ```
-/// use securecom_proto::driver::ClientOptions;
+/// use securecom_host::driver::ClientOptions;
 /// let options = ClientOptions {
 ///     callback_listen: Some("127.0.0.1:0".parse().unwrap()),
 ///     ..ClientOptions::default()
@@ -21,14 +21,15 @@ use crate::handshake::HandshakeError;
 /// ```
 pub struct ClientOptions {
     /// The keys remembered per user (trust on first use). In memory by default; give a
-    /// persistent implementation to keep them across runs.
+    /// persistent implementation, such as [`FileKnownKeys`](crate::chat::FileKnownKeys),
+    /// to keep them across runs.
     pub known_keys: Box<dyn KnownKeys + Send>,
     /// Receive server-initiated messages over a connection the server opens to this
     /// address (the original design's daemon, port 4242 by default) instead of the main
     /// connection. Port 0 picks a free port; the driver's client handle tells which.
     pub callback_listen: Option<SocketAddr>,
     /// Bounds on the connection to the server and on the callback daemon.
-    pub limits: crate::endpoint::ClientLimits,
+    pub limits: ClientLimits,
 }
 
 impl Default for ClientOptions {
@@ -36,7 +37,7 @@ impl Default for ClientOptions {
         ClientOptions {
             known_keys: Box::new(MemoryKnownKeys::default()),
             callback_listen: None,
-            limits: crate::endpoint::ClientLimits::default(),
+            limits: ClientLimits::default(),
         }
     }
 }
