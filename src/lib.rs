@@ -13,9 +13,9 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
-pub mod console;
 pub mod keyfile;
 
+pub use securecom_console as console;
 pub use securecom_host as host;
 pub use securecom_proto as proto;
 pub use securecom_std as blocking;

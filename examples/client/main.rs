@@ -7,7 +7,7 @@
 //! ```
 //!
 //! In a terminal it shows a chat screen; when stdin is not a terminal it reads one command
-//! per line and prints one event per line (see `securecom::console`), for scripts and tests.
+//! per line and prints one event per line (see `securecom_console`), for scripts and tests.
 
 mod commands;
 mod line;

@@ -26,7 +26,7 @@ use securecom_proto::session::CloseReason;
 /// | `disconnected clean\|unclean` | the connection ended |
 ///
 /// ```
-/// use securecom::console::format_event;
+/// use securecom_console::format_event;
 /// use securecom_proto::client::ClientEvent;
 /// use securecom_proto::identity::Username;
 /// let e = ClientEvent::Message { from: Username::new("bob")?, text: "hi\nthere".into() };

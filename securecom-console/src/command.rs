@@ -50,7 +50,7 @@ anything else   a message to your chat peer";
 /// Parses one line of input.
 ///
 /// ```
-/// use securecom::console::{ConsoleCommand, parse_command};
+/// use securecom_console::{ConsoleCommand, parse_command};
 /// assert_eq!(parse_command("/users"), Ok(ConsoleCommand::Users));
 /// assert_eq!(parse_command("hello"), Ok(ConsoleCommand::Say("hello".into())));
 /// assert!(parse_command("/chat").is_err());
