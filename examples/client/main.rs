@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Parser;
-use securecom::admin::cli::PassphraseSource;
+use securecom_admin::cli::PassphraseSource;
 use securecom_host::chat::FileKnownKeys;
 use securecom_host::pki::{RevocationFiles, load_server_verifier};
 use securecom_proto::handshake::ClientConfig;
@@ -164,5 +164,7 @@ fn load_identity(args: &Args) -> Result<Identity, String> {
     });
     let source =
         PassphraseSource::from_options(args.passphrase_file.clone(), args.passphrase_env.clone())?;
-    securecom::keyfile::load_identity(&path, source.as_ref(), |p| rpassword::prompt_password(p))
+    // The prompt is the terminal's, without echo; the library only calls it.
+    securecom_admin::cli::load_identity(&path, source.as_ref(), |p| rpassword::prompt_password(p))
+        .map_err(|e| e.to_string())
 }

@@ -1,9 +1,12 @@
-//! Integration tests of `securecom::admin`: what we make verifies with the client's
+//! Integration tests of `securecom_admin`: what we make verifies with the client's
 //! verifier and with `openssl verify -crl_check`; revocation takes effect; hostile or
 //! mismatched inputs are typed errors; the development PKI is idempotent.
 
 #[path = "admin/support.rs"]
-#[allow(dead_code, reason = "shared with tests/keytool.rs")]
+#[allow(
+    dead_code,
+    reason = "shared with the securecom crate's tests/keytool.rs"
+)]
 mod support;
 
 #[path = "admin/certificates.rs"]

@@ -1,13 +1,14 @@
-//! Shared helpers for the admin and keytool tests: scratch folders, times, `openssl`.
+//! Shared helpers for the admin tests and the securecom crate's keytool tests (which
+//! include this file): scratch folders, times, `openssl`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use securecom::admin::{Validity, add_days};
-use securecom::proto::pki::{ServerCertVerifier, certificates_from_pem};
-use securecom::proto::time::UnixTime;
+use securecom_admin::{Validity, add_days};
+use securecom_proto::pki::{ServerCertVerifier, certificates_from_pem};
+use securecom_proto::time::UnixTime;
 
 /// A scratch folder under the system temp folder, removed on drop.
 pub(crate) struct TempFolder(PathBuf);
@@ -65,7 +66,7 @@ pub(crate) fn client_check(
     server_pem: &str,
     name: &str,
     at: UnixTime,
-) -> Result<securecom::proto::identity::PublicKey, securecom::proto::pki::CertificateError> {
+) -> Result<securecom_proto::identity::PublicKey, securecom_proto::pki::CertificateError> {
     let verifier = ServerCertVerifier::from_pem(ca_pem, Some(crl_pem))?;
     let chain = certificates_from_pem(server_pem)?;
     let chain: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
@@ -89,9 +90,15 @@ pub(crate) fn arg(path: &Path) -> &str {
     path.to_str().expect("UTF-8 temp path")
 }
 
-/// A fixture of securecom-proto's OpenSSL-made PKI.
+/// A fixture of securecom-proto's OpenSSL-made PKI. This file is compiled in
+/// securecom-admin (a workspace member) and in the securecom crate (the workspace root).
 pub(crate) fn proto_fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let workspace = match manifest.parent() {
+        Some(parent) if parent.join("securecom-proto").is_dir() => parent,
+        _ => manifest,
+    };
+    workspace
         .join("securecom-proto/tests/fixtures/pki")
         .join(name)
 }

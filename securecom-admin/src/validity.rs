@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use x509_cert::time::Time;
 
-use super::AdminError;
+use crate::AdminError;
 
 /// Seconds in a day.
 const DAY: u64 = 86_400;
@@ -16,10 +16,10 @@ pub const BACKDATE: Duration = Duration::from_secs(3600);
 /// When a certificate is valid: from `not_before` to `not_after`, whole seconds.
 ///
 /// ```
-/// use securecom::admin::Validity;
+/// use securecom_admin::Validity;
 /// let ten_years = Validity::days_from_now(3650)?;
 /// assert!(ten_years.not_before() < ten_years.not_after());
-/// # Ok::<(), securecom::admin::AdminError>(())
+/// # Ok::<(), securecom_admin::AdminError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Validity {

@@ -16,10 +16,10 @@ use x509_cert::ext::pkix::{
 };
 use x509_cert::name::Name;
 
-use super::cert::{Issuer, certificate_pem, key_identifier};
-use super::names::common_name;
-use super::signer::{IdentitySigner, spki_of};
-use super::{AdminError, SerialNumber, ServerName, Validity, random};
+use crate::cert::{Issuer, certificate_pem, key_identifier};
+use crate::names::common_name;
+use crate::signer::{IdentitySigner, spki_of};
+use crate::{AdminError, SerialNumber, ServerName, Validity, random};
 
 /// id-kp-serverAuth (RFC 5280).
 const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
@@ -32,11 +32,11 @@ const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.
 /// Keep the key offline if you can; the certificate (`ca.pem`) is what clients trust.
 ///
 /// ```
-/// use securecom::admin::{Validity, create_ca};
+/// use securecom_admin::{Validity, create_ca};
 /// let (ca_key, ca_pem) = create_ca("Example chat CA", Validity::days_from_now(3650)?)?;
 /// assert!(ca_pem.starts_with("-----BEGIN CERTIFICATE-----"));
 /// # let _ = ca_key;
-/// # Ok::<(), securecom::admin::AdminError>(())
+/// # Ok::<(), securecom_admin::AdminError>(())
 /// ```
 ///
 /// # Errors
@@ -58,13 +58,13 @@ pub fn create_ca(name: &str, validity: Validity) -> Result<(Identity, String), A
 /// identifiers. Returns the key and the certificate as PEM.
 ///
 /// ```
-/// use securecom::admin::{Validity, create_ca, issue_server_certificate};
+/// use securecom_admin::{Validity, create_ca, issue_server_certificate};
 /// let (ca_key, ca_pem) = create_ca("Example chat CA", Validity::days_from_now(3650)?)?;
 /// let names = ["chat.example.com".parse()?, "192.0.2.7".parse()?];
 /// let (server_key, server_pem) =
 ///     issue_server_certificate(&ca_key, &ca_pem, &names, Validity::days_from_now(398)?)?;
 /// # let _ = (server_key, server_pem);
-/// # Ok::<(), securecom::admin::AdminError>(())
+/// # Ok::<(), securecom_admin::AdminError>(())
 /// ```
 ///
 /// # Errors

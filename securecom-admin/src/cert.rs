@@ -10,8 +10,8 @@ use x509_cert::Certificate;
 use x509_cert::ext::pkix::{BasicConstraints, SubjectKeyIdentifier};
 use x509_cert::name::Name;
 
-use super::signer::Ed25519PublicKey;
-use super::{AdminError, SerialNumber};
+use crate::signer::Ed25519PublicKey;
+use crate::{AdminError, SerialNumber};
 
 /// A CA certificate checked against its private key, ready to issue with.
 pub(crate) struct Issuer<'a> {

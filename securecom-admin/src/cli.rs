@@ -2,6 +2,12 @@
 //! arguments into a [`Command`] and calls [`run`], which does the work and reports on
 //! the writer it is given. Keeping the work here makes it testable in-process.
 //!
+//! The programs (keytool, the example server and client) also share how a key's
+//! passphrase is found: [`PassphraseSource`] for scripts, and [`load_identity`], which
+//! asks the program's own prompt only when the key is encrypted.
+//!
+//! This module uses the rest of the crate; nothing else in it uses this module.
+//!
 //! Files are named as the OpenSSL walk-through in `docs/KEY-MANAGEMENT.md` names them: a
 //! CA folder holds `ca.pem`, `ca.key` and `crl.pem`; a server has `server.pem` and
 //! `server.key`; a user has `<name>.key` and `<name>.pem`.
@@ -15,9 +21,9 @@ use std::time::SystemTime;
 use securecom_host::identity::{IdentityFileExt, PublicKeyFileExt};
 use securecom_proto::identity::{Identity, IdentityError, PublicKey};
 
-pub use passphrase::{MAX_PASSPHRASE_FILE_LEN, PassphraseSource};
+pub use passphrase::{MAX_PASSPHRASE_FILE_LEN, PassphraseSource, load_identity};
 
-use super::{
+use crate::{
     AdminError, DevPki, SerialNumber, ServerName, Validity, add_days, certificate_serial,
     create_ca, create_crl, create_user, issue_server_certificate, random, read_pem_file,
     register_user, renew_crl, replace_file, revoke, write_new_file,
@@ -104,7 +110,7 @@ pub enum Command {
     },
     /// Create (or check) the development PKI.
     DevPki {
-        /// The folder; [`DEV_PKI_FOLDER`](super::DEV_PKI_FOLDER) if `None`.
+        /// The folder; [`DEV_PKI_FOLDER`](crate::DEV_PKI_FOLDER) if `None`.
         dir: Option<PathBuf>,
     },
 }
@@ -139,13 +145,13 @@ impl CliError {
 /// Runs `command`, writing what it did to `out`.
 ///
 /// ```
-/// use securecom::admin::cli::{Command, run};
+/// use securecom_admin::cli::{Command, run};
 /// # let dir = std::env::temp_dir().join(format!("securecom-doc-cli-{}", std::process::id()));
 /// let mut out = Vec::new();
 /// run(&Command::DevPki { dir: Some(dir.clone()) }, &mut out)?;
 /// assert!(String::from_utf8_lossy(&out).contains("ca.pem"));
 /// # std::fs::remove_dir_all(&dir).unwrap();
-/// # Ok::<(), securecom::admin::cli::CliError>(())
+/// # Ok::<(), securecom_admin::cli::CliError>(())
 /// ```
 ///
 /// # Errors
@@ -226,7 +232,7 @@ pub fn run(command: &Command, out: &mut dyn Write) -> Result<(), CliError> {
         Command::DevPki { dir } => {
             let dir = dir
                 .clone()
-                .unwrap_or_else(|| PathBuf::from(super::DEV_PKI_FOLDER));
+                .unwrap_or_else(|| PathBuf::from(crate::DEV_PKI_FOLDER));
             let pki = DevPki::ensure(dir)?;
             write!(out, "{}", pki.describe()).map_err(stdout_error)?;
             Ok(())

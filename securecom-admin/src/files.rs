@@ -1,15 +1,14 @@
 //! Certificate and CRL files: bounded reads, no silent overwrites, atomic replacement.
-//! (Private keys are written by `Identity::save_pem_file`, owner-only.)
+//! (Private keys are written owner-only by securecom-host's
+//! `IdentityFileExt::save_pem_file`.)
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::AdminError;
+use crate::AdminError;
 
-/// The largest certificate or CRL file read, in bytes: room for a CRL of some ten
-/// thousand entries, and a bound on what a hostile file can make us read.
-pub const MAX_PEM_FILE_LEN: u64 = 1024 * 1024;
+pub use securecom_host::pki::MAX_PEM_FILE_LEN;
 
 /// Reads a PEM text file (certificate, chain or CRL) of at most [`MAX_PEM_FILE_LEN`]
 /// bytes.

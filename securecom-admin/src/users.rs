@@ -5,20 +5,23 @@ use std::path::{Path, PathBuf};
 use securecom_host::identity::PemFolderDirectory;
 use securecom_proto::identity::{Identity, PublicKey, Username};
 
-use super::{AdminError, random};
+use crate::{AdminError, random};
 
 /// Creates a key pair for the user `name`: a fresh Ed25519 identity and its public key
 /// as a PEM `PUBLIC KEY` block, the file the server's administrator registers with
 /// [`register_user`]. The private key stays with the user (save it with
-/// `Identity::save_pem_file`, or `Identity::save_encrypted_pem_file` to protect it
-/// with a passphrase).
+/// [`IdentityFileExt::save_pem_file`], or [`IdentityFileExt::save_encrypted_pem_file`]
+/// to protect it with a passphrase).
+///
+/// [`IdentityFileExt::save_pem_file`]: securecom_host::identity::IdentityFileExt::save_pem_file
+/// [`IdentityFileExt::save_encrypted_pem_file`]: securecom_host::identity::IdentityFileExt::save_encrypted_pem_file
 ///
 /// ```
-/// use securecom::admin::create_user;
+/// use securecom_admin::create_user;
 /// let (alice, public_pem) = create_user("alice")?;
 /// assert!(public_pem.starts_with("-----BEGIN PUBLIC KEY-----"));
 /// println!("alice's fingerprint: {}", alice.public_key().fingerprint());
-/// # Ok::<(), securecom::admin::AdminError>(())
+/// # Ok::<(), securecom_admin::AdminError>(())
 /// ```
 ///
 /// # Errors
@@ -32,20 +35,20 @@ pub fn create_user(name: &str) -> Result<(Identity, String), AdminError> {
 }
 
 /// Registers `username` with `public_key` in the server's user directory, the folder of
-/// `<username>.pem` files that `PemFolderDirectory` reads, and returns the file written.
+/// `<username>.pem` files that [`PemFolderDirectory`] reads, and returns the file written.
 /// Registering the same key again does nothing; a different key for a registered user is
 /// refused (replace the file by hand if that is meant). A running server sees the new
 /// user when it reloads its directory.
 ///
 /// ```
-/// use securecom::admin::{create_user, register_user};
+/// use securecom_admin::{create_user, register_user};
 /// # let folder = std::env::temp_dir().join(format!("securecom-doc-users-{}", std::process::id()));
 /// # std::fs::create_dir_all(&folder).unwrap();
 /// let (alice, _) = create_user("alice")?;
 /// let file = register_user(&folder, "alice", &alice.public_key())?;
 /// assert!(file.ends_with("alice.pem"));
 /// # std::fs::remove_dir_all(&folder).unwrap();
-/// # Ok::<(), securecom::admin::AdminError>(())
+/// # Ok::<(), securecom_admin::AdminError>(())
 /// ```
 ///
 /// # Errors

@@ -12,7 +12,7 @@ use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::name::Name;
 
-use super::AdminError;
+use crate::AdminError;
 
 /// The commonName attribute (RFC 4519).
 const COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
@@ -28,14 +28,14 @@ const MAX_DNS_LABEL_LEN: usize = 63;
 /// dialled against these, and nothing else.
 ///
 /// ```
-/// use securecom::admin::ServerName;
+/// use securecom_admin::ServerName;
 /// let names: Vec<ServerName> = ["localhost", "127.0.0.1", "::1", "Chat.Example.com"]
 ///     .iter()
 ///     .map(|s| s.parse())
 ///     .collect::<Result<_, _>>()?;
 /// assert_eq!(names[3].to_string(), "chat.example.com");
 /// assert!("bad_name!".parse::<ServerName>().is_err());
-/// # Ok::<(), securecom::admin::AdminError>(())
+/// # Ok::<(), securecom_admin::AdminError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ServerName {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::AdminError;
+use crate::AdminError;
 
 /// The most bytes of a serial number (RFC 5280).
 const MAX_SERIAL_LEN: usize = 20;
@@ -15,11 +15,11 @@ const MAX_SERIAL_LEN: usize = 20;
 /// (`4f:1a:0c`), as various tools print them.
 ///
 /// ```
-/// use securecom::admin::SerialNumber;
+/// use securecom_admin::SerialNumber;
 /// let serial: SerialNumber = "0x00:4f:1A:0c".parse()?;
 /// assert_eq!(serial.to_string(), "4F1A0C");
 /// assert!("0".parse::<SerialNumber>().is_err());
-/// # Ok::<(), securecom::admin::AdminError>(())
+/// # Ok::<(), securecom_admin::AdminError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SerialNumber {

@@ -12,9 +12,9 @@ use securecom_proto::identity::{Identity, UserDirectory, Username};
 use securecom_proto::pki::{ServerCertVerifier, certificates_from_pem};
 use securecom_proto::time::UnixTime;
 
-use super::cert::{Issuer, certificate_key, parse_certificate};
-use super::crl::next_update;
-use super::{
+use crate::cert::{Issuer, certificate_key, parse_certificate};
+use crate::crl::next_update;
+use crate::{
     AdminError, ServerName, Validity, add_days, create_ca, create_crl, issue_server_certificate,
     read_pem_file, renew_crl, write_new_file,
 };
@@ -103,7 +103,7 @@ impl DevPki {
     /// re-signed.
     ///
     /// ```
-    /// use securecom::admin::DevPki;
+    /// use securecom_admin::DevPki;
     /// # let folder = std::env::temp_dir().join(format!("securecom-doc-dev-{}", std::process::id()));
     /// let pki = DevPki::ensure(&folder)?;
     /// print!("{}", pki.describe());
@@ -111,7 +111,7 @@ impl DevPki {
     /// let again = DevPki::ensure(&folder)?;
     /// assert!(again.created.is_empty());
     /// # std::fs::remove_dir_all(&folder).unwrap();
-    /// # Ok::<(), securecom::admin::AdminError>(())
+    /// # Ok::<(), securecom_admin::AdminError>(())
     /// ```
     ///
     /// # Errors
@@ -197,7 +197,7 @@ impl DevPki {
         }
         let renewed = renew_crl(ca_key, ca_pem, &pem, now, until)
             .map_err(|e| self.inconsistent(format!("crl.pem: {e}")))?;
-        super::replace_file(&self.crl, &renewed)?;
+        crate::replace_file(&self.crl, &renewed)?;
         self.created.push(self.crl.clone());
         Ok(renewed)
     }
@@ -259,7 +259,7 @@ impl DevPki {
             } else if registered.is_some() {
                 return Err(self.inconsistent(format!("users/{name}.pem without keys/{name}.key")));
             } else {
-                let identity = super::random::identity()?;
+                let identity = crate::random::identity()?;
                 identity.save_pem_file(&key_file)?;
                 self.created.push(key_file.clone());
                 identity

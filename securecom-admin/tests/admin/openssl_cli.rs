@@ -1,7 +1,7 @@
 //! What we make is accepted by `openssl verify -crl_check`. Each test passes with a
 //! printed note when `openssl` is not installed.
 
-use securecom::admin::*;
+use securecom_admin::*;
 
 use crate::support::{TempFolder, arg, crl_window, days, openssl};
 

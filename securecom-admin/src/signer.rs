@@ -12,7 +12,7 @@ use spki::{
     SignatureBitStringEncoding, SubjectPublicKeyInfoOwned,
 };
 
-use super::AdminError;
+use crate::AdminError;
 
 /// id-Ed25519 (RFC 8410): the algorithm of our keys and of our signatures.
 pub(crate) const ED25519_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");

@@ -3,7 +3,7 @@
 use securecom_proto::identity::Identity;
 use zeroize::Zeroizing;
 
-use super::AdminError;
+use crate::AdminError;
 
 /// `N` random bytes.
 pub(crate) fn bytes<const N: usize>() -> Result<[u8; N], AdminError> {
@@ -21,7 +21,7 @@ pub(crate) fn identity() -> Result<Identity, AdminError> {
 
 /// The system generator as a `CryptoRng`, for APIs that take one. It is checked to work
 /// first, so that its panicking wrapper does not panic in practice.
-pub(crate) fn rng() -> Result<rand_core::UnwrapErr<getrandom::SysRng>, AdminError> {
+pub(crate) fn rng() -> Result<securecom_host::OsRng, AdminError> {
     bytes::<1>()?;
-    Ok(rand_core::UnwrapErr(getrandom::SysRng))
+    Ok(securecom_host::os_rng())
 }

@@ -1,10 +1,12 @@
-//! Passphrases for scripts: from a file or an environment variable.
+//! Passphrases for the programs: from a file or an environment variable for scripts, or
+//! from a prompt the program supplies.
 
 use std::fs::File;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use securecom_proto::identity::IdentityError;
+use securecom_host::identity::IdentityFileExt;
+use securecom_proto::identity::{Identity, IdentityError};
 use zeroize::Zeroizing;
 
 /// The longest passphrase file read, in bytes.
@@ -14,7 +16,7 @@ pub const MAX_PASSPHRASE_FILE_LEN: u64 = 4096;
 /// environment variable. The drivers' programs use it too, beside an interactive prompt.
 ///
 /// ```
-/// use securecom::admin::cli::PassphraseSource;
+/// use securecom_admin::cli::PassphraseSource;
 /// let file = std::env::temp_dir().join(format!("securecom-doc-pass-{}", std::process::id()));
 /// std::fs::write(&file, "correct horse\n")?;
 /// let source = PassphraseSource::File(file.clone());
@@ -94,6 +96,58 @@ impl PassphraseSource {
         }
         Ok(passphrase)
     }
+}
+
+/// Loads a program's private key from `path`: plain or passphrase-protected PKCS#8 PEM.
+/// Only if the key is encrypted (`ENCRYPTED PRIVATE KEY`, as `openssl genpkey -aes256`
+/// writes) is a passphrase needed: it comes from `source`, or, when there is none, from
+/// `prompt`, called with a prompt text naming the file. The program supplies the prompt
+/// (one that does not echo, such as `rpassword::prompt_password`); this module never
+/// touches the terminal.
+///
+/// ```
+/// use securecom_admin::cli::{PassphraseSource, load_identity};
+/// use securecom_host::identity::IdentityFileExt;
+/// use securecom_proto::identity::Identity;
+/// let dir = std::env::temp_dir().join(format!("securecom-doc-load-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let (key_file, pass_file) = (dir.join("alice.key"), dir.join("pass"));
+/// let alice = Identity::from_seed(&[9; 32]);
+/// alice.save_encrypted_pem_file(&key_file, b"open sesame", &mut securecom_host::os_rng())?;
+/// std::fs::write(&pass_file, "open sesame\n")?;
+///
+/// // From a file, as a script would:
+/// let source = PassphraseSource::File(pass_file);
+/// let never_asked = |_: &str| -> std::io::Result<String> { unreachable!() };
+/// let loaded = load_identity(&key_file, Some(&source), never_asked)?;
+/// assert_eq!(loaded.public_key(), alice.public_key());
+/// // From a person (here a closure standing in for a no-echo prompt):
+/// let loaded = load_identity(&key_file, None, |prompt| {
+///     assert!(prompt.contains("alice.key"));
+///     Ok("open sesame".to_string())
+/// })?;
+/// assert_eq!(loaded.public_key(), alice.public_key());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// The errors of [`IdentityFileExt::load_pem_file_or_ask`] and of
+/// [`PassphraseSource::read`]; a failed prompt is an [`IdentityError::Io`] on "terminal".
+pub fn load_identity(
+    path: &Path,
+    source: Option<&PassphraseSource>,
+    prompt: impl FnOnce(&str) -> std::io::Result<String>,
+) -> Result<Identity, IdentityError> {
+    Identity::load_pem_file_or_ask(path, |path| match source {
+        Some(source) => source.read(),
+        None => prompt(&format!("passphrase for {}: ", path.display()))
+            .map(|p| Zeroizing::new(p.into_bytes()))
+            .map_err(|e| IdentityError::Io {
+                path: "terminal".into(),
+                reason: e.to_string(),
+            }),
+    })
 }
 
 #[cfg(unix)]

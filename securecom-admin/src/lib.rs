@@ -1,3 +1,5 @@
+//! # securecom-admin
+//!
 //! Key management for a securecom deployment: a CA of your own, server certificates,
 //! CRLs, user keys and the server's user directory, and the development PKI that the
 //! example server creates on first run.
@@ -5,8 +7,7 @@
 //! Everything here is Ed25519 and reads and writes the PEM files of the OpenSSL command
 //! line, so the two can be mixed: a CA made here can sign with `openssl ca`, a CRL made
 //! by `openssl ca -gencrl` can be extended with [`revoke`]. `docs/KEY-MANAGEMENT.md`
-//! shows both ways step by step; `examples/keytool.rs` is a command line over this
-//! module ([`cli`]).
+//! shows both ways step by step.
 //!
 //! | step | function |
 //! |---|---|
@@ -19,19 +20,24 @@
 //! | register a user's public key with the server | [`register_user`] |
 //! | all of it for development, on first run | [`DevPki::ensure`] |
 //!
+//! The [`cli`] module is the command line over these functions (`examples/keytool.rs`
+//! parses its arguments into a [`cli::Command`] and calls [`cli::run`]) and what the
+//! programs share to get a key's passphrase from a file, an environment variable or a
+//! prompt they supply. It uses the library; nothing in the library uses it.
+//!
 //! ```
 //! use std::time::SystemTime;
-//! use securecom::admin::{self, Validity};
-//! use securecom::host::time::UnixTimeExt;
-//! use securecom::proto::pki::{ServerCertVerifier, certificates_from_pem};
-//! use securecom::proto::time::UnixTime;
+//! use securecom_admin::{Validity, add_days, create_ca, create_crl, issue_server_certificate};
+//! use securecom_host::time::UnixTimeExt;
+//! use securecom_proto::pki::{ServerCertVerifier, certificates_from_pem};
+//! use securecom_proto::time::UnixTime;
 //!
-//! let (ca_key, ca_pem) = admin::create_ca("Example chat CA", Validity::days_from_now(3650)?)?;
+//! let (ca_key, ca_pem) = create_ca("Example chat CA", Validity::days_from_now(3650)?)?;
 //! let names = ["localhost".parse()?];
 //! let (_server_key, server_pem) =
-//!     admin::issue_server_certificate(&ca_key, &ca_pem, &names, Validity::days_from_now(398)?)?;
+//!     issue_server_certificate(&ca_key, &ca_pem, &names, Validity::days_from_now(398)?)?;
 //! let now = SystemTime::now();
-//! let crl_pem = admin::create_crl(&ca_key, &ca_pem, &[], now, admin::add_days(now, 30)?)?;
+//! let crl_pem = create_crl(&ca_key, &ca_pem, &[], now, add_days(now, 30)?)?;
 //!
 //! // What a client checks:
 //! let verifier = ServerCertVerifier::from_pem(&ca_pem, Some(&crl_pem))?;
@@ -40,6 +46,7 @@
 //! verifier.verify_server(&chain, "localhost", UnixTime::now())?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+#![forbid(unsafe_code)]
 // Files handed to these functions may be hostile: no panics outside tests.
 #![cfg_attr(
     not(test),

@@ -3,9 +3,9 @@
 
 use std::time::SystemTime;
 
-use securecom::admin::*;
-use securecom::host::identity::{IdentityFileExt, PemFolderDirectory};
-use securecom::proto::identity::{Identity, UserDirectory, Username};
+use securecom_admin::*;
+use securecom_host::identity::{IdentityFileExt, PemFolderDirectory};
+use securecom_proto::identity::{Identity, UserDirectory, Username};
 
 use crate::support::{TempFolder, client_check, in_a_day};
 

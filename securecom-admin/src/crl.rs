@@ -17,11 +17,11 @@ use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::{AuthorityKeyIdentifier, CrlNumber};
 
-use super::ca::extension;
-use super::cert::Issuer;
-use super::signer::{ED25519_OID, sign_der};
-use super::validity::x509_time;
-use super::{AdminError, SerialNumber};
+use crate::ca::extension;
+use crate::cert::Issuer;
+use crate::signer::{ED25519_OID, sign_der};
+use crate::validity::x509_time;
+use crate::{AdminError, SerialNumber};
 
 /// Creates a CRL signed by the CA, listing `revoked` (each revoked as of `this_update`),
 /// valid from `this_update` until `next_update`. With no serials it is the empty CRL a
@@ -32,17 +32,17 @@ use super::{AdminError, SerialNumber};
 ///
 /// ```
 /// use std::time::SystemTime;
-/// use securecom::admin::{Validity, add_days, create_ca, create_crl};
+/// use securecom_admin::{Validity, add_days, create_ca, create_crl};
 /// let (ca_key, ca_pem) = create_ca("Example chat CA", Validity::days_from_now(3650)?)?;
 /// let now = SystemTime::now();
 /// let crl_pem = create_crl(&ca_key, &ca_pem, &[], now, add_days(now, 365)?)?;
 /// assert!(crl_pem.starts_with("-----BEGIN X509 CRL-----"));
-/// # Ok::<(), securecom::admin::AdminError>(())
+/// # Ok::<(), securecom_admin::AdminError>(())
 /// ```
 ///
 /// # Errors
 /// [`AdminError::InvalidTime`] unless `this_update` is before `next_update`; the errors
-/// of reading the CA as in [`issue_server_certificate`](super::issue_server_certificate).
+/// of reading the CA as in [`issue_server_certificate`](crate::issue_server_certificate).
 pub fn create_crl(
     ca_key: &Identity,
     ca_cert_pem: &str,
@@ -76,7 +76,7 @@ pub fn create_crl(
 ///
 /// ```
 /// use std::time::SystemTime;
-/// use securecom::admin::*;
+/// use securecom_admin::*;
 /// let (ca_key, ca_pem) = create_ca("Example chat CA", Validity::days_from_now(3650)?)?;
 /// let now = SystemTime::now();
 /// let crl = create_crl(&ca_key, &ca_pem, &[], now, add_days(now, 365)?)?;
@@ -85,7 +85,7 @@ pub fn create_crl(
 /// let serial = certificate_serial(&server_pem)?;
 /// let crl = revoke(&ca_key, &ca_pem, &crl, &serial, now, add_days(now, 365)?)?;
 /// assert_eq!(revoked_serials(&crl)?, vec![serial]);
-/// # Ok::<(), securecom::admin::AdminError>(())
+/// # Ok::<(), securecom_admin::AdminError>(())
 /// ```
 ///
 /// # Errors

@@ -2,10 +2,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use securecom::admin::*;
-use securecom::host::identity::IdentityFileExt;
-use securecom::proto::identity::Identity;
-use securecom::proto::pki::CertificateError;
+use securecom_admin::*;
+use securecom_host::identity::IdentityFileExt;
+use securecom_proto::identity::Identity;
+use securecom_proto::pki::CertificateError;
 
 use crate::support::{client_check, crl_window, days, in_a_day, unix};
 
@@ -155,7 +155,7 @@ fn wrong_ca_inputs_are_typed_errors() {
         AdminError::CrlFromAnotherIssuer
     );
     let own_crl = create_crl(&ca_key, &ca_pem, &[], now, until).unwrap();
-    let der = securecom::proto::pki::crls_from_pem(&own_crl)
+    let der = securecom_proto::pki::crls_from_pem(&own_crl)
         .unwrap()
         .remove(0);
     for i in 0..der.len() {

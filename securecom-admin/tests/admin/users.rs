@@ -1,8 +1,8 @@
 //! User key pairs and registration.
 
-use securecom::admin::{AdminError, create_user, register_user};
-use securecom::host::identity::PemFolderDirectory;
-use securecom::proto::identity::{IdentityError, PublicKey, UserDirectory, Username};
+use securecom_admin::{AdminError, create_user, register_user};
+use securecom_host::identity::PemFolderDirectory;
+use securecom_proto::identity::{IdentityError, PublicKey, UserDirectory, Username};
 
 use crate::support::TempFolder;
 
