@@ -17,6 +17,7 @@ use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 use x25519_dalek::{EphemeralSecret, PublicKey as XPublic};
 
+use securecom::host::time::UnixTimeExt;
 use securecom::proto::chat::{ChatInitiator, ChatResponder, ChatSession, MemoryKnownKeys};
 use securecom::proto::client::{ChatClient, ClientEvent};
 use securecom::proto::handshake::{ClientConfig, ClientHandshake, ClientProgress, ServerConfig};

@@ -11,7 +11,7 @@
 //! ```
 //!
 //! `--help` on any subcommand lists its options; docs/KEY-MANAGEMENT.md walks through a
-//! deployment. The work is done by `securecom::admin::cli::run`; this file only parses the
+//! deployment. The work is done by `securecom_admin::cli::run`; this file only parses the
 //! arguments. Exit codes: 0 success, 1 the operation failed, 2 the command line is wrong.
 
 #[path = "keytool/args.rs"]
@@ -20,7 +20,7 @@ mod args;
 use std::process::ExitCode;
 
 use clap::Parser;
-use securecom::admin::cli::{EXIT_OK, run};
+use securecom_admin::cli::{EXIT_OK, run};
 
 fn main() -> ExitCode {
     let command = match args::Cli::parse().into_command() {

@@ -21,12 +21,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use securecom_host::identity::PemFolderDirectory;
+use securecom_host::pki::{RevocationFiles, load_server_verifier};
 use securecom_proto::client::ClientEvent;
 use securecom_proto::handshake::ClientConfig;
-use securecom_proto::identity::{Identity, PemFolderDirectory, Username};
-use securecom_proto::pki::{
-    RevocationPolicy, ServerCertVerifier, certificates_from_pem, crls_from_pem,
-};
+use securecom_proto::identity::{Identity, Username};
+use securecom_proto::pki::ServerCertVerifier;
 use securecom_tokio::{Client, ClientHandle, ClientOptions};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -145,17 +145,8 @@ struct RunArgs {
 }
 
 fn verifier(pki_dir: &std::path::Path) -> Result<ServerCertVerifier, String> {
-    let read = |f: &str| {
-        std::fs::read_to_string(pki_dir.join(f))
-            .map_err(|e| format!("{}/{f}: {e}", pki_dir.display()))
-    };
-    let ca = certificates_from_pem(&read("ca.pem")?)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .next()
-        .ok_or("no CA certificate")?;
-    let crls = crls_from_pem(&read("crl.pem")?).map_err(|e| e.to_string())?;
-    ServerCertVerifier::new(ca, RevocationPolicy::CheckCrls(crls)).map_err(|e| e.to_string())
+    let crls = RevocationFiles::CheckCrls(vec![pki_dir.join("crl.pem")]);
+    load_server_verifier(pki_dir.join("ca.pem"), &crls).map_err(|e| e.to_string())
 }
 
 struct Connected {

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use securecom::admin::cli::PassphraseSource;
+use securecom_admin::cli::{PassphraseSource, load_identity};
+use securecom_host::identity::PemFolderDirectory;
 use securecom_proto::handshake::ServerConfig;
-use securecom_proto::identity::PemFolderDirectory;
 use securecom_proto::pki::{ServerCredentials, certificates_from_pem};
 use securecom_proto::relay::{DuplicateLogin, RelayConfig};
 use securecom_tokio::{Server, ServerOptions};
@@ -125,7 +125,7 @@ async fn run(args: Args) -> Result<(), String> {
                 .ok_or("--users is needed with --chain and --key")?,
         ),
         _ => {
-            let dev = securecom::admin::DevPki::ensure(&args.pki_dir).map_err(|e| e.to_string())?;
+            let dev = securecom_admin::DevPki::ensure(&args.pki_dir).map_err(|e| e.to_string())?;
             println!("{}", dev.describe());
             (
                 dev.server_chain.clone(),
@@ -140,9 +140,11 @@ async fn run(args: Args) -> Result<(), String> {
         certificates_from_pem(&chain_pem).map_err(|e| format!("{}: {e}", chain_path.display()))?;
     let source =
         PassphraseSource::from_options(args.passphrase_file.clone(), args.passphrase_env.clone())?;
-    let key = securecom::keyfile::load_identity(&key_path, source.as_ref(), |p| {
+    // The prompt is the terminal's, without echo; the library only calls it.
+    let key = load_identity(&key_path, source.as_ref(), |p| {
         rpassword::prompt_password(p)
-    })?;
+    })
+    .map_err(|e| e.to_string())?;
     let credentials = ServerCredentials::new(chain, key).map_err(|e| e.to_string())?;
     let directory = PemFolderDirectory::open(&users_path)
         .map_err(|e| format!("{}: {e}", users_path.display()))?;

@@ -1,17 +1,18 @@
 //! keytool's command line, run in-process: the same argument parser as
-//! `examples/keytool.rs` (included from it), then `securecom::admin::cli::run`. Building
+//! `examples/keytool.rs` (included from it), then `securecom_admin::cli::run`. Building
 //! and spawning the example binary would be much slower and test nothing more.
 
 #[path = "../examples/keytool/args.rs"]
 mod args;
-#[path = "admin/support.rs"]
-#[allow(dead_code, reason = "shared with tests/admin.rs")]
+#[path = "../securecom-admin/tests/admin/support.rs"]
+#[allow(dead_code, reason = "shared with securecom-admin's tests/admin.rs")]
 mod support;
 
 use clap::Parser;
-use securecom::admin::cli::{CliError, EXIT_FAILED, EXIT_USAGE, run};
-use securecom::admin::{certificate_serial, read_pem_file, revoked_serials};
-use securecom::proto::identity::{Identity, PublicKey};
+use securecom_admin::cli::{CliError, EXIT_FAILED, EXIT_USAGE, run};
+use securecom_admin::{certificate_serial, read_pem_file, revoked_serials};
+use securecom_host::identity::{IdentityFileExt, PublicKeyFileExt};
+use securecom_proto::identity::{Identity, PublicKey};
 
 use support::{TempFolder, arg, client_check, in_a_day, openssl};
 

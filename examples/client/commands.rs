@@ -1,6 +1,6 @@
 //! Executing console commands against the client handle.
 
-use securecom::console::{ConsoleCommand, HELP};
+use securecom_console::{ConsoleCommand, HELP};
 use std::collections::BTreeMap;
 
 use securecom_proto::client::ClientEvent;

@@ -1,6 +1,6 @@
 //! Line mode: one command per input line, one event per output line.
 
-use securecom::console::{format_event, parse_command};
+use securecom_console::{format_event, parse_command};
 use securecom_proto::client::ClientEvent;
 use securecom_tokio::ClientHandle;
 use tokio::io::{AsyncBufReadExt, BufReader};

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! In a terminal it shows a chat screen; when stdin is not a terminal it reads one command
-//! per line and prints one event per line (see `securecom::console`), for scripts and tests.
+//! per line and prints one event per line (see `securecom_console`), for scripts and tests.
 
 mod commands;
 mod line;
@@ -19,11 +19,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Parser;
-use securecom::admin::cli::PassphraseSource;
-use securecom_proto::chat::FileKnownKeys;
+use securecom_admin::cli::PassphraseSource;
+use securecom_host::chat::FileKnownKeys;
+use securecom_host::pki::{RevocationFiles, load_server_verifier};
 use securecom_proto::handshake::ClientConfig;
 use securecom_proto::identity::{Identity, Username};
-use securecom_proto::pki::{RevocationPolicy, ServerCertVerifier, certificates_from_pem};
 use securecom_tokio::{Client, ClientOptions};
 
 /// Chat securely through a securecom relay.
@@ -44,9 +44,9 @@ struct Args {
     /// The CA certificate to trust [default: PKI_DIR/ca.pem].
     #[arg(long)]
     ca: Option<PathBuf>,
-    /// The CA's CRL [default: PKI_DIR/crl.pem].
+    /// The CA's CRL; repeat for the CRLs of intermediate CAs [default: PKI_DIR/crl.pem].
     #[arg(long)]
-    crl: Option<PathBuf>,
+    crl: Vec<PathBuf>,
     /// DANGEROUS: do not check revocation (no CRL).
     #[arg(long, conflicts_with = "crl")]
     no_revocation_check: bool,
@@ -139,25 +139,15 @@ fn client_config(
         .ca
         .clone()
         .unwrap_or_else(|| args.pki_dir.join("ca.pem"));
-    let ca_pem = read(&ca_path)?;
-    let ca = certificates_from_pem(&ca_pem)
-        .map_err(|e| format!("{}: {e}", ca_path.display()))?
-        .into_iter()
-        .next()
-        .ok_or_else(|| format!("{}: no certificate", ca_path.display()))?;
     let revocation = if args.no_revocation_check {
         eprintln!("warning: revocation checking is disabled (--no-revocation-check)");
-        RevocationPolicy::DangerousNoRevocationCheck
+        RevocationFiles::DangerousNoRevocationCheck
+    } else if args.crl.is_empty() {
+        RevocationFiles::CheckCrls(vec![args.pki_dir.join("crl.pem")])
     } else {
-        let crl_path = args
-            .crl
-            .clone()
-            .unwrap_or_else(|| args.pki_dir.join("crl.pem"));
-        let crls = securecom_proto::pki::crls_from_pem(&read(&crl_path)?)
-            .map_err(|e| format!("{}: {e}", crl_path.display()))?;
-        RevocationPolicy::CheckCrls(crls)
+        RevocationFiles::CheckCrls(args.crl.clone())
     };
-    let verifier = ServerCertVerifier::new(ca, revocation).map_err(|e| e.to_string())?;
+    let verifier = load_server_verifier(&ca_path, &revocation).map_err(|e| e.to_string())?;
     Ok(ClientConfig::new(
         verifier,
         &args.server_name,
@@ -174,9 +164,7 @@ fn load_identity(args: &Args) -> Result<Identity, String> {
     });
     let source =
         PassphraseSource::from_options(args.passphrase_file.clone(), args.passphrase_env.clone())?;
-    securecom::keyfile::load_identity(&path, source.as_ref(), |p| rpassword::prompt_password(p))
-}
-
-fn read(path: &std::path::Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+    // The prompt is the terminal's, without echo; the library only calls it.
+    securecom_admin::cli::load_identity(&path, source.as_ref(), |p| rpassword::prompt_password(p))
+        .map_err(|e| e.to_string())
 }

@@ -14,7 +14,7 @@ use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
-use securecom::console::parse_command;
+use securecom_console::parse_command;
 use securecom_proto::client::{ChatStatus, ClientEvent};
 use securecom_proto::identity::Fingerprint;
 use securecom_tokio::ClientHandle;
@@ -87,7 +87,7 @@ pub(crate) async fn run(
                 if let Some(line) = screen.key(&key) {
                     match parse_command(&line) {
                         Ok(command) => {
-                            if let securecom::console::ConsoleCommand::Say(text) = &command {
+                            if let securecom_console::ConsoleCommand::Say(text) = &command {
                                 screen.said(text);
                             }
                             match execute(&client, command, &fingerprint, &mut changed_keys).await {
@@ -178,7 +178,7 @@ impl Screen {
             }
             ClientEvent::IncomingRequest { from, .. } => {
                 self.info(format!("{from} asks to chat: /accept or /deny"));
-                self.info(securecom::console::format_event(event));
+                self.info(securecom_console::format_event(event));
             }
             ClientEvent::ChatEstablished {
                 peer,
@@ -189,7 +189,7 @@ impl Screen {
                     "safety number {safety_number} - compare it with {peer} out of band"
                 ));
             }
-            other => self.info(securecom::console::format_event(other)),
+            other => self.info(securecom_console::format_event(other)),
         }
     }
 

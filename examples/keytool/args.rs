@@ -1,10 +1,10 @@
-//! keytool's command line (clap derive), turned into a `securecom::admin::cli::Command`.
+//! keytool's command line (clap derive), turned into a `securecom_admin::cli::Command`.
 //! Shared by `examples/keytool.rs` and the in-process tests in `tests/keytool.rs`.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use securecom::admin::cli::{CliError, Command, PassphraseSource};
+use securecom_admin::cli::{CliError, Command, PassphraseSource};
 
 /// Key management for securecom: a CA, server certificates, CRLs, users.
 ///

@@ -2,10 +2,13 @@
 //!
 //! The sans-IO core of securecom: authenticated relay chat with end-to-end encryption.
 //!
-//! Nothing in this crate touches a socket, a clock or the operating system's random number
-//! generator. Every state machine consumes bytes and time *values* and emits bytes and
-//! events; randomness is passed in as a [`rand_core::CryptoRng`]. The drivers
-//! (`securecom-tokio`, `securecom-std`) only move bytes between sockets and these machines.
+//! Nothing in this crate touches a socket, a file, a clock or the operating system's random
+//! number generator. Every state machine consumes bytes and time *values* and emits bytes
+//! and events; randomness is passed in as a [`rand_core::CryptoRng`]; keys, certificates
+//! and CRLs are read from text and bytes, and stores (the user directory, the known keys)
+//! are traits the application implements. `securecom-host` has the system clocks, the OS
+//! random generator and the file-backed stores; the drivers (`securecom-tokio`,
+//! `securecom-std`) only move bytes between sockets and these machines.
 //!
 //! ## Map of the crate
 //!
@@ -45,8 +48,6 @@ pub mod chat;
 pub mod client;
 pub mod codec;
 pub mod command;
-#[cfg(feature = "std")]
-pub mod driver;
 pub mod endpoint;
 pub mod handshake;
 pub mod identity;

@@ -5,6 +5,9 @@
 //!   expiry). Its origin is whatever the driver chooses; only differences matter.
 //! - [`UnixTime`], wall-clock seconds since the UNIX epoch, used only to check certificate
 //!   and CRL validity.
+//!
+//! The clocks that produce these values are the host's: `securecom-host` has `StdClock`
+//! for [`Instant`] and `UnixTimeExt::now` for [`UnixTime`].
 
 use core::ops::Add;
 use core::time::Duration;
@@ -73,60 +76,5 @@ impl UnixTime {
     /// Seconds since the UNIX epoch.
     pub const fn as_secs(self) -> u64 {
         self.0
-    }
-
-    /// The current wall-clock time (needs the `std` feature).
-    #[cfg(feature = "std")]
-    pub fn now() -> Self {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        UnixTime(secs)
-    }
-}
-
-/// Maps the operating system's monotonic clock to [`Instant`] values, for drivers (needs the
-/// `std` feature). The origin is the moment the clock was created.
-///
-/// ```
-/// use securecom_proto::time::StdClock;
-/// let clock = StdClock::new();
-/// let a = clock.now();
-/// let b = clock.now();
-/// assert!(b >= a);
-/// let deadline = clock.to_std(a + core::time::Duration::from_secs(1));
-/// assert!(deadline > std::time::Instant::now() - core::time::Duration::from_secs(1));
-/// ```
-#[cfg(feature = "std")]
-#[derive(Clone, Copy, Debug)]
-pub struct StdClock {
-    origin: std::time::Instant,
-}
-
-#[cfg(feature = "std")]
-impl Default for StdClock {
-    fn default() -> Self {
-        StdClock::new()
-    }
-}
-
-#[cfg(feature = "std")]
-impl StdClock {
-    /// A clock whose origin is now.
-    pub fn new() -> Self {
-        StdClock {
-            origin: std::time::Instant::now(),
-        }
-    }
-
-    /// The current instant.
-    pub fn now(&self) -> Instant {
-        Instant(self.origin.elapsed())
-    }
-
-    /// The operating system instant of `instant`.
-    pub fn to_std(&self, instant: Instant) -> std::time::Instant {
-        self.origin + instant.0
     }
 }

@@ -1,16 +1,11 @@
-//! Integration tests of `securecom_proto::identity`: OpenSSL-made key files, the `openssl`
-//! command line reading what we write, the folder-backed user directory, and properties.
+//! Integration tests of `securecom_proto::identity`: OpenSSL-made keys, and properties.
+//! (Key files on disk, the `openssl` command line reading what we write, and the
+//! folder-backed user directory are securecom-host's: `securecom-host/tests/key_files.rs`.)
 
 #[path = "identity/support.rs"]
 mod support;
 
-#[path = "identity/directory.rs"]
-mod directory;
-#[path = "identity/encrypted.rs"]
-mod encrypted;
 #[path = "identity/fixtures.rs"]
 mod fixtures;
-#[path = "identity/openssl_cli.rs"]
-mod openssl_cli;
 #[path = "identity/properties.rs"]
 mod properties;

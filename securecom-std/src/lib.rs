@@ -62,6 +62,4 @@ pub use securecom_proto as proto;
 pub use server::{Server, ServerOptions, ShutdownHandle};
 
 /// The operating system's random number generator, as the core expects it.
-pub(crate) fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
-    rand_core::UnwrapErr(getrandom::SysRng)
-}
+pub(crate) use securecom_host::os_rng;

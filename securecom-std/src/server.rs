@@ -13,10 +13,10 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
+use securecom_host::time::StdClock;
 use securecom_proto::endpoint::{READ_CHUNK, ServerAction, ServerEndpoint, ServerSocket};
 use securecom_proto::handshake::ServerConfig;
 use securecom_proto::relay::{ConnectionId, RelayConfig, RelayEvent};
-use securecom_proto::time::StdClock;
 
 use crate::net::{Acceptor, Gate, lock};
 

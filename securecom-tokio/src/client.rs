@@ -10,15 +10,16 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
+pub use securecom_host::driver::{ClientOptions, ConnectError};
+use securecom_host::time::{StdClock, UnixTimeExt as _};
 use securecom_proto::chat::SafetyNumber;
 use securecom_proto::client::{ChatClient, ChatStatus, ClientError, ClientEvent, SessionEnd};
-pub use securecom_proto::driver::{ClientOptions, ConnectError};
 use securecom_proto::endpoint::{
     CallbackId, ClientAction, ClientEndpoint, ClientSocket, ConnectFailure, Phase, READ_CHUNK,
 };
 use securecom_proto::handshake::{ClientConfig, HandshakeError};
 use securecom_proto::identity::{PublicKey, Username};
-use securecom_proto::time::{StdClock, UnixTime};
+use securecom_proto::time::UnixTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};

@@ -10,10 +10,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use securecom_host::time::StdClock;
 use securecom_proto::endpoint::{READ_CHUNK, ServerAction, ServerEndpoint, ServerSocket};
 use securecom_proto::handshake::ServerConfig;
 use securecom_proto::relay::{ConnectionId, RelayConfig, RelayEvent};
-use securecom_proto::time::StdClock;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};

@@ -34,8 +34,6 @@ pub use handshake::{
     ChatInitiator, ChatResponder, InitiatorAwaitingReply, PreparedInitiator,
     ResponderAwaitingConfirm,
 };
-#[cfg(feature = "std")]
-pub use known_keys::FileKnownKeys;
 pub use known_keys::{KeyStatus, KnownKeys, MemoryKnownKeys};
 pub use safety::SafetyNumber;
 pub use session::{ChatSession, OpenedChat};

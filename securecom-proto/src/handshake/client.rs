@@ -31,9 +31,11 @@ use super::{
 /// # use securecom_proto::handshake::{ClientConfig, ClientHandshake, ClientProgress};
 /// # use securecom_proto::time::{Instant, UnixTime};
 /// # fn io(_: &[u8]) -> Vec<u8> { Vec::new() }
+/// # fn wall_clock() -> UnixTime { UnixTime::from_secs(1_800_000_000) }
 /// # fn run(config: std::sync::Arc<ClientConfig>) -> Result<(), Box<dyn std::error::Error>> {
 /// let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
-/// let mut hs = ClientHandshake::start(config, &mut rng, Instant::ZERO, UnixTime::now());
+/// // The wall-clock time, for the server certificate's validity, is read by the driver.
+/// let mut hs = ClientHandshake::start(config, &mut rng, Instant::ZERO, wall_clock());
 /// let session = loop {
 ///     let received = io(hs.output()); // write the output, read the reply
 ///     hs.consume_output(hs.output().len());

@@ -97,37 +97,3 @@ pub enum IdentityError {
         reason: String,
     },
 }
-
-impl IdentityError {
-    /// The error with the file it came from attached, or the error itself if it already
-    /// names a file.
-    #[cfg(feature = "std")]
-    pub(crate) fn in_file(self, path: &std::path::Path) -> Self {
-        match self {
-            IdentityError::InFile { .. }
-            | IdentityError::Io { .. }
-            | IdentityError::AlreadyExists { .. } => self,
-            error => IdentityError::InFile {
-                path: display_path(path),
-                error: Box::new(error),
-            },
-        }
-    }
-
-    /// An I/O error on `path`.
-    #[cfg(feature = "std")]
-    pub(crate) fn io(path: &std::path::Path, error: &std::io::Error) -> Self {
-        use alloc::string::ToString;
-        IdentityError::Io {
-            path: display_path(path),
-            reason: error.to_string(),
-        }
-    }
-}
-
-/// `path` as shown in errors.
-#[cfg(feature = "std")]
-pub(crate) fn display_path(path: &std::path::Path) -> String {
-    use alloc::string::ToString;
-    path.display().to_string()
-}

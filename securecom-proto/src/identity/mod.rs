@@ -5,38 +5,30 @@
 //! - [`PublicKey`]: an Ed25519 public key, with a human-comparable [`Fingerprint`].
 //! - [`Username`]: a validated user name.
 //! - [`UserDirectory`]: username to public key, the server's list of registered users,
-//!   with [`MemoryDirectory`] and (with `std`) `PemFolderDirectory`, a folder of PEM files.
+//!   with [`MemoryDirectory`]; `securecom-host` has `PemFolderDirectory`, a folder of PEM
+//!   files.
 //!
 //! Keys are read from and written to the PEM files OpenSSL uses: PKCS#8 for private keys
 //! (`openssl genpkey -algorithm ed25519`), SubjectPublicKeyInfo for public keys
 //! (`openssl pkey -pubout`). Private keys are written as PKCS#8 v1, which OpenSSL 3.0
 //! reads; v1 and v2 are read. Passphrase-protected keys (`ENCRYPTED PRIVATE KEY`, as
 //! `openssl genpkey -aes256` writes) are read and written with
-//! [`Identity::from_encrypted_pkcs8_pem`] and [`Identity::to_encrypted_pkcs8_pem`]. With
-//! `std`, `Identity::load_pem_file` and friends read and write such files, and
-//! `Identity::load_pem_file_or_ask` asks for a passphrase only when the file needs one.
+//! [`Identity::from_encrypted_pkcs8_pem`] and [`Identity::to_encrypted_pkcs8_pem`]. This
+//! module works on text and bytes only; `securecom-host` reads and writes the files
+//! (`Identity::load_pem_file` and friends, asking for a passphrase only when the file needs
+//! one).
 
 mod directory;
 mod encrypted;
 mod error;
-#[cfg(feature = "std")]
-mod files;
 mod fingerprint;
-#[cfg(feature = "std")]
-mod folder;
 mod keys;
 mod pem;
-#[cfg(all(test, feature = "std"))]
-mod test_folder;
 mod username;
 
 pub use directory::{MemoryDirectory, UserDirectory};
 pub use encrypted::{MAX_PBKDF2_ITERATIONS, MAX_SCRYPT_MEMORY, PBKDF2_ITERATIONS};
 pub use error::IdentityError;
-#[cfg(feature = "std")]
-pub use files::MAX_KEY_FILE_LEN;
 pub use fingerprint::Fingerprint;
-#[cfg(feature = "std")]
-pub use folder::{MAX_DIRECTORY_USERS, PemFolderDirectory};
 pub use keys::{Identity, PublicKey, SIGNATURE_LEN, Signature};
 pub use username::{MAX_USERNAME_LEN, Username};

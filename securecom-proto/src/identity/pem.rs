@@ -92,6 +92,25 @@ impl Identity {
         Ok(identity)
     }
 
+    /// Whether `pem` is a passphrase-protected private key (`ENCRYPTED PRIVATE KEY`, as
+    /// `openssl genpkey -aes256` writes), judged by its PEM label alone: read it with
+    /// [`Identity::from_encrypted_pkcs8_pem`], otherwise with
+    /// [`Identity::from_pkcs8_pem`]. A key loader uses it to ask for a passphrase only
+    /// when one is needed.
+    ///
+    /// ```
+    /// use securecom_proto::identity::Identity;
+    /// let id = Identity::from_seed(&[7; 32]);
+    /// assert!(!Identity::is_encrypted_pkcs8_pem(&id.to_pkcs8_pem()?));
+    /// let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+    /// let encrypted = id.to_encrypted_pkcs8_pem(b"passphrase", &mut rng)?;
+    /// assert!(Identity::is_encrypted_pkcs8_pem(&encrypted));
+    /// # Ok::<(), securecom_proto::identity::IdentityError>(())
+    /// ```
+    pub fn is_encrypted_pkcs8_pem(pem: &str) -> bool {
+        is_encrypted_private_key(pem)
+    }
+
     /// Writes the key as a PKCS#8 **v1** PEM file, the form `openssl genpkey` writes and
     /// OpenSSL 3.0 reads.
     ///

@@ -1,0 +1,66 @@
+//! What the socket drivers (`securecom-tokio`, `securecom-std`) share, so the two present
+//! one API: the options of a client connection and why connecting failed. The drivers
+//! re-export both; nothing here does I/O itself.
+
+use std::io;
+use std::net::SocketAddr;
+
+use securecom_proto::chat::{KnownKeys, MemoryKnownKeys};
+use securecom_proto::endpoint::ClientLimits;
+use securecom_proto::handshake::HandshakeError;
+
+/// Options of a client connection.
+///
+/// ```
+/// use securecom_host::driver::ClientOptions;
+/// let options = ClientOptions {
+///     callback_listen: Some("127.0.0.1:0".parse().unwrap()),
+///     ..ClientOptions::default()
+/// };
+/// assert!(options.callback_listen.is_some());
+/// ```
+pub struct ClientOptions {
+    /// The keys remembered per user (trust on first use). In memory by default; give a
+    /// persistent implementation, such as [`FileKnownKeys`](crate::chat::FileKnownKeys),
+    /// to keep them across runs.
+    pub known_keys: Box<dyn KnownKeys + Send>,
+    /// Receive server-initiated messages over a connection the server opens to this
+    /// address (the original design's daemon, port 4242 by default) instead of the main
+    /// connection. Port 0 picks a free port; the driver's client handle tells which.
+    pub callback_listen: Option<SocketAddr>,
+    /// Bounds on the connection to the server and on the callback daemon.
+    pub limits: ClientLimits,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            known_keys: Box::new(MemoryKnownKeys::default()),
+            callback_listen: None,
+            limits: ClientLimits::default(),
+        }
+    }
+}
+
+impl core::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("callback_listen", &self.callback_listen)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why connecting failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The socket failed.
+    #[error("connection failed: {0}")]
+    Io(#[from] io::Error),
+    /// The handshake failed (wrong server, bad certificate, refused login, deadline
+    /// passed...).
+    #[error("handshake failed: {0}")]
+    Handshake(#[from] HandshakeError),
+    /// The server closed the connection during the handshake.
+    #[error("server closed the connection during the handshake")]
+    Closed,
+}
