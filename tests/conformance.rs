@@ -1,0 +1,46 @@
+//! One conformance suite for both drivers. Every scenario (`conformance/scenarios/`) is
+//! written once, generic over the harness's `Driver`, and run here against the async
+//! driver (`tokio::<scenario>`) and the blocking one (`std::<scenario>`): wherever the
+//! protocol core decides, the two must behave alike.
+
+#[path = "conformance"]
+mod suite {
+    mod client;
+    mod fixtures;
+    mod harness;
+    mod net;
+    pub(crate) mod scenarios;
+    pub(crate) mod std_driver;
+    mod steps;
+    pub(crate) mod tokio_driver;
+}
+
+/// Runs every scenario named as a test for each driver, in one module per driver.
+macro_rules! for_both_drivers {
+    ($($scenario:ident),+ $(,)?) => {
+        mod tokio {
+            $(
+                #[test]
+                fn $scenario() {
+                    crate::suite::scenarios::$scenario::<crate::suite::tokio_driver::Tokio>();
+                }
+            )+
+        }
+        mod std {
+            $(
+                #[test]
+                fn $scenario() {
+                    crate::suite::scenarios::$scenario::<crate::suite::std_driver::Std>();
+                }
+            )+
+        }
+    };
+}
+
+for_both_drivers! {
+    login_list_and_busy_refusal,
+    chat_both_ways_in_order,
+    leave_and_exit,
+    second_login_rejected,
+    second_login_replaces_the_first,
+}

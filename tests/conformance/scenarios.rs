@@ -1,0 +1,9 @@
+//! The scenarios, grouped by subject in `scenarios/`. Each is one function generic over the
+//! [`Driver`](super::harness::Driver); the entry (`conformance.rs`) runs every one against
+//! both drivers.
+
+mod logins;
+mod sessions;
+
+pub(crate) use logins::{second_login_rejected, second_login_replaces_the_first};
+pub(crate) use sessions::{chat_both_ways_in_order, leave_and_exit, login_list_and_busy_refusal};
