@@ -9,6 +9,7 @@ mod suite {
     mod fixtures;
     mod harness;
     mod net;
+    mod proxy;
     pub(crate) mod scenarios;
     pub(crate) mod std_driver;
     mod steps;
@@ -41,6 +42,8 @@ for_both_drivers! {
     login_list_and_busy_refusal,
     chat_both_ways_in_order,
     leave_and_exit,
+    abrupt_disconnect_ends_the_partners_chat,
+    a_peer_that_stops_reading_is_dropped,
     second_login_rejected,
     second_login_replaces_the_first,
 }

@@ -2,8 +2,12 @@
 //! [`Driver`](super::harness::Driver); the entry (`conformance.rs`) runs every one against
 //! both drivers.
 
+mod faults;
 mod logins;
 mod sessions;
 
+pub(crate) use faults::{
+    a_peer_that_stops_reading_is_dropped, abrupt_disconnect_ends_the_partners_chat,
+};
 pub(crate) use logins::{second_login_rejected, second_login_replaces_the_first};
 pub(crate) use sessions::{chat_both_ways_in_order, leave_and_exit, login_list_and_busy_refusal};
