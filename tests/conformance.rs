@@ -13,6 +13,7 @@ mod suite {
     pub(crate) mod scenarios;
     pub(crate) mod std_driver;
     mod steps;
+    mod tcp;
     pub(crate) mod tokio_driver;
 }
 
@@ -44,6 +45,9 @@ for_both_drivers! {
     leave_and_exit,
     abrupt_disconnect_ends_the_partners_chat,
     a_peer_that_stops_reading_is_dropped,
+    a_silent_callback_connection_is_closed_at_its_hello_timeout,
+    callback_connections_beyond_the_limit_are_closed_at_once,
+    a_thousand_stalled_handshakes_do_not_keep_a_client_out,
     second_login_rejected,
     second_login_replaces_the_first,
 }

@@ -19,6 +19,11 @@ use securecom::proto::relay::RelayConfig;
 /// ever reached when a scenario fails.
 pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
+/// What "at once" means on a loaded two-core machine: an action the code takes without a
+/// timer must be seen within this. It is below every default timeout the scenarios must
+/// tell apart from it (the callback daemon's hello timeout is 10 s by default).
+pub(crate) const PROMPT: Duration = Duration::from_secs(5);
+
 /// A socket driver of securecom, seen through a blocking interface.
 pub(crate) trait Driver: Sized {
     /// A server running on it.
@@ -73,6 +78,10 @@ pub(crate) trait Handle: Clone + Send + 'static {
     fn leave_chat(&self) -> Result<(), ClientError>;
     /// Leaves the server.
     fn exit(&self) -> Result<(), ClientError>;
+    /// Asks the server to open the callback connection to `port`.
+    fn register_callback(&self, port: u16) -> Result<(), ClientError>;
+    /// Where the callback daemon listens, if the options asked for one.
+    fn callback_addr(&self) -> Option<SocketAddr>;
     /// Where we stand, and the current chat's safety number.
     fn status(&self) -> Result<(ChatStatus, Option<SafetyNumber>), ClientError>;
 }

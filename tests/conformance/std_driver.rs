@@ -130,6 +130,14 @@ impl Handle for ClientHandle {
         ClientHandle::exit(self)
     }
 
+    fn register_callback(&self, port: u16) -> Result<(), ClientError> {
+        ClientHandle::register_callback(self, port)
+    }
+
+    fn callback_addr(&self) -> Option<SocketAddr> {
+        ClientHandle::callback_addr(self)
+    }
+
     fn status(&self) -> Result<(ChatStatus, Option<SafetyNumber>), ClientError> {
         ClientHandle::status(self)
     }

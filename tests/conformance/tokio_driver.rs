@@ -171,6 +171,14 @@ impl Handle for TokioHandle {
         self.runtime.block_on(self.inner.exit())
     }
 
+    fn register_callback(&self, port: u16) -> Result<(), ClientError> {
+        self.runtime.block_on(self.inner.register_callback(port))
+    }
+
+    fn callback_addr(&self) -> Option<SocketAddr> {
+        self.inner.callback_addr()
+    }
+
     fn status(&self) -> Result<(ChatStatus, Option<SafetyNumber>), ClientError> {
         self.runtime.block_on(self.inner.status())
     }
