@@ -1,0 +1,177 @@
+//! Sessions as users see them: logging in, who is online, refusals while busy, chatting
+//! both ways, leaving a chat and leaving the server.
+
+use std::thread;
+
+use securecom::proto::chat::MAX_TEXT_LEN;
+use securecom::proto::client::{
+    AutoRefusal, ChatEndReason, ChatStatus, ClientError, ClientEvent, CommandKind,
+};
+use securecom::proto::command::CommandError;
+use securecom::proto::relay::RelayConfig;
+use securecom::proto::session::{CloseReason, SessionError};
+
+use crate::suite::harness::{Driver, Handle};
+use crate::suite::net::Net;
+use crate::suite::steps::{accept, ask, chat_ended, expect_message, start_chat, user, users};
+
+/// Scenario 1: three users log in and see each other; a user negotiating a chat is
+/// refused by her own client, one chatting by the relay; a stopped server says goodbye.
+pub(crate) fn login_list_and_busy_refusal<D: Driver>() {
+    let net = Net::<D>::start(RelayConfig::default()).unwrap();
+    let mut alice = net.login("alice").unwrap();
+    let mut bob = net.login("bob").unwrap();
+    let mut carol = net.login("carol").unwrap();
+    assert_eq!(users(&mut alice), ["alice", "bob", "carol"]);
+    assert_eq!(alice.h().status().unwrap(), (ChatStatus::Idle, None));
+
+    // A plain refusal first.
+    ask(&mut carol, &mut bob);
+    bob.h().deny().unwrap();
+    let denied = carol.expect("the refusal", |e| {
+        matches!(e, ClientEvent::RequestDenied { .. })
+    });
+    assert_eq!(denied, ClientEvent::RequestDenied { peer: user("bob") });
+
+    // While alice's request to bob waits, her own client refuses carol without asking her.
+    ask(&mut alice, &mut bob);
+    carol.h().request_chat(user("alice")).unwrap();
+    let refused = alice.expect("the automatic refusal", |e| {
+        matches!(e, ClientEvent::AutoRefused { .. })
+    });
+    assert_eq!(
+        refused,
+        ClientEvent::AutoRefused {
+            from: user("carol"),
+            reason: AutoRefusal::Busy,
+        }
+    );
+    let denied = carol.expect("the refusal", |e| {
+        matches!(e, ClientEvent::RequestDenied { .. })
+    });
+    assert_eq!(
+        denied,
+        ClientEvent::RequestDenied {
+            peer: user("alice")
+        }
+    );
+
+    // Once alice and bob chat, the relay itself answers that she is busy.
+    let safety = accept(&mut alice, &mut bob);
+    assert_eq!(
+        alice.h().status().unwrap(),
+        (ChatStatus::Chatting(user("bob")), Some(safety))
+    );
+    carol.h().request_chat(user("alice")).unwrap();
+    let failed = carol.expect("the relay's answer", |e| {
+        matches!(e, ClientEvent::CommandFailed { .. })
+    });
+    assert_eq!(
+        failed,
+        ClientEvent::CommandFailed {
+            command: CommandKind::RequestChat,
+            error: CommandError::BUSY,
+        }
+    );
+    alice.h().send_text("still with you").unwrap();
+    expect_message(&mut bob, "alice", "still with you");
+
+    // A server stopped gracefully says goodbye to every session.
+    net.stop().unwrap();
+    for client in [&mut alice, &mut bob, &mut carol] {
+        let rest = client.events_until_closed();
+        assert!(
+            rest.ends_with(&[
+                ClientEvent::Closed {
+                    reason: CloseReason::SHUTDOWN,
+                },
+                ClientEvent::ConnectionLost { clean: true },
+            ]),
+            "{}: {rest:?}",
+            client.user()
+        );
+    }
+}
+
+/// What `from` sends in [`chat_both_ways_in_order`]: the shortest text, the longest,
+/// several scripts, and a numbered run.
+fn script(from: &str) -> Vec<String> {
+    let mut texts = vec![
+        "a".to_owned(),
+        format!("¿Qué tal? 你好 👋 from {from}"),
+        "two\nlines\tand a tab".to_owned(),
+        "é".repeat(MAX_TEXT_LEN / 2),
+    ];
+    texts.extend((0..40).map(|i| format!("{from} {i:02}")));
+    texts
+}
+
+/// Scenario 2: alice and bob send at the same time; each receives the other's messages
+/// intact and in order.
+pub(crate) fn chat_both_ways_in_order<D: Driver>() {
+    let net = Net::<D>::start(RelayConfig::default()).unwrap();
+    let mut alice = net.login("alice").unwrap();
+    let mut bob = net.login("bob").unwrap();
+    start_chat(&mut alice, &mut bob);
+
+    let (from_alice, from_bob) = (script("alice"), script("bob"));
+    thread::scope(|s| {
+        let (sender, texts) = (alice.h().clone(), &from_alice);
+        s.spawn(move || {
+            for text in texts {
+                sender.send_text(text.as_str()).unwrap();
+            }
+        });
+        for text in &from_bob {
+            bob.h().send_text(text.as_str()).unwrap();
+        }
+    });
+    for text in &from_alice {
+        expect_message(&mut bob, "alice", text);
+    }
+    for text in &from_bob {
+        expect_message(&mut alice, "bob", text);
+    }
+}
+
+/// Scenario 3: leaving a chat ends it on both sides, each with its own reason; exiting in
+/// a chat ends the chat, then the session.
+pub(crate) fn leave_and_exit<D: Driver>() {
+    let net = Net::<D>::start(RelayConfig::default()).unwrap();
+    let mut alice = net.login("alice").unwrap();
+    let mut bob = net.login("bob").unwrap();
+
+    start_chat(&mut alice, &mut bob);
+    alice.h().leave_chat().unwrap();
+    assert_eq!(chat_ended(&mut alice, "bob"), ChatEndReason::WeLeft);
+    assert_eq!(chat_ended(&mut bob, "alice"), ChatEndReason::PeerClosed);
+    assert_eq!(bob.h().status().unwrap(), (ChatStatus::Idle, None));
+    assert_eq!(
+        bob.h().send_text("anyone?"),
+        Err(ClientError::InvalidState("not in a chat"))
+    );
+
+    // Bob asks this time, then exits in the middle of the chat.
+    start_chat(&mut bob, &mut alice);
+    bob.h().exit().unwrap();
+    let rest = bob.events_until_closed();
+    assert!(
+        rest.ends_with(&[
+            ClientEvent::ChatEnded {
+                peer: user("alice"),
+                reason: ChatEndReason::WeLeft,
+            },
+            ClientEvent::Closed {
+                reason: CloseReason::NORMAL,
+            },
+            ClientEvent::ConnectionLost { clean: true },
+        ]),
+        "{rest:?}"
+    );
+    assert_eq!(
+        bob.h().list_users(),
+        Err(ClientError::Session(SessionError::Closed))
+    );
+    assert_eq!(chat_ended(&mut alice, "bob"), ChatEndReason::PeerClosed);
+    assert_eq!(users(&mut alice), ["alice"]);
+}
