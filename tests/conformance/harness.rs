@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
+use securecom::host::driver::{ClientOptions, ConnectError};
 use securecom::proto::chat::SafetyNumber;
 use securecom::proto::client::{ChatStatus, ClientError, ClientEvent};
-use securecom::proto::driver::{ClientOptions, ConnectError};
 use securecom::proto::handshake::{ClientConfig, ServerConfig};
 use securecom::proto::identity::Username;
 use securecom::proto::relay::RelayConfig;

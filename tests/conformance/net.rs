@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use securecom::proto::driver::{ClientOptions, ConnectError};
+use securecom::host::driver::{ClientOptions, ConnectError};
 use securecom::proto::handshake::{ClientConfig, DEFAULT_HANDSHAKE_TIMEOUT};
 use securecom::proto::relay::RelayConfig;
 

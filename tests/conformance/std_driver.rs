@@ -8,9 +8,9 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread::{self, JoinHandle};
 
 use securecom::blocking::{Client, ClientHandle, Server, ServerOptions, ShutdownHandle};
+use securecom::host::driver::{ClientOptions, ConnectError};
 use securecom::proto::chat::SafetyNumber;
 use securecom::proto::client::{ChatStatus, ClientError, ClientEvent};
-use securecom::proto::driver::{ClientOptions, ConnectError};
 use securecom::proto::handshake::{ClientConfig, ServerConfig};
 use securecom::proto::identity::Username;
 use securecom::proto::relay::RelayConfig;

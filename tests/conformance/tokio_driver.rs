@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver};
 
+use securecom::host::driver::{ClientOptions, ConnectError};
 use securecom::proto::chat::SafetyNumber;
 use securecom::proto::client::{ChatStatus, ClientError, ClientEvent};
-use securecom::proto::driver::{ClientOptions, ConnectError};
 use securecom::proto::handshake::{ClientConfig, ServerConfig};
 use securecom::proto::identity::Username;
 use securecom::proto::relay::RelayConfig;

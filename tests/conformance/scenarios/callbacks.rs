@@ -4,8 +4,8 @@
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use securecom::host::driver::ClientOptions;
 use securecom::proto::client::ClientEvent;
-use securecom::proto::driver::ClientOptions;
 use securecom::proto::endpoint::ClientLimits;
 use securecom::proto::relay::RelayConfig;
 

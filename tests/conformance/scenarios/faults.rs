@@ -3,11 +3,10 @@
 use std::thread;
 use std::time::Duration;
 
-use securecom::proto::client::{ChatEndReason, ClientError, ClientEvent};
+use securecom::host::driver::ClientOptions;
+use securecom::proto::client::{ChatEndReason, ClientError, ClientEvent, Misuse, SessionEnd};
 use securecom::proto::command::GoneReason;
-use securecom::proto::driver::ClientOptions;
 use securecom::proto::relay::RelayConfig;
-use securecom::proto::session::SessionError;
 
 use crate::suite::harness::{Driver, Handle};
 use crate::suite::net::Net;
@@ -41,7 +40,7 @@ pub(crate) fn abrupt_disconnect_ends_the_partners_chat<D: Driver>() {
     );
     assert_eq!(
         bob.h().list_users(),
-        Err(ClientError::Session(SessionError::Closed))
+        Err(ClientError::Ended(SessionEnd::ConnectionLost))
     );
     assert_eq!(users(&mut alice), ["alice"]);
 }
@@ -95,7 +94,10 @@ pub(crate) fn a_peer_that_stops_reading_is_dropped<D: Driver>() {
         ChatEndReason::PeerGone(GoneReason::STALLED)
     );
     let (sent, stopped) = sending.join().unwrap();
-    assert_eq!(stopped, ClientError::InvalidState("not in a chat"));
+    assert_eq!(
+        stopped,
+        ClientError::Misuse(Misuse::InvalidState("not in a chat"))
+    );
     assert!(sent > 0);
 
     // Alice is served again, and bob is gone; a fresh login works.

@@ -1,8 +1,8 @@
 //! Scenario 9: a user logging in while already online, under both policies of the relay.
 
+use securecom::host::driver::ConnectError;
 use securecom::proto::client::{ChatEndReason, ClientEvent};
 use securecom::proto::command::GoneReason;
-use securecom::proto::driver::ConnectError;
 use securecom::proto::handshake::HandshakeError;
 use securecom::proto::relay::{DuplicateLogin, RelayConfig};
 use securecom::proto::session::CloseReason;

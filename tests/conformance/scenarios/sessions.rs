@@ -5,11 +5,12 @@ use std::thread;
 
 use securecom::proto::chat::MAX_TEXT_LEN;
 use securecom::proto::client::{
-    AutoRefusal, ChatEndReason, ChatStatus, ClientError, ClientEvent, CommandKind,
+    AutoRefusal, ChatEndReason, ChatStatus, ClientError, ClientEvent, CommandKind, Misuse,
+    SessionEnd,
 };
 use securecom::proto::command::CommandError;
 use securecom::proto::relay::RelayConfig;
-use securecom::proto::session::{CloseReason, SessionError};
+use securecom::proto::session::CloseReason;
 
 use crate::suite::harness::{Driver, Handle};
 use crate::suite::net::Net;
@@ -148,7 +149,7 @@ pub(crate) fn leave_and_exit<D: Driver>() {
     assert_eq!(bob.h().status().unwrap(), (ChatStatus::Idle, None));
     assert_eq!(
         bob.h().send_text("anyone?"),
-        Err(ClientError::InvalidState("not in a chat"))
+        Err(ClientError::Misuse(Misuse::InvalidState("not in a chat")))
     );
 
     // Bob asks this time, then exits in the middle of the chat.
@@ -170,7 +171,7 @@ pub(crate) fn leave_and_exit<D: Driver>() {
     );
     assert_eq!(
         bob.h().list_users(),
-        Err(ClientError::Session(SessionError::Closed))
+        Err(ClientError::Ended(SessionEnd::WeClosed))
     );
     assert_eq!(chat_ended(&mut alice, "bob"), ChatEndReason::PeerClosed);
     assert_eq!(users(&mut alice), ["alice"]);
