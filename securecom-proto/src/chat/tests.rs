@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use super::*;
 use crate::identity::{Identity, Username};
-use crate::test_support::TestRng;
+use crate::testkit::TestRng;
 
 struct Party {
     name: Username,

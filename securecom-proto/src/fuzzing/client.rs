@@ -264,7 +264,7 @@ pub fn client(data: &[u8]) {
     let f = fixtures();
     let client = ChatClient::new(
         session,
-        Arc::clone(&f.client_config),
+        Arc::clone(&f.user(0).config),
         Box::new(MemoryKnownKeys::default()),
         Instant::ZERO,
     );

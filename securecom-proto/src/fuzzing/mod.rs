@@ -26,7 +26,6 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use std::sync::OnceLock;
 
 use rand_core::Rng;
 
@@ -39,36 +38,21 @@ use crate::handshake::messages::{
     ServerCertificate, ServerFinished, ServerHello, ServerVerify, Verify, Welcome,
 };
 use crate::handshake::{
-    CLIENT_SIGNATURE_CONTEXT, ClientConfig, ClientHandshake, ClientProgress, HandshakeError,
-    HandshakeKeys, PROTOCOL_VERSION, SERVER_SIGNATURE_CONTEXT, ServerConfig, ServerHandshake,
-    ServerProgress, signed_content,
+    CLIENT_SIGNATURE_CONTEXT, ClientHandshake, ClientProgress, HandshakeError, HandshakeKeys,
+    PROTOCOL_VERSION, SERVER_SIGNATURE_CONTEXT, ServerHandshake, ServerProgress, signed_content,
 };
-use crate::identity::{Identity, MemoryDirectory, PublicKey, Username};
+use crate::identity::{Identity, PublicKey, Username};
 use crate::pki::{
     RevocationPolicy, ServerCertVerifier, ServerCredentials, certificates_from_pem, crls_from_pem,
 };
 use crate::record::{OpenedRecord, RecordOpener, RecordSealer};
 use crate::session::{Channel, CloseReason, Incoming, PeerIdentity, Role, Session, SessionKeys};
-use crate::time::{Instant, UnixTime};
+use crate::time::Instant;
 
-macro_rules! fixture {
-    ($name:literal) => {
-        include_str!(concat!("../../tests/fixtures/pki/", $name))
-    };
-}
-
-const CA: &str = fixture!("ca.pem");
-const CRL: &str = fixture!("crl.pem");
-const SERVER_CHAIN: &str = fixture!("server.pem");
-const SERVER_KEY: &str = fixture!("server.key");
-const INTERMEDIATE_CHAIN: &str = fixture!("server-via-intermediate-chain.pem");
-const CRL_INTERMEDIATE: &str = fixture!("crl-intermediate.pem");
-const VIA_INTERMEDIATE_KEY: &str = fixture!("server-via-intermediate.key");
-const ALICE_KEY: &str = fixture!("users/alice.key");
-const ALICE_PUB: &str = fixture!("users/alice.pub.pem");
-
-/// A time at which every fixture certificate and CRL is valid (2026-01-15).
-pub const VALID_TIME: UnixTime = UnixTime::from_secs(1_768_435_200);
+pub use crate::testkit::fixtures::{self, VALID_TIME};
+use crate::testkit::fixtures::{
+    ALICE_KEY, ALICE_PUB, CRL, CRL_INTERMEDIATE, INTERMEDIATE_CHAIN, SERVER_CHAIN, SERVER_KEY,
+};
 
 /// The handshake clock of every target: the deadline is never reached.
 const T0: Instant = Instant::ZERO;
@@ -115,65 +99,10 @@ pub use scheduler::{scheduler, scheduler_final_chat};
 // Deterministic randomness and the fixtures
 // ---------------------------------------------------------------------------------------
 
-pub use crate::test_rng::TestRng;
+pub use crate::testkit::rng::TestRng;
 
-/// The fixture PKI, parsed once per process.
-struct Fixtures {
-    server_config: Arc<ServerConfig>,
-    client_config: Arc<ClientConfig>,
-    server_identity: Identity,
-    server_key: PublicKey,
-    /// The key of the fixture server whose chain goes through the intermediate CA.
-    via_intermediate_key: PublicKey,
-    alice: Identity,
-    chain: Vec<Vec<u8>>,
-    ca_der: Vec<u8>,
-    crl_der: Vec<u8>,
-    verifier: ServerCertVerifier,
-}
-
-#[allow(
-    clippy::expect_used,
-    reason = "the fixtures are compiled in; failing to parse them is a harness bug"
-)]
-fn fixtures() -> &'static Fixtures {
-    static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
-    FIXTURES.get_or_init(|| {
-        let identity = |pem| Identity::from_pkcs8_pem(pem).expect("fixture key");
-        let chain = certificates_from_pem(SERVER_CHAIN).expect("fixture chain");
-        let alice = identity(ALICE_KEY);
-        let username = Username::new(USER).expect("fixture user");
-        let mut directory = MemoryDirectory::new();
-        directory.insert(username.clone(), alice.public_key());
-        let credentials =
-            ServerCredentials::new(chain.clone(), identity(SERVER_KEY)).expect("credentials");
-        let verifier = || ServerCertVerifier::from_pem(CA, Some(CRL)).expect("fixture CA");
-        Fixtures {
-            server_config: Arc::new(ServerConfig::new(credentials, Arc::new(directory))),
-            client_config: Arc::new(ClientConfig::new(
-                verifier(),
-                "localhost",
-                username,
-                identity(ALICE_KEY),
-            )),
-            server_identity: identity(SERVER_KEY),
-            server_key: identity(SERVER_KEY).public_key(),
-            via_intermediate_key: identity(VIA_INTERMEDIATE_KEY).public_key(),
-            alice,
-            chain,
-            ca_der: certificates_from_pem(CA)
-                .expect("fixture CA")
-                .into_iter()
-                .next()
-                .expect("one CA"),
-            crl_der: crls_from_pem(CRL)
-                .expect("fixture CRL")
-                .into_iter()
-                .next()
-                .expect("one CRL"),
-            verifier: verifier(),
-        }
-    })
+fn fixtures() -> &'static fixtures::Fixtures {
+    fixtures::get()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -644,7 +573,10 @@ fn feed_server(mut hs: ServerHandshake, wire: &[u8], size: u8) -> ServerFed {
             Ok(ServerProgress::Authenticated { client, consumed }) => {
                 assert!(consumed <= piece.len());
                 assert_eq!(client.username().as_str(), USER);
-                assert_eq!(client.public_key(), &fixtures().alice.public_key());
+                assert_eq!(
+                    client.public_key(),
+                    &fixtures().user(0).identity.public_key()
+                );
                 let mut session = client.accept(SESSION_ID);
                 drain(&mut session, piece.get(consumed..).unwrap_or(&[]));
                 for piece in pieces {
@@ -690,11 +622,7 @@ pub fn server_handshake_reached(data: &[u8]) -> Reached {
     let f = fixtures();
     let mut input = Input::new(data);
     let mode = input.u8();
-    let server = ServerHandshake::new(
-        Arc::clone(&f.server_config),
-        &mut TestRng::new(SERVER_SEED),
-        T0,
-    );
+    let server = ServerHandshake::new(Arc::clone(&f.server), &mut TestRng::new(SERVER_SEED), T0);
     if mode < 0x80 {
         match feed_server(server, input.rest(), mode) {
             ServerFed::Failed(e) => check_alert(&e),
@@ -720,7 +648,7 @@ pub fn server_handshake_reached(data: &[u8]) -> Reached {
     let mut wire = Vec::new();
     let no_finished = extract(b"", b"");
     let alice = PeerKeys {
-        identity: &f.alice,
+        identity: &f.user(0).identity,
         finished: &no_finished,
     };
     emit(&flight, &mut transcript, None, &alice, &mut wire);
@@ -772,7 +700,7 @@ pub fn server_handshake_reached(data: &[u8]) -> Reached {
     let mut wire = Vec::new();
     let finished = keys.client_finished.clone();
     let alice = PeerKeys {
-        identity: &f.alice,
+        identity: &f.user(0).identity,
         finished: &finished,
     };
     let snapshots = emit(
@@ -850,7 +778,7 @@ fn split_first_frame(wire: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 fn server_identity() -> Identity {
-    Identity::from_pkcs8_pem(SERVER_KEY).unwrap_or_else(|_| Identity::from_seed(&[0; 32]))
+    fixtures::identity(SERVER_KEY)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -872,7 +800,7 @@ pub fn client_handshake_reached(data: &[u8]) -> Reached {
     let f = fixtures();
     let mut input = Input::new(data);
     let mut client = ClientHandshake::start(
-        Arc::clone(&f.client_config),
+        Arc::clone(&f.user(0).config),
         &mut TestRng::new(CLIENT_SEED),
         T0,
         VALID_TIME,
@@ -1058,16 +986,12 @@ struct Direction {
 pub fn session_pair() -> Option<(Session, Session)> {
     let f = fixtures();
     let mut client = ClientHandshake::start(
-        Arc::clone(&f.client_config),
+        Arc::clone(&f.user(0).config),
         &mut TestRng::new(CLIENT_SEED),
         T0,
         VALID_TIME,
     );
-    let server = ServerHandshake::new(
-        Arc::clone(&f.server_config),
-        &mut TestRng::new(SERVER_SEED),
-        T0,
-    );
+    let server = ServerHandshake::new(Arc::clone(&f.server), &mut TestRng::new(SERVER_SEED), T0);
     let hello = client.output().to_vec();
     client.consume_output(hello.len());
     let ServerProgress::Continue(mut server) = server.handle_input(T0, &hello).ok()? else {
@@ -1499,7 +1423,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             ]
         }
         "pem_keys" => {
-            let alice = &f.alice;
+            let alice = &f.user(0).identity;
             let mut seeds = vec![
                 ALICE_KEY.as_bytes().to_vec(),
                 ALICE_PUB.as_bytes().to_vec(),
@@ -1528,16 +1452,12 @@ fn genuine_flights() -> Vec<Vec<u8>> {
     let f = fixtures();
     let mut flights = Vec::new();
     let mut client = ClientHandshake::start(
-        Arc::clone(&f.client_config),
+        Arc::clone(&f.user(0).config),
         &mut TestRng::new(CLIENT_SEED),
         T0,
         VALID_TIME,
     );
-    let server = ServerHandshake::new(
-        Arc::clone(&f.server_config),
-        &mut TestRng::new(SERVER_SEED),
-        T0,
-    );
+    let server = ServerHandshake::new(Arc::clone(&f.server), &mut TestRng::new(SERVER_SEED), T0);
     flights.push(client.output().to_vec());
     client.consume_output(client.output().len());
     let Ok(ServerProgress::Continue(mut server)) = server.handle_input(T0, &flights.concat())

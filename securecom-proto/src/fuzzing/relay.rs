@@ -154,10 +154,7 @@ pub fn relay(data: &[u8]) {
         ..RelayConfig::default()
     };
     let mut h = Harness {
-        relay: Relay::new(
-            alloc::sync::Arc::clone(&super::world::users().server),
-            config,
-        ),
+        relay: Relay::new(super::fixtures::server_config(), config),
         now: Instant::ZERO,
         slots: Vec::new(),
         lost: BTreeSet::new(),

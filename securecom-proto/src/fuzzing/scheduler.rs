@@ -6,7 +6,6 @@ use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
-use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -240,7 +239,7 @@ pub fn scheduler_final_chat(data: &[u8]) -> bool {
     let mut input = Input::new(data);
     let plan_len = usize::from(input.u8());
     let plan: VecDeque<u8> = input.bytes(plan_len).iter().copied().collect();
-    let mut relay = Relay::new(Arc::clone(&users().server), RelayConfig::default());
+    let mut relay = Relay::new(super::fixtures::server_config(), RelayConfig::default());
     relay.adversary = Some(Box::new(Interfere {
         plan,
         held: Vec::new(),

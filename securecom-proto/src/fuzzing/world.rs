@@ -4,96 +4,42 @@
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use std::sync::OnceLock;
 
 use super::{Input, TestRng, VALID_TIME};
 use crate::chat::MemoryKnownKeys;
 use crate::client::{ChatClient, ClientEvent};
-use crate::handshake::{ClientConfig, ClientHandshake, ClientProgress, ServerConfig};
-use crate::identity::{Identity, MemoryDirectory, PublicKey, Username};
-use crate::pki::{ServerCertVerifier, ServerCredentials, certificates_from_pem};
+use crate::handshake::{ClientConfig, ClientHandshake, ClientProgress};
+use crate::identity::{Identity, PublicKey, Username};
 use crate::relay::{ConnectionId, Relay};
 use crate::session::Session;
+use crate::testkit::fixtures::{self, Fixtures};
 use crate::time::Instant;
 
-/// The fixture users, in this order.
-pub(super) const NAMES: [&str; 3] = ["alice", "bob", "carol"];
-
-/// The fixture users and a server that knows all three.
-pub(super) struct Users {
-    pub(super) server: Arc<ServerConfig>,
-    pub(super) configs: Vec<Arc<ClientConfig>>,
-    pub(super) identities: Vec<Identity>,
-    pub(super) names: Vec<Username>,
-}
+/// The fixture users (alice, bob and carol), by index modulo three.
+pub(super) struct Users(&'static Fixtures);
 
 impl Users {
     /// User `i` (modulo three): name, identity, client configuration.
-    pub(super) fn user(&self, i: usize) -> (&Username, &Identity, &Arc<ClientConfig>) {
-        let i = i % NAMES.len();
-        match (
-            self.names.get(i),
-            self.identities.get(i),
-            self.configs.get(i),
-        ) {
-            (Some(n), Some(id), Some(c)) => (n, id, c),
-            _ => unreachable!("three users"),
-        }
+    pub(super) fn user(
+        &self,
+        i: usize,
+    ) -> (
+        &'static Username,
+        &'static Identity,
+        &'static Arc<ClientConfig>,
+    ) {
+        let u = self.0.user(i);
+        (&u.name, &u.identity, &u.config)
     }
 
     /// The name and registered key of user `i`.
-    pub(super) fn me(&self, i: usize) -> (&Username, PublicKey) {
-        let (name, id, _) = self.user(i);
-        (name, id.public_key())
+    pub(super) fn me(&self, i: usize) -> (&'static Username, PublicKey) {
+        self.0.user(i).me()
     }
 }
 
-#[allow(
-    clippy::expect_used,
-    reason = "the fixtures are compiled in; failing to parse them is a harness bug"
-)]
-pub(super) fn users() -> &'static Users {
-    static USERS: OnceLock<Users> = OnceLock::new();
-    USERS.get_or_init(|| {
-        let keys = [
-            super::ALICE_KEY,
-            include_str!("../../tests/fixtures/pki/users/bob.key"),
-            include_str!("../../tests/fixtures/pki/users/carol.key"),
-        ];
-        let identities: Vec<Identity> = keys
-            .iter()
-            .map(|pem| Identity::from_pkcs8_pem(pem).expect("fixture key"))
-            .collect();
-        let names: Vec<Username> = NAMES
-            .iter()
-            .map(|n| Username::new(n).expect("fixture name"))
-            .collect();
-        let mut directory = MemoryDirectory::new();
-        for (n, id) in names.iter().zip(&identities) {
-            directory.insert(n.clone(), id.public_key());
-        }
-        let chain = certificates_from_pem(super::SERVER_CHAIN).expect("fixture chain");
-        let server_key = Identity::from_pkcs8_pem(super::SERVER_KEY).expect("server key");
-        let credentials = ServerCredentials::new(chain, server_key).expect("credentials");
-        let configs = names
-            .iter()
-            .zip(keys)
-            .map(|(n, pem)| {
-                Arc::new(ClientConfig::new(
-                    ServerCertVerifier::from_pem(super::CA, Some(super::CRL)).expect("CA"),
-                    "localhost",
-                    n.clone(),
-                    Identity::from_pkcs8_pem(pem).expect("fixture key"),
-                ))
-            })
-            .collect();
-        Users {
-            server: Arc::new(ServerConfig::new(credentials, Arc::new(directory))),
-            configs,
-            identities,
-            names,
-        }
-    })
+pub(super) fn users() -> Users {
+    Users(fixtures::get())
 }
 
 /// A username the input chooses: one of the three users, or (rarely) arbitrary bytes that

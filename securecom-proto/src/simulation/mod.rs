@@ -19,7 +19,8 @@ use crate::client::{ChatClient, ClientEvent};
 use crate::handshake::{ClientHandshake, ClientProgress};
 use crate::identity::Username;
 use crate::relay::{ConnectionId, Relay, RelayConfig, RelayEvent};
-use crate::test_support::{TestRng, VALID_TIME, client_config, server_config};
+use crate::testkit::TestRng;
+use crate::testkit::fixtures::{VALID_TIME, client_config, server_config};
 use crate::time::Instant;
 
 /// Rounds of delivery after which `pump` declares a livelock.

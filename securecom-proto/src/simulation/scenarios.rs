@@ -26,7 +26,7 @@ fn login_list_request_accept_chat_both_ways_leave_exit() {
     assert!(!truncated);
     let names: Vec<&str> = users.iter().map(|u| u.username.as_str()).collect();
     assert_eq!(names, ["alice", "bob"]);
-    let (_, bob_identity) = crate::test_support::user("bob");
+    let (_, bob_identity) = crate::testkit::fixtures::user("bob");
     assert_eq!(
         users[1].fingerprint,
         bob_identity.public_key().fingerprint()

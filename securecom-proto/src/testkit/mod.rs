@@ -1,0 +1,30 @@
+//! The crate's test kit: what the unit tests, the in-memory simulations and the fuzz
+//! targets share. Compiled only for tests and under the hidden `fuzzing` feature, so it
+//! obeys the crate's panic lints there (a fallible API; the tests' panicking shorthands
+//! live with the tests).
+//!
+//! | module | job |
+//! |---|---|
+//! | [`fixtures`] | the fixture PKI and users, loaded once |
+//! | [`rng`] | [`rng::TestRng`], a deterministic RNG |
+
+#[cfg_attr(
+    not(feature = "fuzzing"),
+    allow(unreachable_pub, reason = "public through the fuzzing module")
+)]
+pub mod fixtures;
+pub(crate) mod rng;
+
+#[cfg(test)]
+pub(crate) use rng::TestRng;
+
+/// Hex of `bytes`, for vectors and messages.
+#[cfg(test)]
+pub(crate) fn hex(bytes: &[u8]) -> alloc::string::String {
+    use core::fmt::Write;
+    let mut s = alloc::string::String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
