@@ -2,7 +2,6 @@
 //! bob) and a relay, owning every byte stream between them and the chat data inside the
 //! relay.
 
-use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
@@ -13,8 +12,9 @@ use core::time::Duration;
 use super::Input;
 use super::world::{assert_subsequence, login_client, messages, users};
 use crate::client::ChatClient;
-use crate::identity::{PublicKey, Username};
-use crate::relay::{Adversary, ConnectionId, Relay, RelayConfig};
+use crate::identity::Username;
+use crate::relay::{ConnectionId, Relay, RelayConfig};
+use crate::testkit::adversary::{AdversarialRelay, Adversary};
 use crate::time::Instant;
 
 /// Rounds of honest delivery after which the final check declares a livelock.
@@ -74,10 +74,6 @@ impl Adversary for Interfere {
             }
         }
     }
-
-    fn key_for(&mut self, _user: &Username, key: PublicKey) -> PublicKey {
-        key
-    }
 }
 
 struct Peer {
@@ -95,7 +91,7 @@ struct Peer {
 }
 
 struct World {
-    relay: Relay,
+    relay: AdversarialRelay,
     now: Instant,
     peers: Vec<Peer>,
     texts: u32,
@@ -239,11 +235,14 @@ pub fn scheduler_final_chat(data: &[u8]) -> bool {
     let mut input = Input::new(data);
     let plan_len = usize::from(input.u8());
     let plan: VecDeque<u8> = input.bytes(plan_len).iter().copied().collect();
-    let mut relay = Relay::new(super::fixtures::server_config(), RelayConfig::default());
-    relay.adversary = Some(Box::new(Interfere {
+    let mut relay = AdversarialRelay::new(Relay::new(
+        super::fixtures::server_config(),
+        RelayConfig::default(),
+    ));
+    relay.interfere(Interfere {
         plan,
         held: Vec::new(),
-    }));
+    });
     let now = Instant::ZERO;
     let mut peers = Vec::new();
     for (i, seed) in [(0, 31), (1, 32)] {
@@ -413,7 +412,7 @@ pub fn scheduler_final_chat(data: &[u8]) -> bool {
 
 /// The scheduler stops interfering; both users reconnect and chat. True if they did.
 fn final_chat(mut w: World) -> bool {
-    w.relay.adversary = None;
+    w.relay.stop_interfering();
     w.close(0);
     w.close(1);
     w.relay_transmit();

@@ -20,6 +20,7 @@ use crate::handshake::{ClientHandshake, ClientProgress};
 use crate::identity::Username;
 use crate::relay::{ConnectionId, Relay, RelayConfig, RelayEvent};
 use crate::testkit::TestRng;
+use crate::testkit::adversary::AdversarialRelay;
 use crate::testkit::fixtures::{VALID_TIME, client_config, server_config};
 use crate::time::Instant;
 
@@ -40,7 +41,7 @@ pub(crate) struct SimClient {
 
 pub(crate) struct Sim {
     pub(crate) now: Instant,
-    pub(crate) relay: Relay,
+    pub(crate) relay: AdversarialRelay,
     pub(crate) clients: BTreeMap<String, SimClient>,
     pub(crate) relay_events: Vec<RelayEvent>,
     pub(crate) rng: TestRng,
@@ -56,7 +57,7 @@ impl Sim {
     pub(crate) fn new(config: RelayConfig) -> Self {
         Sim {
             now: Instant::ZERO,
-            relay: Relay::new(server_config(), config),
+            relay: AdversarialRelay::new(Relay::new(server_config(), config)),
             clients: BTreeMap::new(),
             relay_events: Vec::new(),
             rng: TestRng::new(99),

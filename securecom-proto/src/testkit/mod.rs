@@ -7,7 +7,9 @@
 //! |---|---|
 //! | [`fixtures`] | the fixture PKI and users, loaded once |
 //! | [`rng`] | [`rng::TestRng`], a deterministic RNG |
+//! | [`adversary`] | [`adversary::AdversarialRelay`]: a malicious relay wrapping the real one |
 
+pub(crate) mod adversary;
 #[cfg_attr(
     not(feature = "fuzzing"),
     allow(unreachable_pub, reason = "public through the fuzzing module")
