@@ -11,8 +11,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use super::world::{assert_subsequence, messages, username, users};
-use super::{Input, TestRng, fixtures, session_pair};
+use super::check::{assert_subsequence, messages};
+use super::input::{key, username};
+use super::{Input, TestRng, session_pair};
 use crate::chat::{
     ChatInitiator, ChatResponder, ChatSession, MemoryKnownKeys, OpenedChat,
     ResponderAwaitingConfirm,
@@ -22,8 +23,8 @@ use crate::codec::Codec;
 use crate::command::{
     CommandError, Notice, Request, RequestBody, Response, ResponseBody, UserEntry,
 };
-use crate::identity::PublicKey;
 use crate::session::{Channel, CloseReason, Incoming, Session};
+use crate::testkit::fixtures;
 use crate::time::Instant;
 
 /// The emulated bob's side of the chat with alice.
@@ -50,10 +51,6 @@ struct Harness {
     alice_cursor: usize,
     status: ChatStatus,
     texts: u32,
-}
-
-fn key(input: &mut Input<'_>) -> PublicKey {
-    users().me(usize::from(input.u8())).1
 }
 
 fn response_body(input: &mut Input<'_>) -> ResponseBody {
@@ -159,7 +156,7 @@ impl Harness {
         while let Some(e) = self.client.poll_event() {
             events.push(e);
         }
-        let bob = users().user(1).0;
+        let bob = &fixtures::get().user(1).name;
         for (from, text) in messages(&events) {
             assert_eq!(from, bob, "a message from someone who never chatted");
             assert_subsequence(&self.bob_sent, &mut self.bob_cursor, text);
@@ -196,8 +193,8 @@ impl Harness {
     }
 
     fn bob_reads(&mut self, msg: &[u8]) {
-        let u = users();
-        let bob_id = u.user(1).1;
+        let u = fixtures::get();
+        let bob_id = &u.user(1).identity;
         let bob = core::mem::replace(&mut self.bob, Bob::Idle);
         self.bob = match bob {
             Bob::Initiating(init) => match init.handle_reply(bob_id, msg) {
@@ -218,7 +215,7 @@ impl Harness {
                 Bob::Chatting(session)
             }
             Bob::Idle => {
-                let responder = ChatResponder::new(u.me(1), u.me(0), &mut self.rng);
+                let responder = ChatResponder::new(u.user(1).me(), u.user(0).me(), &mut self.rng);
                 match responder.handle_hello(bob_id, msg) {
                     Ok((next, reply)) => {
                         self.seal_notice(&Notice::ChatData(reply));
@@ -261,7 +258,7 @@ pub fn client(data: &[u8]) {
     let Some((session, server)) = session_pair() else {
         panic!("the genuine handshake failed");
     };
-    let f = fixtures();
+    let f = fixtures::get();
     let client = ChatClient::new(
         session,
         Arc::clone(&f.user(0).config),
@@ -282,8 +279,8 @@ pub fn client(data: &[u8]) {
         status: ChatStatus::Idle,
         texts: 0,
     };
-    let u = users();
-    let bob_name = u.user(1).0;
+    let u = fixtures::get();
+    let bob_name = &u.user(1).name;
     let mut input = Input::new(data);
     let mut rng = TestRng::new(22);
     for _ in 0..128 {
@@ -368,7 +365,7 @@ pub fn client(data: &[u8]) {
             }
             17 => {
                 // The genuine notices of a relay: bob accepted, or bob asks.
-                let key = u.me(1).1;
+                let key = u.user(1).me().1;
                 let n = if op & 0x80 == 0 {
                     Notice::RequestAccepted {
                         peer: bob_name.clone(),
@@ -384,7 +381,8 @@ pub fn client(data: &[u8]) {
             }
             18 => {
                 // Bob starts the chat handshake as initiator.
-                let (init, hello) = ChatInitiator::start(u.me(1), u.me(0), &mut h.rng);
+                let (init, hello) =
+                    ChatInitiator::start(u.user(1).me(), u.user(0).me(), &mut h.rng);
                 h.bob = Bob::Initiating(init);
                 h.seal_notice(&Notice::ChatData(hello));
             }

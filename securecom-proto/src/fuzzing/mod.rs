@@ -47,24 +47,14 @@ use crate::pki::{
 };
 use crate::record::{OpenedRecord, RecordOpener, RecordSealer};
 use crate::session::{Channel, CloseReason, Incoming, PeerIdentity, Role, Session, SessionKeys};
-use crate::time::Instant;
 
 pub use crate::testkit::fixtures::{self, VALID_TIME};
 use crate::testkit::fixtures::{
     ALICE_KEY, ALICE_PUB, CRL, CRL_INTERMEDIATE, INTERMEDIATE_CHAIN, SERVER_CHAIN, SERVER_KEY,
 };
 
-/// The handshake clock of every target: the deadline is never reached.
-const T0: Instant = Instant::ZERO;
-
-/// Seed of the client's [`TestRng`] in every handshake the targets run.
-const CLIENT_SEED: u64 = 1;
-/// Seed of the server's [`TestRng`].
-const SERVER_SEED: u64 = 2;
-/// The session id the emulated and the real server assign.
-const SESSION_ID: u64 = 7;
-/// The user every emulated client logs in as.
-const USER: &str = "alice";
+pub use crate::testkit::pair::session_pair;
+use crate::testkit::pair::{CLIENT_SEED, SERVER_SEED, SESSION_ID, T0, USER};
 
 /// A fuzz target's body.
 pub type Target = fn(&[u8]);
@@ -85,10 +75,14 @@ pub const TARGETS: &[(&str, Target)] = &[
 ];
 
 mod chat;
+mod check;
 mod client;
+mod input;
 mod relay;
 mod scheduler;
-mod world;
+
+use crate::testkit::world::drain_session as drain;
+use input::{Input, chunks};
 
 pub use chat::chat;
 pub use client::{client, client_messages_shown};
@@ -108,55 +102,6 @@ fn fixtures() -> &'static fixtures::Fixtures {
 // ---------------------------------------------------------------------------------------
 // Reading the fuzz input
 // ---------------------------------------------------------------------------------------
-
-/// A cursor over the fuzz input that never fails: past the end it reads zeros.
-struct Input<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Input<'a> {
-    fn new(data: &'a [u8]) -> Self {
-        Input { rest: data }
-    }
-
-    fn u8(&mut self) -> u8 {
-        match self.rest.split_first() {
-            Some((b, rest)) => {
-                self.rest = rest;
-                *b
-            }
-            None => 0,
-        }
-    }
-
-    fn u16(&mut self) -> u16 {
-        u16::from_be_bytes([self.u8(), self.u8()])
-    }
-
-    fn bytes(&mut self, n: usize) -> &'a [u8] {
-        let (head, rest) = self.rest.split_at(n.min(self.rest.len()));
-        self.rest = rest;
-        head
-    }
-
-    fn is_empty(&self) -> bool {
-        self.rest.is_empty()
-    }
-
-    fn rest(self) -> &'a [u8] {
-        self.rest
-    }
-}
-
-/// Chunk size for feeding a byte stream: 0 means all at once.
-fn chunks(wire: &[u8], size: u8) -> impl Iterator<Item = &[u8]> {
-    let size = if size == 0 {
-        wire.len().max(1)
-    } else {
-        usize::from(size)
-    };
-    wire.chunks(size)
-}
 
 // ---------------------------------------------------------------------------------------
 // deframer
@@ -513,19 +458,6 @@ fn absorb(wire: &[u8], opener: Option<&mut RecordOpener>, transcript: &mut Trans
 // ---------------------------------------------------------------------------------------
 // Feeding the machines
 // ---------------------------------------------------------------------------------------
-
-/// Drains every record of `session`, checking nothing but that it does not panic.
-fn drain(session: &mut Session, bytes: &[u8]) {
-    let mut rest = bytes;
-    for _ in 0..=bytes.len() {
-        let took = session.push_input(rest);
-        rest = rest.get(took..).unwrap_or(&[]);
-        while let Ok(Some(_)) = session.next_record() {}
-        if rest.is_empty() {
-            break;
-        }
-    }
-}
 
 /// A client handshake after a wire of input.
 #[allow(clippy::large_enum_variant, reason = "moved once per input")]
@@ -979,48 +911,6 @@ struct Direction {
     wire: Vec<u8>,
 }
 
-/// A genuine client-server session pair: the full handshake with the fixture PKI, the
-/// [`TestRng`] seeds 1 and 2, alice as the user and session id 7.
-///
-/// Returns `None` only if the handshake fails, which is a bug the replay tests catch.
-pub fn session_pair() -> Option<(Session, Session)> {
-    let f = fixtures();
-    let mut client = ClientHandshake::start(
-        Arc::clone(&f.user(0).config),
-        &mut TestRng::new(CLIENT_SEED),
-        T0,
-        VALID_TIME,
-    );
-    let server = ServerHandshake::new(Arc::clone(&f.server), &mut TestRng::new(SERVER_SEED), T0);
-    let hello = client.output().to_vec();
-    client.consume_output(hello.len());
-    let ServerProgress::Continue(mut server) = server.handle_input(T0, &hello).ok()? else {
-        return None;
-    };
-    let flight = server.output().to_vec();
-    server.consume_output(flight.len());
-    let ClientProgress::Continue(mut client) = client.handle_input(T0, &flight).ok()? else {
-        return None;
-    };
-    let flight = client.output().to_vec();
-    client.consume_output(flight.len());
-    let ServerProgress::Authenticated { client: auth, .. } =
-        server.handle_input(T0, &flight).ok()?
-    else {
-        return None;
-    };
-    let mut server = auth.accept(SESSION_ID);
-    let welcome = server.output().to_vec();
-    server.consume_output(welcome.len());
-    let ClientProgress::Established {
-        session: client, ..
-    } = client.handle_input(T0, &welcome).ok()?
-    else {
-        return None;
-    };
-    Some((client, server))
-}
-
 /// A genuine session pair, then up to 64 operations the input chooses, in either
 /// direction: send data on either channel, close, transmit, flip / insert / delete wire
 /// bytes, drop unsent output, reflect the wire back to its sender, and deliver in chunks.
@@ -1446,39 +1336,8 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
     }
 }
 
-/// The four flights of the genuine handshake of [`session_pair`], as on the wire:
-/// ClientHello, the server's flight, the client's flight, the Welcome.
+/// The four flights of the genuine handshake, as on the wire: ClientHello, the server's
+/// flight, the client's flight, the Welcome.
 fn genuine_flights() -> Vec<Vec<u8>> {
-    let f = fixtures();
-    let mut flights = Vec::new();
-    let mut client = ClientHandshake::start(
-        Arc::clone(&f.user(0).config),
-        &mut TestRng::new(CLIENT_SEED),
-        T0,
-        VALID_TIME,
-    );
-    let server = ServerHandshake::new(Arc::clone(&f.server), &mut TestRng::new(SERVER_SEED), T0);
-    flights.push(client.output().to_vec());
-    client.consume_output(client.output().len());
-    let Ok(ServerProgress::Continue(mut server)) = server.handle_input(T0, &flights.concat())
-    else {
-        return flights;
-    };
-    flights.push(server.output().to_vec());
-    server.consume_output(server.output().len());
-    let Ok(ClientProgress::Continue(mut client)) =
-        client.handle_input(T0, &flights.get(1).cloned().unwrap_or_default())
-    else {
-        return flights;
-    };
-    flights.push(client.output().to_vec());
-    client.consume_output(client.output().len());
-    let Ok(ServerProgress::Authenticated { client: auth, .. }) =
-        server.handle_input(T0, &flights.get(2).cloned().unwrap_or_default())
-    else {
-        return flights;
-    };
-    let session = auth.accept(SESSION_ID);
-    flights.push(session.output().to_vec());
-    flights
+    crate::testkit::pair::genuine().flights
 }

@@ -124,7 +124,7 @@ fn malicious_relay_tampering_is_always_detected() {
         Attack::Inject,
         Attack::ReplayOld,
     ] {
-        let mut sim = Sim::with_users(&["alice", "bob"]);
+        let mut sim = World::with_users(&["alice", "bob"]);
         sim.relay.interfere(Tamper {
             attack,
             nth: 2,
@@ -141,14 +141,14 @@ fn malicious_relay_tampering_is_always_detected() {
         }
         let (ea, eb) = (sim.events("alice"), sim.events("bob"));
         // Whatever Bob was shown is exactly the start of what Alice sent, in order.
-        let shown: Vec<String> = Sim::messages(&eb).into_iter().map(|(_, t)| t).collect();
+        let shown: Vec<String> = World::messages(&eb).into_iter().map(|(_, t)| t).collect();
         assert!(
             sent.starts_with(&shown),
             "{attack:?}: bob was shown {shown:?}"
         );
         assert!(shown.len() < sent.len(), "{attack:?}: went unnoticed");
         assert!(
-            Sim::messages(&ea).is_empty(),
+            World::messages(&ea).is_empty(),
             "{attack:?}: alice shown {ea:?}"
         );
         assert!(
@@ -162,7 +162,7 @@ fn malicious_relay_tampering_is_always_detected() {
         sim.chat("alice", "bob");
         sim.say("bob", "again");
         assert_eq!(
-            Sim::messages(&sim.events("alice")),
+            World::messages(&sim.events("alice")),
             [("bob".into(), "again".into())],
             "{attack:?}"
         );
@@ -187,7 +187,7 @@ fn tampered_chat_handshake_is_detected() {
         }
     }
     for message in [1usize, 2, 3] {
-        let mut sim = Sim::with_users(&["alice", "bob"]);
+        let mut sim = World::with_users(&["alice", "bob"]);
         sim.relay.interfere(FlipHandshake(message));
         sim.act("alice", |c, now, rng| {
             c.request_chat(now, &name("bob"), rng)
@@ -217,7 +217,7 @@ fn tampered_chat_handshake_is_detected() {
 fn substituted_public_key_is_caught() {
     let mallory = Identity::from_seed(&[0x66; 32]).public_key();
     // First contact: the relay lies about Bob's key. Bob's signature cannot verify.
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
     sim.relay.interfere(SubstituteKey {
         victim: name("bob"),
         fake: mallory,
@@ -231,7 +231,7 @@ fn substituted_public_key_is_caught() {
 
     // Known contact: after a genuine chat, a substituted key raises a loud key-change
     // warning and the chat is refused before any handshake.
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
     sim.chat("alice", "bob");
     sim.act("alice", |c, now, _| c.leave_chat(now)).unwrap();
     let _ = (sim.events("alice"), sim.events("bob"));

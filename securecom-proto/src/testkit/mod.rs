@@ -8,6 +8,8 @@
 //! | [`fixtures`] | the fixture PKI and users, loaded once |
 //! | [`rng`] | [`rng::TestRng`], a deterministic RNG |
 //! | [`adversary`] | [`adversary::AdversarialRelay`]: a malicious relay wrapping the real one |
+//! | [`pair`] | the genuine client-server handshake, and the session pair it makes |
+//! | [`world`] | [`world::World`]: a relay, its clients and a virtual clock, driven in memory |
 
 pub(crate) mod adversary;
 #[cfg_attr(
@@ -15,9 +17,10 @@ pub(crate) mod adversary;
     allow(unreachable_pub, reason = "public through the fuzzing module")
 )]
 pub mod fixtures;
+pub(crate) mod pair;
 pub(crate) mod rng;
+pub(crate) mod world;
 
-#[cfg(test)]
 pub(crate) use rng::TestRng;
 
 /// Hex of `bytes`, for vectors and messages.
@@ -30,3 +33,6 @@ pub(crate) fn hex(bytes: &[u8]) -> alloc::string::String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests;
