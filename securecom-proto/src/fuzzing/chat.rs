@@ -7,7 +7,9 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::{Input, TestRng, round_trip};
+use super::TestRng;
+use super::input::Input;
+use super::messages::round_trip;
 use crate::chat::messages::{ChatConfirm, ChatHello, ChatRecord, ChatReply};
 use crate::chat::{ChatInitiator, ChatResponder, ChatSession, OpenedChat};
 use crate::testkit::fixtures;

@@ -12,8 +12,9 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::check::{assert_subsequence, messages};
+use super::input::Input;
 use super::input::{key, username};
-use super::{Input, TestRng, session_pair};
+use super::{TestRng, session_pair};
 use crate::chat::{
     ChatInitiator, ChatResponder, ChatSession, MemoryKnownKeys, OpenedChat,
     ResponderAwaitingConfirm,

@@ -30,10 +30,11 @@ fn a_bare_session_reaches_the_command_layer() {
     let session = w.peers[i].session().unwrap();
     session.send(Channel::Standard, &exit.to_bytes()).unwrap();
     w.drive().unwrap();
-    assert!(w.relay_events.iter().any(|e| matches!(
-        e,
-        RelayEvent::UserOffline { connection, reason: OfflineReason::Exit, .. } if *connection == conn
-    )));
+    let exited = |e: &RelayEvent| {
+        matches!(e, RelayEvent::UserOffline { connection, reason, .. }
+            if *connection == conn && *reason == OfflineReason::Exit)
+    };
+    assert!(w.relay_events.iter().any(exited));
     assert!(!w.peers[i].connected);
     assert!(w.lost.contains(&conn));
     assert_eq!(w.check(), Ok(()));

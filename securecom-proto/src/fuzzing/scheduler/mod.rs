@@ -12,8 +12,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
+use super::TestRng;
 use super::check::{assert_subsequence, messages};
-use super::{Input, TestRng};
+use super::input::Input;
 use crate::relay::RelayConfig;
 use crate::testkit::fixtures;
 use crate::testkit::world::{DriveError, World};
