@@ -160,7 +160,10 @@ fn request_expires_unanswered() {
     assert_eq!(sim.client("alice").status(), ChatStatus::Idle);
     assert_eq!(sim.client("bob").status(), ChatStatus::Idle);
     // Accepting now is too late.
-    assert!(sim.act("bob", |c, now, rng| c.accept(now, rng)).is_err());
+    assert_eq!(
+        sim.act("bob", |c, now, rng| c.accept(now, rng)),
+        Err(ClientError::InvalidState("nobody is asking"))
+    );
 }
 
 #[test]
@@ -275,7 +278,10 @@ fn typed_errors_for_bad_requests() {
         e,
         ClientEvent::PublicKey { .. }
     )));
-    assert!(sim.act("alice", |c, now, _| c.send_text(now, "x")).is_err());
+    assert_eq!(
+        sim.act("alice", |c, now, _| c.send_text(now, "x")),
+        Err(ClientError::InvalidState("not in a chat"))
+    );
 }
 
 #[test]
@@ -446,13 +452,13 @@ fn crossing_requests_point_to_the_pending_one() {
     .unwrap();
     // Alice, being asked, is busy at the client level; her own request to Bob is refused
     // by the client state machine before it leaves.
-    assert!(
+    assert_eq!(
         sim.act("alice", |c, now, rng| c.request_chat(
             now,
             &name("bob"),
             rng
-        ))
-        .is_err()
+        )),
+        Err(ClientError::InvalidState("already requesting or chatting"))
     );
 }
 
