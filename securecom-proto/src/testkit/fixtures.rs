@@ -7,7 +7,7 @@
 //! `fuzzing` module (`securecom_proto::fuzzing::fixtures`).
 //!
 //! The server knows the three users alice, bob and carol. Everything parsed is parsed once
-//! per process ([`get`]); the functions that return owned values ([`user`], [`verifier`],
+//! per process; the functions that return owned values ([`user`], [`verifier`],
 //! [`directory`]) build them afresh, for the types that are not `Clone`.
 
 #![allow(

@@ -88,8 +88,8 @@ fn take(run: &mut Genuine, output: &[u8]) -> Vec<u8> {
     output.to_vec()
 }
 
-/// A genuine client-server session pair (client, server): the full handshake of
-/// [`genuine`].
+/// A genuine client-server session pair (client, server): the full handshake of alice with
+/// the fixture server, the [`TestRng`] seeds 1 (client) and 2 (server), session id 7.
 ///
 /// Returns `None` only if the handshake fails, which is a bug the replay tests catch.
 pub fn session_pair() -> Option<(Session, Session)> {
