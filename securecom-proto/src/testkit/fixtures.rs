@@ -209,6 +209,23 @@ pub fn client_config(name: &str) -> Arc<ClientConfig> {
     Arc::clone(&get().named(name).expect("a fixture user").config)
 }
 
+/// A client configuration for fixture user `user` with another verifier or server name.
+pub fn client_config_with(
+    verifier: ServerCertVerifier,
+    server_name: &str,
+    user_name: &str,
+) -> Arc<ClientConfig> {
+    let (name, identity) = user(user_name);
+    Arc::new(ClientConfig::new(verifier, server_name, name, identity))
+}
+
+/// A server (knowing the fixture users) that presents another chain and key, both PEM.
+pub fn server_config_presenting(chain_pem: &str, key_pem: &str) -> Arc<ServerConfig> {
+    let chain = certificates_from_pem(chain_pem).expect("a fixture chain");
+    let credentials = ServerCredentials::new(chain, identity(key_pem)).expect("credentials");
+    Arc::new(ServerConfig::new(credentials, Arc::new(directory())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

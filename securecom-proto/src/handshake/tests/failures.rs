@@ -9,11 +9,6 @@ use crate::identity::Username;
 use crate::pki::{CertificateError, RevocationPolicy, ServerCertVerifier, certificates_from_pem};
 use crate::session::CloseReason;
 
-fn client_with(verifier: ServerCertVerifier, name: &str, who: &str) -> Arc<ClientConfig> {
-    let (username, identity) = user(who);
-    Arc::new(ClientConfig::new(verifier, name, username, identity))
-}
-
 fn client_at(config: Arc<ClientConfig>, wall_clock: crate::time::UnixTime) -> Run {
     Run {
         client: ClientHandshake::start(config, &mut TestRng::new(1), T0, wall_clock),
@@ -22,9 +17,7 @@ fn client_at(config: Arc<ClientConfig>, wall_clock: crate::time::UnixTime) -> Ru
 }
 
 fn server_presenting(chain_pem: &str, key_pem: &str) -> ServerHandshake {
-    let chain = certificates_from_pem(chain_pem).unwrap();
-    let credentials = crate::pki::ServerCredentials::new(chain, identity(key_pem)).unwrap();
-    let config = Arc::new(ServerConfig::new(credentials, Arc::new(directory())));
+    let config = server_config_presenting(chain_pem, key_pem);
     ServerHandshake::new(config, &mut TestRng::new(2), T0)
 }
 
@@ -49,7 +42,7 @@ fn wrong_ca_is_rejected() {
         ServerCertVerifier::new(ca, RevocationPolicy::DangerousNoRevocationCheck).unwrap();
     let run = Run {
         client: ClientHandshake::start(
-            client_with(verifier, "localhost", "alice"),
+            client_config_with(verifier, "localhost", "alice"),
             &mut TestRng::new(1),
             T0,
             VALID_TIME,
@@ -121,7 +114,10 @@ fn revoked_server_certificate_is_rejected() {
 #[test]
 fn crl_signed_by_another_key_is_rejected() {
     let verifier = ServerCertVerifier::from_pem(CA, Some(CRL_OTHER_KEY)).unwrap();
-    let run = client_at(client_with(verifier, "localhost", "alice"), VALID_TIME);
+    let run = client_at(
+        client_config_with(verifier, "localhost", "alice"),
+        VALID_TIME,
+    );
     assert_eq!(
         client_error(run.drive(|_, _| {})),
         HandshakeError::Certificate(CertificateError::CrlBadSignature)
@@ -131,7 +127,7 @@ fn crl_signed_by_another_key_is_rejected() {
 #[test]
 fn name_mismatch_is_rejected() {
     let run = client_at(
-        client_with(verifier(), "chat.example.com", "alice"),
+        client_config_with(verifier(), "chat.example.com", "alice"),
         VALID_TIME,
     );
     assert_eq!(
