@@ -1,7 +1,8 @@
 //! The test kit's own tests: the parts of the world only the fuzz targets use otherwise.
 
 use super::pair::{SESSION_ID, genuine, session_pair};
-use super::world::{DriveError, End, LoginError, World};
+use super::world::login::LoginError;
+use super::world::{DriveError, End, World};
 use crate::codec::Codec;
 use crate::command::{Request, RequestBody};
 use crate::handshake::HandshakeError;

@@ -9,115 +9,31 @@
 //! `up` stream (written, not yet given to the relay) and `down` stream (written by the
 //! relay, not yet delivered) as queues of chunks.
 //!
+//! Peers log in genuinely with [`World::connect`] (a chat client), `connect_session` (a bare
+//! session the test writes into) or `connect_raw` (no login); see [`login`] and [`peer`].
 //! The relay is an [`AdversarialRelay`]: honest until a test makes it interfere.
 //!
 //! The simulation tests and the `relay` and `scheduler` fuzz targets run in this world.
 //! Its API is fallible; the tests' panicking shorthands live with the tests.
 
-use alloc::boxed::Box;
-use alloc::collections::{BTreeSet, VecDeque};
+pub(crate) mod login;
+mod peer;
+
+pub(crate) use peer::{End, Peer, drain_session};
+
+use alloc::collections::BTreeSet;
 use alloc::string::String;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use super::TestRng;
 use super::adversary::AdversarialRelay;
-use super::fixtures::{self, VALID_TIME};
-use crate::chat::MemoryKnownKeys;
-use crate::client::{ChatClient, ClientEvent};
-use crate::handshake::{ClientConfig, ClientHandshake, ClientProgress, HandshakeError};
-use crate::identity::Username;
-use crate::relay::{ConnectionId, Relay, RelayConfig, RelayError, RelayEvent};
-use crate::session::Session;
+use super::fixtures;
+use crate::client::ClientEvent;
+use crate::relay::{ConnectionId, Relay, RelayConfig, RelayEvent};
 use crate::time::Instant;
 
 /// Rounds of delivery after which [`World::drive`] declares a livelock.
 pub(crate) const MAX_ROUNDS: usize = 1_000;
-
-/// Exchanges of a login handshake after which it counts as stalled.
-const MAX_LOGIN_EXCHANGES: usize = 8;
-
-/// What is at the client end of a connection.
-pub(crate) enum End {
-    /// A user's chat client.
-    Client(Box<ChatClient>),
-    /// A logged-in session that the test writes records into itself (the `relay` fuzz
-    /// target): what arrives is read and dropped.
-    Session(Box<Session>),
-    /// A connection that never logged in: raw bytes only.
-    Raw,
-}
-
-/// One connection to the relay and what is at its other end.
-pub(crate) struct Peer {
-    /// The user logged in on it, if any.
-    pub(crate) user: Option<Username>,
-    pub(crate) conn: ConnectionId,
-    pub(crate) end: End,
-    /// Chunks the end wrote, not yet given to the relay.
-    pub(crate) up: VecDeque<Vec<u8>>,
-    /// Chunks the relay wrote for the end, not yet delivered.
-    pub(crate) down: VecDeque<Vec<u8>>,
-    /// The client's events, as collected while driving.
-    pub(crate) events: Vec<ClientEvent>,
-    /// False once the socket is gone (closed, lost, or the test cut it).
-    pub(crate) connected: bool,
-    /// False while the end does not read: the relay's output for it piles up.
-    pub(crate) reading: bool,
-}
-
-impl Peer {
-    fn new(user: Option<Username>, conn: ConnectionId, end: End) -> Self {
-        Peer {
-            user,
-            conn,
-            end,
-            up: VecDeque::new(),
-            down: VecDeque::new(),
-            events: Vec::new(),
-            connected: true,
-            reading: true,
-        }
-    }
-
-    /// The chat client at this end, if it is one.
-    pub(crate) fn client(&mut self) -> Option<&mut ChatClient> {
-        match &mut self.end {
-            End::Client(c) => Some(c),
-            _ => None,
-        }
-    }
-
-    /// The bare session at this end, if it is one.
-    pub(crate) fn session(&mut self) -> Option<&mut Session> {
-        match &mut self.end {
-            End::Session(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn collect_events(&mut self) {
-        if let End::Client(c) = &mut self.end {
-            while let Some(e) = c.poll_event() {
-                self.events.push(e);
-            }
-        }
-    }
-}
-
-/// Why a login failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum LoginError {
-    /// The fixtures have no such user.
-    UnknownUser,
-    /// The relay refused the connection, or lost it.
-    Relay(RelayError),
-    /// The handshake failed at the client (the relay's refusal arrives this way too).
-    Handshake(HandshakeError),
-    /// The handshake did not finish in a bounded number of exchanges.
-    Stalled,
-}
 
 /// Why driving the world failed: each is a bug in the machines, or a livelock.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,17 +46,6 @@ pub(crate) enum DriveError {
     TransmitToLost(ConnectionId),
     /// The relay queued output for a connection it had been told was lost.
     OutputForLost(ConnectionId),
-}
-
-/// A completed login handshake.
-struct Login {
-    conn: ConnectionId,
-    name: Username,
-    config: Arc<ClientConfig>,
-    /// The client's established session.
-    session: Session,
-    /// What the relay sent after the Welcome.
-    rest: Vec<u8>,
 }
 
 /// A relay (fixture server), its peers and a virtual clock.
@@ -168,90 +73,6 @@ impl World {
             lost: BTreeSet::new(),
             next_seed: 1_000,
         }
-    }
-
-    // ----- connecting -----
-
-    /// Logs `user` in with a chat client: a genuine handshake through the relay on a new
-    /// connection (only this connection's bytes move). Returns the peer's index.
-    pub(crate) fn connect(&mut self, user: &str) -> Result<usize, LoginError> {
-        let login = self.handshake(user)?;
-        let mut client = ChatClient::new(
-            login.session,
-            login.config,
-            Box::new(MemoryKnownKeys::default()),
-            self.now,
-        );
-        let failed = client.handle_input(self.now, &login.rest).is_err();
-        let end = End::Client(Box::new(client));
-        let i = self.push(Peer::new(Some(login.name), login.conn, end));
-        if failed {
-            self.close(i);
-        }
-        Ok(i)
-    }
-
-    /// Logs `user` in genuinely, keeping the bare session: the test writes the records.
-    pub(crate) fn connect_session(&mut self, user: &str) -> Result<usize, LoginError> {
-        let mut login = self.handshake(user)?;
-        drain_session(&mut login.session, &login.rest);
-        let end = End::Session(Box::new(login.session));
-        Ok(self.push(Peer::new(Some(login.name), login.conn, end)))
-    }
-
-    /// Opens a connection that never logs in.
-    pub(crate) fn connect_raw(&mut self) -> Result<usize, RelayError> {
-        let mut rng = self.next_rng();
-        let conn = self.relay.open_connection(self.now, &mut rng)?;
-        Ok(self.push(Peer::new(None, conn, End::Raw)))
-    }
-
-    /// The randomness of the next connection (its relay side and its client).
-    fn next_rng(&mut self) -> TestRng {
-        self.next_seed += 1;
-        TestRng::new(self.next_seed)
-    }
-
-    fn push(&mut self, peer: Peer) -> usize {
-        self.peers.push(peer);
-        self.peers.len() - 1
-    }
-
-    /// The handshake of `user` on a new connection.
-    fn handshake(&mut self, user: &str) -> Result<Login, LoginError> {
-        let u = fixtures::get().named(user).ok_or(LoginError::UnknownUser)?;
-        let now = self.now;
-        let mut rng = self.next_rng();
-        let conn = self
-            .relay
-            .open_connection(now, &mut rng)
-            .map_err(LoginError::Relay)?;
-        let mut hs = ClientHandshake::start(Arc::clone(&u.config), &mut rng, now, VALID_TIME);
-        for _ in 0..MAX_LOGIN_EXCHANGES {
-            let out = hs.output().to_vec();
-            hs.consume_output(out.len());
-            if !out.is_empty() {
-                self.relay
-                    .handle_input(conn, now, &out)
-                    .map_err(LoginError::Relay)?;
-            }
-            let back = self.relay.output(conn).to_vec();
-            self.relay.consume_output(conn, back.len());
-            match hs.handle_input(now, &back) {
-                Ok(ClientProgress::Continue(next)) => hs = next,
-                Ok(ClientProgress::Established { session, consumed }) => {
-                    return Ok(Login {
-                        conn,
-                        name: u.name.clone(),
-                        config: Arc::clone(&u.config),
-                        session,
-                        rest: back.get(consumed..).unwrap_or(&[]).to_vec(),
-                    });
-                }
-                Err(e) => return Err(LoginError::Handshake(e)),
-            }
-        }
-        Err(LoginError::Stalled)
     }
 
     // ----- moving bytes, step by step -----
@@ -436,19 +257,5 @@ impl World {
             }
         }
         Err(DriveError::Livelock)
-    }
-}
-
-/// Feeds `bytes` to `session` and reads every record, dropping them (and stopping quietly at
-/// a fatal error, which is sticky).
-pub(crate) fn drain_session(session: &mut Session, bytes: &[u8]) {
-    let mut rest = bytes;
-    for _ in 0..=bytes.len() {
-        let took = session.push_input(rest);
-        rest = rest.get(took..).unwrap_or(&[]);
-        while let Ok(Some(_)) = session.next_record() {}
-        if rest.is_empty() {
-            break;
-        }
     }
 }
