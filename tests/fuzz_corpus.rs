@@ -246,20 +246,11 @@ mod regressions {
 
 /// Findings that are not crashes: behaviour a target's invariant ran into.
 mod findings {
+    use securecom_proto::fuzzing::fixtures::{CA, CRL, CRL_EMPTY};
     use securecom_proto::pki::{
         CertificateError, RevocationPolicy, ServerCertVerifier, certificates_from_pem,
         crls_from_pem,
     };
-
-    macro_rules! fixture {
-        ($name:literal) => {
-            include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/securecom-proto/tests/fixtures/pki/",
-                $name
-            ))
-        };
-    }
 
     /// pki target: with two CRLs from the same CA, rustls-webpki uses the first one that
     /// is authoritative for the certificate, not the newest: listing the CA's older, empty
@@ -267,9 +258,9 @@ mod findings {
     /// refuses two CRLs of one issuer at configuration time.
     #[test]
     fn an_older_crl_listed_first_does_not_unrevoke_a_certificate() {
-        let ca = certificates_from_pem(fixture!("ca.pem")).unwrap().remove(0);
-        let old = crls_from_pem(fixture!("crl-empty.pem")).unwrap().remove(0);
-        let current = crls_from_pem(fixture!("crl.pem")).unwrap().remove(0);
+        let ca = certificates_from_pem(CA).unwrap().remove(0);
+        let old = crls_from_pem(CRL_EMPTY).unwrap().remove(0);
+        let current = crls_from_pem(CRL).unwrap().remove(0);
         let policy = RevocationPolicy::CheckCrls(vec![old, current]);
         assert_eq!(
             ServerCertVerifier::new(ca, policy).unwrap_err(),

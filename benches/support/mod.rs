@@ -18,32 +18,17 @@ use securecom::proto::handshake::{
 use securecom::proto::identity::{Identity, MemoryDirectory, Username};
 use securecom::proto::pki::{ServerCertVerifier, ServerCredentials, certificates_from_pem};
 use securecom::proto::session::Session;
-use securecom::proto::time::{Instant, UnixTime};
+use securecom::proto::time::Instant;
 
-macro_rules! fixture {
-    ($name:literal) => {
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/securecom-proto/tests/fixtures/pki/",
-            $name
-        ))
-    };
-}
-
-pub(crate) const CA: &str = fixture!("ca.pem");
-pub(crate) const CRL: &str = fixture!("crl.pem");
-pub(crate) const SERVER_CHAIN: &str = fixture!("server.pem");
-pub(crate) const SERVER_KEY: &str = fixture!("server.key");
-/// The fixture leaf for client authentication (EKU clientAuth), used as rustls's client.
-pub(crate) const CLIENT_CERT: &str = fixture!("client-auth-only.pem");
-pub(crate) const CLIENT_KEY: &str = fixture!("client-auth-only.key");
-pub(crate) const ALICE_KEY: &str = fixture!("users/alice.key");
-pub(crate) const BOB_KEY: &str = fixture!("users/bob.key");
-/// The root's CRL with a nextUpdate far ahead: valid on the real clock.
-pub(crate) const CRL_LONG: &str = fixture!("crl-long.pem");
-
-/// A time at which every fixture certificate and CRL is valid (2026-01-15).
-pub(crate) const VALID_TIME: UnixTime = UnixTime::from_secs(1_768_435_200);
+// The fixture PKI, as the core's test kit loads it (the hidden `fuzzing` module, which the
+// dev-dependency turns on for benchmark builds). CLIENT_CERT / CLIENT_KEY: the leaf for
+// client authentication (EKU clientAuth), used as rustls's client; CRL_LONG: the root's CRL
+// with a nextUpdate far ahead, valid on the real clock.
+#[allow(unused_imports, reason = "each benchmark uses part of the support")]
+pub(crate) use securecom::proto::fuzzing::fixtures::{
+    ALICE_KEY, BOB_KEY, CA, CLIENT_AUTH_CERT as CLIENT_CERT, CLIENT_AUTH_KEY as CLIENT_KEY, CRL,
+    CRL_LONG, SERVER_CHAIN, SERVER_KEY, VALID_TIME,
+};
 
 /// The operating system's RNG, as a real deployment would use.
 pub(crate) type SysRng = rand_core::UnwrapErr<getrandom::SysRng>;

@@ -41,7 +41,7 @@
 )]
 
 extern crate alloc;
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", test))]
 extern crate std;
 
 pub mod chat;
@@ -64,8 +64,6 @@ pub mod fuzzing;
 #[cfg(test)]
 mod simulation;
 #[cfg(any(test, feature = "fuzzing"))]
-mod test_rng;
-#[cfg(test)]
-mod test_support;
+mod testkit;
 
 pub use rand_core::CryptoRng;

@@ -7,10 +7,12 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::world::users;
-use super::{Input, TestRng, round_trip};
+use super::TestRng;
+use super::input::Input;
+use super::messages::round_trip;
 use crate::chat::messages::{ChatConfirm, ChatHello, ChatRecord, ChatReply};
 use crate::chat::{ChatInitiator, ChatResponder, ChatSession, OpenedChat};
+use crate::testkit::fixtures;
 
 /// Up to `input`-many edits of `msg`: flip a byte, truncate, insert bytes, or replace it.
 /// Returns whether the bytes changed.
@@ -56,12 +58,13 @@ pub fn chat(data: &[u8]) {
     round_trip::<ChatConfirm>(data);
     round_trip::<ChatRecord>(data);
 
-    let u = users();
-    let (alice_id, bob_id) = (u.user(0).1, u.user(1).1);
+    let u = fixtures::get();
+    let (alice_id, bob_id) = (&u.user(0).identity, &u.user(1).identity);
     let mut input = Input::new(data);
-    let (initiator, mut hello) = ChatInitiator::start(u.me(0), u.me(1), &mut TestRng::new(11));
+    let (initiator, mut hello) =
+        ChatInitiator::start(u.user(0).me(), u.user(1).me(), &mut TestRng::new(11));
     mutate(&mut hello, &mut input);
-    let responder = ChatResponder::new(u.me(1), u.me(0), &mut TestRng::new(12));
+    let responder = ChatResponder::new(u.user(1).me(), u.user(0).me(), &mut TestRng::new(12));
     let Ok((responder, mut reply)) = responder.handle_hello(bob_id, &hello) else {
         return;
     };
@@ -166,8 +169,8 @@ fn check_fresh(from: &mut ChatSession, to: &mut ChatSession, text: &str) {
 
 /// Seeds: the unedited handshake and exchanges of every kind.
 pub(super) fn seeds() -> Vec<Vec<u8>> {
-    let u = users();
-    let (_, hello) = ChatInitiator::start(u.me(0), u.me(1), &mut TestRng::new(11));
+    let u = fixtures::get();
+    let (_, hello) = ChatInitiator::start(u.user(0).me(), u.user(1).me(), &mut TestRng::new(11));
     vec![
         vec![0, 0, 0, 0, 0, 0, 1, 0, 0, 0],
         // Flip a byte of the reply's signature region.

@@ -83,7 +83,7 @@ mod tests {
     use alloc::vec::Vec;
 
     use super::*;
-    use crate::test_support::{TestRng, hex};
+    use crate::testkit::{TestRng, hex};
 
     const VECTORS: &str = include_str!("../../tests/vectors/key_schedule.txt");
 

@@ -131,8 +131,7 @@ mod tests {
 
     #[test]
     fn debug_hides_the_secret() {
-        let chain =
-            certificates_from_pem(include_str!("../../tests/fixtures/pki/server.pem")).unwrap();
+        let chain = certificates_from_pem(crate::testkit::fixtures::SERVER_CHAIN).unwrap();
         // Not the server's key, so build the value directly to test Debug alone.
         let creds = ServerCredentials {
             chain,

@@ -98,9 +98,7 @@ mod tests {
     use super::*;
     use alloc::string::String;
 
-    const CA: &str = include_str!("../../tests/fixtures/pki/ca.pem");
-    const CRL: &str = include_str!("../../tests/fixtures/pki/crl.pem");
-    const KEY: &str = include_str!("../../tests/fixtures/pki/server.key");
+    use crate::testkit::fixtures::{CA, CRL, SERVER_KEY as KEY};
 
     #[test]
     fn picks_blocks_by_label_in_order() {

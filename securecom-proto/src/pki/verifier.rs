@@ -307,8 +307,7 @@ mod tests {
     use super::*;
     use alloc::vec;
 
-    const CA: &str = include_str!("../../tests/fixtures/pki/ca.pem");
-    const CRL: &str = include_str!("../../tests/fixtures/pki/crl.pem");
+    use crate::testkit::fixtures::{CA, CRL, CRL_INTERMEDIATE, CRL_OTHER_KEY};
 
     fn ca_der() -> Vec<u8> {
         certificates_from_pem(CA).unwrap().remove(0)
@@ -379,20 +378,9 @@ mod tests {
                 .len()
         };
         assert_eq!(pre(CRL), 1);
-        assert_eq!(
-            pre(include_str!("../../tests/fixtures/pki/crl-other-key.pem")),
-            0
-        );
-        assert_eq!(
-            pre(include_str!(
-                "../../tests/fixtures/pki/crl-intermediate.pem"
-            )),
-            0
-        );
-        let both = alloc::format!(
-            "{CRL}{}",
-            include_str!("../../tests/fixtures/pki/crl-intermediate.pem")
-        );
+        assert_eq!(pre(CRL_OTHER_KEY), 0);
+        assert_eq!(pre(CRL_INTERMEDIATE), 0);
+        let both = alloc::format!("{CRL}{CRL_INTERMEDIATE}");
         assert_eq!(pre(&both), 1);
         // The signed parts are split as webpki splits them: the signature verifies.
         let der = crate::pki::crls_from_pem(CRL).unwrap().remove(0);

@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 
-use super::{ConnectionId, OfflineReason, RelayEvent};
+use super::{ConnectionId, Deliver, OfflineReason, RelayEvent, Route};
 use crate::codec::Codec;
 use crate::command::{
     CommandError, GoneReason, MAX_LISTED_USERS, Notice, Request, RequestBody, RequestId, Response,
@@ -13,7 +13,13 @@ use crate::session::{Channel, CloseReason};
 use crate::time::Instant;
 
 impl super::Relay {
-    pub(super) fn execute(&mut self, id: ConnectionId, now: Instant, request: Request) {
+    pub(super) fn execute<R: Route + ?Sized>(
+        &mut self,
+        id: ConnectionId,
+        now: Instant,
+        request: Request,
+        route: &mut R,
+    ) {
         let Some(me) = self.online_by_id(id).map(|o| o.user.clone()) else {
             return;
         };
@@ -27,8 +33,8 @@ impl super::Relay {
                 }),
                 None => Err(CommandError::UNKNOWN_USER),
             },
-            RequestBody::RequestChat(to) => self.request_chat(&me, &to, now),
-            RequestBody::Answer { from, accept } => self.answer(&me, &from, accept),
+            RequestBody::RequestChat(to) => self.request_chat(&me, &to, now, route),
+            RequestBody::Answer { from, accept } => self.answer(&me, &from, accept, route),
             RequestBody::Withdraw => match self.requests.remove_outgoing(&me) {
                 Some(to) => {
                     self.notify(&to, &Notice::RequestWithdrawn { from: me.clone() });
@@ -38,15 +44,7 @@ impl super::Relay {
             },
             RequestBody::ChatData(payload) => match self.chat_peer(&me).cloned() {
                 Some(peer) => {
-                    #[cfg(any(test, feature = "fuzzing"))]
-                    if let Some(mut adversary) = self.adversary.take() {
-                        for (to, data) in adversary.chat_data(&me, &peer, payload) {
-                            self.notify(&to, &Notice::ChatData(data));
-                        }
-                        self.adversary = Some(adversary);
-                        return;
-                    }
-                    self.notify(&peer, &Notice::ChatData(payload));
+                    route.chat_data(&me, &peer, payload, Deliver(self));
                     return;
                 }
                 None => Err(CommandError::NOT_IN_CHAT),
@@ -93,11 +91,12 @@ impl super::Relay {
         }
     }
 
-    fn request_chat(
+    fn request_chat<R: Route + ?Sized>(
         &mut self,
         me: &Username,
         to: &Username,
         now: Instant,
+        route: &mut R,
     ) -> Result<ResponseBody, CommandError> {
         if me == to {
             return Err(CommandError::SELF_REQUEST);
@@ -127,7 +126,7 @@ impl super::Relay {
         let Some(my_key) = self.online_mut(me).map(|o| o.key) else {
             return Err(CommandError::OFFLINE);
         };
-        let my_key = self.handed_out_key(me, my_key);
+        let my_key = route.key_for(me, my_key);
         let expires = now + self.config.request_timeout;
         self.requests.insert(me, to, expires);
         self.note_deadline(expires);
@@ -141,11 +140,12 @@ impl super::Relay {
         Ok(ResponseBody::RequestSent)
     }
 
-    fn answer(
+    fn answer<R: Route + ?Sized>(
         &mut self,
         me: &Username,
         from: &Username,
         accept: bool,
+        route: &mut R,
     ) -> Result<ResponseBody, CommandError> {
         if !self.requests.remove(me, from) {
             return Err(CommandError::NO_SUCH_REQUEST);
@@ -161,7 +161,7 @@ impl super::Relay {
         let Some(my_key) = self.online_mut(me).map(|o| o.key) else {
             return Err(CommandError::OFFLINE);
         };
-        let my_key = self.handed_out_key(me, my_key);
+        let my_key = route.key_for(me, my_key);
         if self.online_mut(from).is_none() || self.chat_peer(from).is_some() {
             return Err(CommandError::OFFLINE);
         }
@@ -186,21 +186,6 @@ impl super::Relay {
             responder: me.clone(),
         });
         Ok(ResponseBody::Answered)
-    }
-
-    /// The key given to others for `user`: the authenticated one (tests may make a
-    /// malicious relay lie).
-    fn handed_out_key(
-        &mut self,
-        user: &Username,
-        key: crate::identity::PublicKey,
-    ) -> crate::identity::PublicKey {
-        #[cfg(any(test, feature = "fuzzing"))]
-        if let Some(adversary) = self.adversary.as_mut() {
-            return adversary.key_for(user, key);
-        }
-        let _ = user;
-        key
     }
 
     /// Ends the chat between `me` and `peer`, telling the peer.

@@ -20,6 +20,7 @@ mod commands;
 mod config;
 mod event;
 mod requests;
+mod route;
 
 pub use config::{DuplicateLogin, RelayConfig};
 pub use event::{OfflineReason, RelayEvent, SessionFailure};
@@ -39,6 +40,7 @@ use crate::identity::{PublicKey, Username};
 use crate::session::{Channel, CloseReason, Incoming, Session};
 use crate::time::Instant;
 use requests::PendingRequests;
+pub(crate) use route::{Deliver, Route};
 
 /// Identifies one connection to the relay. Never reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -113,25 +115,6 @@ pub struct Relay {
     /// a deadline is added. Deadlines only move later otherwise, so the bound stays safe
     /// and `poll_timeout` costs nothing however many connections there are.
     next_timeout: Option<Instant>,
-    /// Tests and fuzzing only (never in a normal build): a malicious relay's interference
-    /// with what it forwards.
-    #[cfg(any(test, feature = "fuzzing"))]
-    pub(crate) adversary: Option<Box<dyn Adversary + Send>>,
-}
-
-/// Tests and fuzzing only: how a malicious relay tampers with chat traffic it forwards and
-/// with the keys it hands out.
-#[cfg(any(test, feature = "fuzzing"))]
-pub(crate) trait Adversary {
-    /// Chat data from `from` to `to`: returns what to deliver, to whom.
-    fn chat_data(
-        &mut self,
-        from: &Username,
-        to: &Username,
-        payload: Vec<u8>,
-    ) -> Vec<(Username, Vec<u8>)>;
-    /// The key handed out for `user`.
-    fn key_for(&mut self, user: &Username, key: PublicKey) -> PublicKey;
 }
 
 impl fmt::Debug for Relay {
@@ -160,8 +143,6 @@ impl Relay {
             inbox: Vec::new(),
             now: Instant::ZERO,
             next_timeout: None,
-            #[cfg(any(test, feature = "fuzzing"))]
-            adversary: None,
         }
     }
 
@@ -230,6 +211,17 @@ impl Relay {
         now: Instant,
         data: &[u8],
     ) -> Result<(), RelayError> {
+        self.handle_input_routed(id, now, data, &mut route::Honest)
+    }
+
+    /// [`Relay::handle_input`], with the commands in `data` routed by `route`.
+    pub(crate) fn handle_input_routed<R: Route + ?Sized>(
+        &mut self,
+        id: ConnectionId,
+        now: Instant,
+        data: &[u8],
+        route: &mut R,
+    ) -> Result<(), RelayError> {
         self.now = self.now.max(now);
         let conn = self
             .connections
@@ -245,7 +237,7 @@ impl Relay {
             // Nothing a closing connection sends matters any more.
             ConnState::Closing(_) => return Ok(()),
         };
-        self.session_input(id, now, rest);
+        self.session_input(id, now, rest, route);
         Ok(())
     }
 
@@ -332,7 +324,13 @@ impl Relay {
     }
 
     /// Feeds session bytes of an online connection and executes the commands in them.
-    fn session_input(&mut self, id: ConnectionId, now: Instant, mut data: &[u8]) {
+    fn session_input<R: Route + ?Sized>(
+        &mut self,
+        id: ConnectionId,
+        now: Instant,
+        mut data: &[u8],
+        route: &mut R,
+    ) {
         loop {
             let mut inbox = core::mem::take(&mut self.inbox);
             let outcome = match self.connections.get_mut(&id).map(|c| &mut c.state) {
@@ -348,7 +346,7 @@ impl Relay {
             };
             for command in inbox.drain(..) {
                 match Request::decode(&command) {
-                    Ok(request) => self.execute(id, now, request),
+                    Ok(request) => self.execute(id, now, request, route),
                     Err(_) => {
                         self.fail_session(id, SessionFailure::MalformedCommand);
                         break;

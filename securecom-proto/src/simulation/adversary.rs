@@ -2,7 +2,6 @@
 //! reflects and injects chat records, and substitutes public keys. The clients must detect
 //! every case, and never show forged or altered text as genuine.
 
-use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -11,7 +10,7 @@ use super::*;
 use crate::chat::messages::CHAT_RECORD;
 use crate::client::ChatEndReason;
 use crate::identity::{Identity, PublicKey};
-use crate::relay::Adversary;
+use crate::testkit::adversary::Adversary;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Attack {
@@ -85,10 +84,6 @@ impl Adversary for Tamper {
             }
         }
     }
-
-    fn key_for(&mut self, _user: &Username, key: PublicKey) -> PublicKey {
-        key
-    }
 }
 
 /// Hands out Mallory's key for one user.
@@ -129,14 +124,14 @@ fn malicious_relay_tampering_is_always_detected() {
         Attack::Inject,
         Attack::ReplayOld,
     ] {
-        let mut sim = Sim::with_users(&["alice", "bob"]);
-        sim.relay.adversary = Some(Box::new(Tamper {
+        let mut sim = World::with_users(&["alice", "bob"]);
+        sim.relay.interfere(Tamper {
             attack,
             nth: 2,
             seen: 0,
             held: None,
             first: None,
-        }));
+        });
         sim.chat("alice", "bob");
         let sent: Vec<String> = (0..5).map(|i| alloc::format!("message {i}")).collect();
         for text in &sent {
@@ -146,14 +141,14 @@ fn malicious_relay_tampering_is_always_detected() {
         }
         let (ea, eb) = (sim.events("alice"), sim.events("bob"));
         // Whatever Bob was shown is exactly the start of what Alice sent, in order.
-        let shown: Vec<String> = Sim::messages(&eb).into_iter().map(|(_, t)| t).collect();
+        let shown: Vec<String> = World::messages(&eb).into_iter().map(|(_, t)| t).collect();
         assert!(
             sent.starts_with(&shown),
             "{attack:?}: bob was shown {shown:?}"
         );
         assert!(shown.len() < sent.len(), "{attack:?}: went unnoticed");
         assert!(
-            Sim::messages(&ea).is_empty(),
+            World::messages(&ea).is_empty(),
             "{attack:?}: alice shown {ea:?}"
         );
         assert!(
@@ -161,13 +156,13 @@ fn malicious_relay_tampering_is_always_detected() {
             "{attack:?}: no security failure reported: alice {ea:?} bob {eb:?}"
         );
         // The relay stops; a fresh chat between the same users works.
-        sim.relay.adversary = None;
+        sim.relay.stop_interfering();
         sim.pump();
         assert_eq!(sim.relay.chat_peer(&name("alice")), None, "{attack:?}");
         sim.chat("alice", "bob");
         sim.say("bob", "again");
         assert_eq!(
-            Sim::messages(&sim.events("alice")),
+            World::messages(&sim.events("alice")),
             [("bob".into(), "again".into())],
             "{attack:?}"
         );
@@ -190,13 +185,10 @@ fn tampered_chat_handshake_is_detected() {
             }
             vec![(to.clone(), p)]
         }
-        fn key_for(&mut self, _: &Username, key: PublicKey) -> PublicKey {
-            key
-        }
     }
     for message in [1usize, 2, 3] {
-        let mut sim = Sim::with_users(&["alice", "bob"]);
-        sim.relay.adversary = Some(Box::new(FlipHandshake(message)));
+        let mut sim = World::with_users(&["alice", "bob"]);
+        sim.relay.interfere(FlipHandshake(message));
         sim.act("alice", |c, now, rng| {
             c.request_chat(now, &name("bob"), rng)
         })
@@ -225,11 +217,11 @@ fn tampered_chat_handshake_is_detected() {
 fn substituted_public_key_is_caught() {
     let mallory = Identity::from_seed(&[0x66; 32]).public_key();
     // First contact: the relay lies about Bob's key. Bob's signature cannot verify.
-    let mut sim = Sim::with_users(&["alice", "bob"]);
-    sim.relay.adversary = Some(Box::new(SubstituteKey {
+    let mut sim = World::with_users(&["alice", "bob"]);
+    sim.relay.interfere(SubstituteKey {
         victim: name("bob"),
         fake: mallory,
-    }));
+    });
     sim.act("alice", |c, now, rng| {
         c.request_chat(now, &name("bob"), rng)
     })
@@ -239,14 +231,14 @@ fn substituted_public_key_is_caught() {
 
     // Known contact: after a genuine chat, a substituted key raises a loud key-change
     // warning and the chat is refused before any handshake.
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
     sim.chat("alice", "bob");
     sim.act("alice", |c, now, _| c.leave_chat(now)).unwrap();
     let _ = (sim.events("alice"), sim.events("bob"));
-    sim.relay.adversary = Some(Box::new(SubstituteKey {
+    sim.relay.interfere(SubstituteKey {
         victim: name("bob"),
         fake: mallory,
-    }));
+    });
     sim.act("alice", |c, now, rng| {
         c.request_chat(now, &name("bob"), rng)
     })
@@ -269,10 +261,10 @@ fn substituted_public_key_is_caught() {
         }
     )));
     // And in the other direction: Bob is asked by "Alice" with a changed key.
-    sim.relay.adversary = Some(Box::new(SubstituteKey {
+    sim.relay.interfere(SubstituteKey {
         victim: name("alice"),
         fake: mallory,
-    }));
+    });
     sim.act("alice", |c, now, rng| {
         c.request_chat(now, &name("bob"), rng)
     })

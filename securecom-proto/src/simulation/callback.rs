@@ -2,19 +2,23 @@
 //! daemon and proves, with a token bound to the session, that it is the server of this
 //! session.
 
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::*;
 use crate::client::CallbackConnection;
-use crate::client::ClientError;
+use crate::relay::RelayEvent;
+
+/// Each user's attached callback connection: the daemon's side.
+type Daemons = BTreeMap<String, CallbackConnection>;
 
 /// Registers a callback for `user`; returns the hello the relay asks the driver to send.
-fn register(sim: &mut Sim, user: &str) -> Vec<u8> {
+fn register(sim: &mut World, user: &str) -> Vec<u8> {
     sim.act(user, |c, now, rng| c.register_callback(now, 4242, rng))
         .unwrap();
-    let conn = sim.clients[user].conn;
+    let conn = sim.conn(user);
     sim.relay_events
         .iter()
         .rev()
@@ -29,37 +33,43 @@ fn register(sim: &mut Sim, user: &str) -> Vec<u8> {
         .expect("the relay asked for a callback connection")
 }
 
-fn present(sim: &mut Sim, user: &str, bytes: &[u8]) -> Result<(), ClientError> {
+fn present(
+    sim: &mut World,
+    daemons: &mut Daemons,
+    user: &str,
+    bytes: &[u8],
+) -> Result<(), ClientError> {
     let now = sim.now;
     let mut connection = CallbackConnection::new();
     let r = sim
         .client(user)
         .handle_callback_input(now, &mut connection, bytes);
     if connection.is_attached() {
-        sim.daemon.insert(String::from(user), connection);
+        daemons.insert(String::from(user), connection);
     }
     r
 }
 
 /// Delivers what the relay queued for `user`'s callback connection.
-fn flush_callback(sim: &mut Sim, user: &str) -> usize {
-    let conn = sim.clients[user].conn;
+fn flush_callback(sim: &mut World, daemons: &mut Daemons, user: &str) -> usize {
+    let conn = sim.conn(user);
     let out = sim.relay.callback_output(conn).to_vec();
     sim.relay.consume_callback_output(conn, out.len());
     let now = sim.now;
-    let mut connection = sim.daemon.remove(user).unwrap();
+    let mut connection = daemons.remove(user).unwrap();
     sim.client(user)
         .handle_callback_input(now, &mut connection, &out)
         .unwrap();
-    sim.daemon.insert(String::from(user), connection);
+    daemons.insert(String::from(user), connection);
     out.len()
 }
 
 #[test]
 fn genuine_callback_token_works_once_and_carries_the_request_channel() {
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
+    let mut daemons = Daemons::new();
     let hello = register(&mut sim, "alice");
-    present(&mut sim, "alice", &hello).unwrap();
+    present(&mut sim, &mut daemons, "alice", &hello).unwrap();
     assert!(sim.events("alice").contains(&ClientEvent::CallbackAttached));
 
     // Bob's request now reaches Alice over the callback connection only.
@@ -72,7 +82,7 @@ fn genuine_callback_token_works_once_and_carries_the_request_channel() {
             .iter()
             .any(|e| matches!(e, ClientEvent::IncomingRequest { .. }))
     );
-    assert!(flush_callback(&mut sim, "alice") > 0);
+    assert!(flush_callback(&mut sim, &mut daemons, "alice") > 0);
     assert!(
         sim.events("alice")
             .iter()
@@ -81,75 +91,79 @@ fn genuine_callback_token_works_once_and_carries_the_request_channel() {
     // The chat works with notices over the callback connection.
     sim.act("alice", |c, now, rng| c.accept(now, rng)).unwrap();
     sim.pump();
-    flush_callback(&mut sim, "alice");
+    flush_callback(&mut sim, &mut daemons, "alice");
     sim.pump();
     sim.say("bob", "via the daemon");
-    flush_callback(&mut sim, "alice");
+    flush_callback(&mut sim, &mut daemons, "alice");
     assert_eq!(
-        Sim::messages(&sim.events("alice")),
+        World::messages(&sim.events("alice")),
         [("bob".into(), "via the daemon".into())]
     );
 
     // The same hello again (a replay on a new connection) is refused, and does not
     // disturb the attached connection or the session.
     assert_eq!(
-        present(&mut sim, "alice", &hello),
+        present(&mut sim, &mut daemons, "alice", &hello),
         Err(ClientError::CallbackRefused)
     );
     sim.say("bob", "still fine");
-    flush_callback(&mut sim, "alice");
+    flush_callback(&mut sim, &mut daemons, "alice");
     assert_eq!(
-        Sim::messages(&sim.events("alice")),
+        World::messages(&sim.events("alice")),
         [("bob".into(), "still fine".into())]
     );
 }
 
 #[test]
 fn forged_callback_token_is_refused() {
-    let mut sim = Sim::with_users(&["alice"]);
+    let mut sim = World::with_users(&["alice"]);
+    let mut daemons = Daemons::new();
     let mut hello = register(&mut sim, "alice");
     let last = hello.len() - 1;
     hello[last] ^= 1;
     assert_eq!(
-        present(&mut sim, "alice", &hello),
+        present(&mut sim, &mut daemons, "alice", &hello),
         Err(ClientError::CallbackRefused)
     );
     // Garbage that is not even a hello.
     assert_eq!(
-        present(&mut sim, "alice", &[0x04, 0, 0, 0, 1, 0]),
+        present(&mut sim, &mut daemons, "alice", &[0x04, 0, 0, 0, 1, 0]),
         Err(ClientError::CallbackRefused)
     );
 }
 
 #[test]
 fn expired_callback_token_is_refused() {
-    let mut sim = Sim::with_users(&["alice"]);
+    let mut sim = World::with_users(&["alice"]);
+    let mut daemons = Daemons::new();
     let hello = register(&mut sim, "alice");
-    sim.advance(Duration::from_secs(31));
+    sim.wait(Duration::from_secs(31));
     assert_eq!(
-        present(&mut sim, "alice", &hello),
+        present(&mut sim, &mut daemons, "alice", &hello),
         Err(ClientError::CallbackRefused)
     );
 }
 
 #[test]
 fn callback_token_of_another_session_is_refused() {
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
+    let mut daemons = Daemons::new();
     let _ = register(&mut sim, "alice");
     let bobs = register(&mut sim, "bob");
     assert_eq!(
-        present(&mut sim, "alice", &bobs),
+        present(&mut sim, &mut daemons, "alice", &bobs),
         Err(ClientError::CallbackRefused)
     );
 }
 
 #[test]
 fn unsolicited_callback_is_refused() {
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
+    let mut daemons = Daemons::new();
     let bobs = register(&mut sim, "bob");
     // Alice never registered: nothing is accepted.
     assert_eq!(
-        present(&mut sim, "alice", &bobs),
+        present(&mut sim, &mut daemons, "alice", &bobs),
         Err(ClientError::CallbackRefused)
     );
 }

@@ -1,70 +1,38 @@
 //! In-memory simulations: one relay, several clients, a virtual clock, no sockets.
 //!
-//! [`Sim`] moves bytes between the machines until nothing moves (failing on livelock, as
-//! quinn-proto's `drive()` does), and records every client event.
+//! They run in the test kit's [`World`] (shared with the fuzz targets); this module adds
+//! the tests' shorthands, which panic where the world returns an error, and name peers by
+//! user.
 
 mod adversary;
 mod callback;
 mod proptests;
 mod scenarios;
 
-use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use crate::chat::MemoryKnownKeys;
-use crate::client::{ChatClient, ClientEvent};
-use crate::handshake::{ClientHandshake, ClientProgress};
+use crate::client::{ChatClient, ClientError, ClientEvent};
 use crate::identity::Username;
-use crate::relay::{ConnectionId, Relay, RelayConfig, RelayEvent};
-use crate::test_support::{TestRng, VALID_TIME, client_config, server_config};
+use crate::relay::{ConnectionId, RelayConfig};
+use crate::testkit::TestRng;
+use crate::testkit::world::{End, Peer, World};
 use crate::time::Instant;
-
-/// Rounds of delivery after which `pump` declares a livelock.
-const MAX_ROUNDS: usize = 1_000;
-
-pub(crate) struct SimClient {
-    pub(crate) conn: ConnectionId,
-    pub(crate) client: Option<ChatClient>,
-    handshake: Option<ClientHandshake>,
-    config: alloc::sync::Arc<crate::handshake::ClientConfig>,
-    pub(crate) events: Vec<ClientEvent>,
-    /// False once the socket is gone (killed, or closed).
-    pub(crate) connected: bool,
-    /// False while the client does not read: the relay's output for it piles up.
-    pub(crate) reading: bool,
-}
-
-pub(crate) struct Sim {
-    pub(crate) now: Instant,
-    pub(crate) relay: Relay,
-    pub(crate) clients: BTreeMap<String, SimClient>,
-    pub(crate) relay_events: Vec<RelayEvent>,
-    pub(crate) rng: TestRng,
-    /// Each client's attached callback connection, if any.
-    pub(crate) daemon: BTreeMap<String, crate::client::CallbackConnection>,
-}
 
 pub(crate) fn name(s: &str) -> Username {
     Username::new(s).unwrap()
 }
 
-impl Sim {
-    pub(crate) fn new(config: RelayConfig) -> Self {
-        Sim {
-            now: Instant::ZERO,
-            relay: Relay::new(server_config(), config),
-            clients: BTreeMap::new(),
-            relay_events: Vec::new(),
-            rng: TestRng::new(99),
-            daemon: BTreeMap::new(),
-        }
-    }
+fn is(peer: &Peer, name: &str) -> bool {
+    peer.user.as_ref().is_some_and(|u| u.as_str() == name)
+}
 
+/// The tests' shorthands.
+impl World {
+    /// A world with the default relay and `users` logged in.
     pub(crate) fn with_users(users: &[&str]) -> Self {
-        let mut sim = Sim::new(RelayConfig::default());
+        let mut sim = World::new(RelayConfig::default());
         for u in users {
             sim.login(u);
             assert!(sim.is_online(u), "{u} did not come online");
@@ -72,156 +40,89 @@ impl Sim {
         sim
     }
 
-    /// Connects `user` and runs the handshake through the relay.
+    /// Logs `user` in (the relay may refuse: see `is_online`), then delivers everything.
     pub(crate) fn login(&mut self, user: &str) {
-        let conn = self.relay.open_connection(self.now, &mut self.rng).unwrap();
-        let config = client_config(user);
-        let hs = ClientHandshake::start(config.clone(), &mut self.rng, self.now, VALID_TIME);
-        self.clients.insert(
-            String::from(user),
-            SimClient {
-                conn,
-                client: None,
-                handshake: Some(hs),
-                config,
-                events: Vec::new(),
-                connected: true,
-                reading: true,
-            },
-        );
+        let _ = self.connect(user);
         self.pump();
     }
 
-    pub(crate) fn is_online(&self, user: &str) -> bool {
-        self.clients
-            .get(user)
-            .is_some_and(|c| c.client.as_ref().is_some_and(|c| !c.is_closed()))
+    /// The index of the latest peer logged in as `name`.
+    pub(crate) fn index(&self, name: &str) -> Option<usize> {
+        self.peers.iter().rposition(|p| is(p, name))
+    }
+
+    /// The latest peer logged in as `name`.
+    pub(crate) fn peer(&self, name: &str) -> Option<&Peer> {
+        self.peers.iter().rev().find(|p| is(p, name))
+    }
+
+    /// The latest peer logged in as `name`.
+    pub(crate) fn peer_mut(&mut self, name: &str) -> Option<&mut Peer> {
+        self.peers.iter_mut().rev().find(|p| is(p, name))
+    }
+
+    /// True if `name`'s latest peer is a chat client whose session is open.
+    pub(crate) fn is_online(&self, name: &str) -> bool {
+        self.peer(name)
+            .is_some_and(|p| matches!(&p.end, End::Client(c) if !c.is_closed()))
+    }
+
+    /// Takes `name`'s latest peer out of the world (its connection stays, unread).
+    pub(crate) fn remove(&mut self, name: &str) -> Option<Peer> {
+        let i = self.index(name)?;
+        Some(self.peers.remove(i))
+    }
+
+    /// Puts a peer (back) into the world.
+    pub(crate) fn insert(&mut self, peer: Peer) {
+        self.peers.push(peer);
+    }
+
+    /// The connection of `user`.
+    pub(crate) fn conn(&self, user: &str) -> ConnectionId {
+        self.peer(user).unwrap().conn
     }
 
     pub(crate) fn client(&mut self, user: &str) -> &mut ChatClient {
-        self.clients
-            .get_mut(user)
-            .and_then(|c| c.client.as_mut())
-            .unwrap()
+        self.peer_mut(user).and_then(|p| p.client()).unwrap()
     }
 
     /// Runs a command on `user`'s client, then delivers everything.
     pub(crate) fn act(
         &mut self,
         user: &str,
-        f: impl FnOnce(&mut ChatClient, Instant, &mut TestRng) -> Result<(), crate::client::ClientError>,
-    ) -> Result<(), crate::client::ClientError> {
+        f: impl FnOnce(&mut ChatClient, Instant, &mut TestRng) -> Result<(), ClientError>,
+    ) -> Result<(), ClientError> {
         let now = self.now;
         let mut rng = TestRng::new(self.now.as_duration().as_nanos() as u64 ^ 0x5eed);
-        let client = self.client(user);
-        let r = f(client, now, &mut rng);
+        let r = f(self.client(user), now, &mut rng);
         self.pump();
         r
     }
 
     /// Takes the events `user` saw since the last call.
     pub(crate) fn events(&mut self, user: &str) -> Vec<ClientEvent> {
-        let c = self.clients.get_mut(user).unwrap();
-        if let Some(client) = c.client.as_mut() {
-            while let Some(e) = client.poll_event() {
-                c.events.push(e);
-            }
-        }
-        core::mem::take(&mut c.events)
+        let i = self.index(user).unwrap();
+        self.take_events(i)
     }
 
     /// Moves bytes until nothing moves.
     pub(crate) fn pump(&mut self) {
-        for _ in 0..MAX_ROUNDS {
-            if !self.round() {
-                return;
-            }
+        if let Err(e) = self.drive() {
+            panic!("driving the world failed: {e:?}");
         }
-        panic!("livelock: bytes still moving after {MAX_ROUNDS} rounds");
     }
 
-    /// One round of delivery in both directions; true if any byte moved.
-    fn round(&mut self) -> bool {
-        let mut moved = false;
-        let now = self.now;
-        let names: Vec<String> = self.clients.keys().cloned().collect();
-        // Clients to relay.
-        for n in &names {
-            let c = self.clients.get_mut(n).unwrap();
-            if !c.connected {
-                continue;
-            }
-            let out = match (&mut c.handshake, &mut c.client) {
-                (Some(hs), _) => {
-                    let out = hs.output().to_vec();
-                    hs.consume_output(out.len());
-                    out
-                }
-                (None, Some(client)) => {
-                    while let Some(e) = client.poll_event() {
-                        c.events.push(e);
-                    }
-                    let out = client.output().to_vec();
-                    client.consume_output(out.len());
-                    out
-                }
-                _ => Vec::new(),
-            };
-            if !out.is_empty() {
-                moved = true;
-                let _ = self.relay.handle_input(c.conn, now, &out);
-            }
-        }
-        // Relay to clients.
-        while let Some(conn) = self.relay.poll_transmit() {
-            if self
-                .clients
-                .values()
-                .any(|c| c.conn == conn && c.connected && !c.reading)
-            {
-                continue;
-            }
-            let out = self.relay.output(conn).to_vec();
-            self.relay.consume_output(conn, out.len());
-            let closing = self.relay.should_close(conn);
-            let Some((_, c)) = self.clients.iter_mut().find(|(_, c)| c.conn == conn) else {
-                continue;
-            };
-            if !out.is_empty() && c.connected {
-                moved = true;
-                deliver(c, now, &out);
-            }
-            if closing {
-                self.relay.connection_lost(conn);
-                c.connected = false;
-            }
-        }
-        while let Some(e) = self.relay.poll_event() {
-            self.relay_events.push(e);
-        }
-        self.relay.check_invariants().unwrap();
-        moved
-    }
-
-    /// Advances the virtual clock and fires every timer.
-    pub(crate) fn advance(&mut self, d: Duration) {
-        self.now = self.now + d;
-        let now = self.now;
-        self.relay.handle_timeout(now);
-        for c in self.clients.values_mut() {
-            if let Some(client) = c.client.as_mut() {
-                let _ = client.handle_timeout(now);
-            }
-        }
+    /// Advances the virtual clock, fires every timer, and delivers everything.
+    pub(crate) fn wait(&mut self, d: Duration) {
+        self.advance(d);
         self.pump();
     }
 
     /// The socket of `user` dies without a goodbye.
     pub(crate) fn kill(&mut self, user: &str) {
-        let c = self.clients.get_mut(user).unwrap();
-        c.connected = false;
-        let conn = c.conn;
-        self.relay.connection_lost(conn);
+        let i = self.index(user).unwrap();
+        self.close(i);
         self.pump();
     }
 
@@ -242,13 +143,14 @@ impl Sim {
         assert!(established(&eb, &an), "{b} events: {eb:?}");
     }
 
-    /// Sends `text` from `from` and returns what the peer received in the same pump.
+    /// Sends `text` from `from`, and delivers it.
     pub(crate) fn say(&mut self, from: &str, text: &str) {
         let t = String::from(text);
         self.act(from, move |c, now, _| c.send_text(now, &t))
             .unwrap();
     }
 
+    /// The `(from, text)` of the messages among `events`.
     pub(crate) fn messages(events: &[ClientEvent]) -> Vec<(String, String)> {
         events
             .iter()
@@ -259,31 +161,5 @@ impl Sim {
                 _ => None,
             })
             .collect()
-    }
-}
-
-fn deliver(c: &mut SimClient, now: Instant, bytes: &[u8]) {
-    if let Some(hs) = c.handshake.take() {
-        match hs.handle_input(now, bytes) {
-            Ok(ClientProgress::Continue(hs)) => c.handshake = Some(hs),
-            Ok(ClientProgress::Established { session, consumed }) => {
-                let mut client = ChatClient::new(
-                    session,
-                    c.config.clone(),
-                    Box::new(MemoryKnownKeys::default()),
-                    now,
-                )
-                .with_ping_interval(Duration::from_secs(30));
-                let _ = client.handle_input(now, &bytes[consumed..]);
-                c.client = Some(client);
-            }
-            Err(_) => c.connected = false,
-        }
-        return;
-    }
-    if let Some(client) = c.client.as_mut()
-        && client.handle_input(now, bytes).is_err()
-    {
-        c.connected = false;
     }
 }

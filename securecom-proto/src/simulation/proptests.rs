@@ -52,20 +52,20 @@ proptest! {
 
     #[test]
     fn random_command_interleavings_keep_the_relay_consistent(ops in proptest::collection::vec(op(), 1..40)) {
-        let mut sim = Sim::with_users(&USERS);
+        let mut sim = World::with_users(&USERS);
         let mut sent: Vec<(String, String, String)> = Vec::new(); // (from, to, text)
         let mut counter = 0u32;
         for op in ops {
             match op {
                 Op::Login(i) => {
-                    if !sim.is_online(USERS[i]) || !sim.clients[USERS[i]].connected {
-                        sim.clients.remove(USERS[i]);
+                    if !sim.is_online(USERS[i]) || !sim.peer(USERS[i]).unwrap().connected {
+                        sim.remove(USERS[i]);
                         sim.login(USERS[i]);
                     }
                 }
-                Op::Advance(s) => sim.advance(Duration::from_secs(u64::from(s))),
+                Op::Advance(s) => sim.wait(Duration::from_secs(u64::from(s))),
                 Op::Kill(i) => {
-                    if sim.clients.get(USERS[i]).is_some_and(|c| c.connected) {
+                    if sim.peer(USERS[i]).is_some_and(|c| c.connected) {
                         sim.kill(USERS[i]);
                     }
                 }
@@ -76,7 +76,7 @@ proptest! {
                         _ => unreachable!(),
                     };
                     let user = USERS[i];
-                    if !sim.is_online(user) || !sim.clients[user].connected {
+                    if !sim.is_online(user) || !sim.peer(user).unwrap().connected {
                         continue;
                     }
                     let peer = match sim.client(user).status() {
@@ -104,10 +104,10 @@ proptest! {
             }
             sim.relay.check_invariants().map_err(TestCaseError::fail)?;
             for user in USERS {
-                if !sim.clients.contains_key(user) {
+                if sim.peer(user).is_none() {
                     continue;
                 }
-                for (from, text) in Sim::messages(&sim.events(user)) {
+                for (from, text) in World::messages(&sim.events(user)) {
                     // Every message shown was sent by `from` to exactly this user.
                     prop_assert!(
                         sent.iter().any(|(f, t, x)| *f == from && t == user && *x == text),

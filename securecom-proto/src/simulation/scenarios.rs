@@ -14,7 +14,7 @@ fn has(events: &[ClientEvent], f: impl Fn(&ClientEvent) -> bool) -> bool {
 
 #[test]
 fn login_list_request_accept_chat_both_ways_leave_exit() {
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
     sim.act("alice", |c, now, _| c.list_users(now)).unwrap();
     let events = sim.events("alice");
     let Some(ClientEvent::Users { users, truncated }) = events
@@ -26,7 +26,7 @@ fn login_list_request_accept_chat_both_ways_leave_exit() {
     assert!(!truncated);
     let names: Vec<&str> = users.iter().map(|u| u.username.as_str()).collect();
     assert_eq!(names, ["alice", "bob"]);
-    let (_, bob_identity) = crate::test_support::user("bob");
+    let (_, bob_identity) = crate::testkit::fixtures::user("bob");
     assert_eq!(
         users[1].fingerprint,
         bob_identity.public_key().fingerprint()
@@ -62,11 +62,11 @@ fn login_list_request_accept_chat_both_ways_leave_exit() {
     sim.say("alice", "hi bob");
     sim.say("alice", "how are you?");
     assert_eq!(
-        Sim::messages(&sim.events("alice")),
+        World::messages(&sim.events("alice")),
         [("bob".into(), "hello alice".into())]
     );
     assert_eq!(
-        Sim::messages(&sim.events("bob")),
+        World::messages(&sim.events("bob")),
         [
             ("alice".into(), "hi bob".into()),
             ("alice".into(), "how are you?".into())
@@ -98,7 +98,7 @@ fn login_list_request_accept_chat_both_ways_leave_exit() {
 
 #[test]
 fn third_client_is_refused_automatically_while_two_chat() {
-    let mut sim = Sim::with_users(&["alice", "bob", "carol"]);
+    let mut sim = World::with_users(&["alice", "bob", "carol"]);
     sim.chat("alice", "bob");
     // The relay itself knows bob is chatting: carol gets "busy" at once.
     sim.act("carol", |c, now, rng| {
@@ -114,7 +114,7 @@ fn third_client_is_refused_automatically_while_two_chat() {
     )));
     assert_eq!(sim.client("carol").status(), ChatStatus::Idle);
     // A request that reaches a client negotiating a chat is refused by the client itself.
-    let mut sim = Sim::with_users(&["alice", "bob", "carol"]);
+    let mut sim = World::with_users(&["alice", "bob", "carol"]);
     sim.act("alice", |c, now, rng| {
         c.request_chat(now, &name("bob"), rng)
     })
@@ -138,17 +138,17 @@ fn third_client_is_refused_automatically_while_two_chat() {
 
 #[test]
 fn request_expires_unanswered() {
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
     sim.act("alice", |c, now, rng| {
         c.request_chat(now, &name("bob"), rng)
     })
     .unwrap();
-    sim.advance(Duration::from_secs(29));
+    sim.wait(Duration::from_secs(29));
     assert_eq!(
         sim.client("alice").status(),
         ChatStatus::Requesting(name("bob"))
     );
-    sim.advance(Duration::from_secs(2));
+    sim.wait(Duration::from_secs(2));
     assert!(has(&sim.events("alice"), |e| matches!(
         e,
         ClientEvent::RequestExpired { .. }
@@ -160,12 +160,17 @@ fn request_expires_unanswered() {
     assert_eq!(sim.client("alice").status(), ChatStatus::Idle);
     assert_eq!(sim.client("bob").status(), ChatStatus::Idle);
     // Accepting now is too late.
-    assert!(sim.act("bob", |c, now, rng| c.accept(now, rng)).is_err());
+    assert_eq!(
+        sim.act("bob", |c, now, rng| c.accept(now, rng)),
+        Err(ClientError::Misuse(crate::client::Misuse::InvalidState(
+            "nobody is asking"
+        )))
+    );
 }
 
 #[test]
 fn peer_that_disappears_mid_chat_ends_the_chat() {
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
     sim.chat("alice", "bob");
     sim.say("alice", "are you there?");
     sim.kill("bob");
@@ -185,12 +190,12 @@ fn peer_that_disappears_mid_chat_ends_the_chat() {
 
 #[test]
 fn silent_client_is_dropped_and_its_peer_told() {
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
     sim.chat("alice", "bob");
     // Bob's socket stays open but he sends nothing (no pings either).
-    sim.clients.get_mut("bob").unwrap().connected = false;
+    sim.peer_mut("bob").unwrap().connected = false;
     for _ in 0..5 {
-        sim.advance(Duration::from_secs(30));
+        sim.wait(Duration::from_secs(30));
     }
     assert!(has(&sim.events("alice"), |e| matches!(
         e,
@@ -209,8 +214,8 @@ fn silent_client_is_dropped_and_its_peer_told() {
 
 #[test]
 fn second_login_with_same_identity_is_refused_by_default() {
-    let mut sim = Sim::with_users(&["alice"]);
-    let first = sim.clients.remove("alice").unwrap();
+    let mut sim = World::with_users(&["alice"]);
+    let first = sim.remove("alice").unwrap();
     sim.login("alice");
     assert!(!sim.is_online("alice"));
     assert!(
@@ -219,7 +224,7 @@ fn second_login_with_same_identity_is_refused_by_default() {
             .any(|e| matches!(e, crate::relay::RelayEvent::LoginRefused { .. }))
     );
     // The first session is untouched.
-    sim.clients.insert("alice".into(), first);
+    sim.insert(first);
     sim.act("alice", |c, now, _| c.list_users(now)).unwrap();
     assert!(has(&sim.events("alice"), |e| matches!(
         e,
@@ -229,14 +234,14 @@ fn second_login_with_same_identity_is_refused_by_default() {
 
 #[test]
 fn second_login_can_replace_the_first() {
-    let mut sim = Sim::new(RelayConfig {
+    let mut sim = World::new(RelayConfig {
         duplicate_login: DuplicateLogin::ReplaceExisting,
         ..RelayConfig::default()
     });
     sim.login("alice");
     sim.login("bob");
     sim.chat("alice", "bob");
-    let first = sim.clients.remove("alice").unwrap();
+    let first = sim.remove("alice").unwrap();
     sim.login("alice");
     assert!(sim.is_online("alice"));
     // The chat of the replaced session ended for bob.
@@ -249,7 +254,7 @@ fn second_login_can_replace_the_first() {
 
 #[test]
 fn typed_errors_for_bad_requests() {
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
     let cases: [(&str, CommandError); 3] = [
         ("nobody", CommandError::UNKNOWN_USER),
         ("carol", CommandError::OFFLINE),
@@ -275,12 +280,17 @@ fn typed_errors_for_bad_requests() {
         e,
         ClientEvent::PublicKey { .. }
     )));
-    assert!(sim.act("alice", |c, now, _| c.send_text(now, "x")).is_err());
+    assert_eq!(
+        sim.act("alice", |c, now, _| c.send_text(now, "x")),
+        Err(ClientError::Misuse(crate::client::Misuse::InvalidState(
+            "not in a chat"
+        )))
+    );
 }
 
 #[test]
 fn pending_requests_per_user_are_bounded() {
-    let mut sim = Sim::new(RelayConfig {
+    let mut sim = World::new(RelayConfig {
         max_pending_requests_per_user: 1,
         ..RelayConfig::default()
     });
@@ -308,7 +318,7 @@ fn pending_requests_per_user_are_bounded() {
 
 #[test]
 fn denied_request_returns_both_to_idle() {
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
     sim.act("alice", |c, now, rng| {
         c.request_chat(now, &name("bob"), rng)
     })
@@ -324,7 +334,7 @@ fn denied_request_returns_both_to_idle() {
 
 #[test]
 fn withdrawn_request_clears_the_prompt() {
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
     sim.act("alice", |c, now, rng| {
         c.request_chat(now, &name("bob"), rng)
     })
@@ -340,7 +350,7 @@ fn withdrawn_request_clears_the_prompt() {
 
 #[test]
 fn relay_shutdown_closes_every_session() {
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
     sim.chat("alice", "bob");
     sim.relay.shutdown();
     sim.pump();
@@ -355,7 +365,7 @@ fn relay_shutdown_closes_every_session() {
 
 #[test]
 fn unauthenticated_connections_are_bounded_and_time_out() {
-    let mut sim = Sim::new(RelayConfig {
+    let mut sim = World::new(RelayConfig {
         max_handshaking: 3,
         ..RelayConfig::default()
     });
@@ -367,7 +377,7 @@ fn unauthenticated_connections_are_bounded_and_time_out() {
         sim.relay.open_connection(sim.now, &mut rng),
         Err(crate::relay::RelayError::TooManyConnections)
     );
-    sim.advance(Duration::from_secs(11));
+    sim.wait(Duration::from_secs(11));
     for id in &ids {
         assert!(sim.relay.is_closing(*id));
         sim.relay.connection_lost(*id);
@@ -379,9 +389,9 @@ fn unauthenticated_connections_are_bounded_and_time_out() {
 
 #[test]
 fn garbage_after_the_handshake_closes_only_that_connection() {
-    let mut sim = Sim::with_users(&["alice", "bob", "carol"]);
+    let mut sim = World::with_users(&["alice", "bob", "carol"]);
     sim.chat("alice", "bob");
-    let carol = sim.clients["carol"].conn;
+    let carol = sim.conn("carol");
     let now = sim.now;
     sim.relay
         .handle_input(
@@ -400,14 +410,14 @@ fn garbage_after_the_handshake_closes_only_that_connection() {
     );
     sim.say("alice", "still here");
     assert_eq!(
-        Sim::messages(&sim.events("bob")),
+        World::messages(&sim.events("bob")),
         [("alice".into(), "still here".into())]
     );
 }
 
 #[test]
 fn acceptance_crossing_a_withdrawal_leaves_the_chat_cleanly() {
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
     sim.act("alice", |c, now, rng| {
         c.request_chat(now, &name("bob"), rng)
     })
@@ -423,7 +433,7 @@ fn acceptance_crossing_a_withdrawal_leaves_the_chat_cleanly() {
         c.consume_output(out.len());
         out
     };
-    let bob_conn = sim.clients["bob"].conn;
+    let bob_conn = sim.conn("bob");
     sim.relay.handle_input(bob_conn, now, &bob_out).unwrap();
     sim.pump();
     // Alice's session survives, the chat is gone at the relay, both are idle.
@@ -439,29 +449,31 @@ fn acceptance_crossing_a_withdrawal_leaves_the_chat_cleanly() {
 
 #[test]
 fn crossing_requests_point_to_the_pending_one() {
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
     sim.act("bob", |c, now, rng| {
         c.request_chat(now, &name("alice"), rng)
     })
     .unwrap();
     // Alice, being asked, is busy at the client level; her own request to Bob is refused
     // by the client state machine before it leaves.
-    assert!(
+    assert_eq!(
         sim.act("alice", |c, now, rng| c.request_chat(
             now,
             &name("bob"),
             rng
-        ))
-        .is_err()
+        )),
+        Err(ClientError::Misuse(crate::client::Misuse::InvalidState(
+            "already requesting or chatting"
+        )))
     );
 }
 
 #[test]
 fn closing_connection_that_never_reads_is_dropped_after_the_linger() {
-    let mut sim = Sim::with_users(&["alice"]);
+    let mut sim = World::with_users(&["alice"]);
     // Alice stops reading; the relay closes her idle session, and her goodbye never leaves.
-    sim.clients.get_mut("alice").unwrap().connected = false;
-    let conn = sim.clients["alice"].conn;
+    sim.peer_mut("alice").unwrap().connected = false;
+    let conn = sim.conn("alice");
     sim.now = sim.now + Duration::from_secs(121);
     sim.relay.handle_timeout(sim.now);
     assert!(sim.relay.is_closing(conn));
@@ -475,7 +487,7 @@ fn closing_connection_that_never_reads_is_dropped_after_the_linger() {
 
 #[test]
 fn pings_never_leave_a_timer_in_the_past() {
-    let mut sim = Sim::with_users(&["alice"]);
+    let mut sim = World::with_users(&["alice"]);
     // Fill the command window without letting anything through.
     let now = sim.now;
     for _ in 0..crate::client::MAX_PENDING_COMMANDS {
@@ -488,7 +500,7 @@ fn pings_never_leave_a_timer_in_the_past() {
 
 #[test]
 fn a_reader_that_falls_behind_slows_its_sender_then_is_dropped() {
-    let mut sim = Sim::new(RelayConfig {
+    let mut sim = World::new(RelayConfig {
         output_high_water: 4 * 1024,
         output_hard_limit: 16 * 1024,
         ..RelayConfig::default()
@@ -496,8 +508,8 @@ fn a_reader_that_falls_behind_slows_its_sender_then_is_dropped() {
     sim.login("alice");
     sim.login("bob");
     sim.chat("alice", "bob");
-    sim.clients.get_mut("bob").unwrap().reading = false;
-    let alice = sim.clients["alice"].conn;
+    sim.peer_mut("bob").unwrap().reading = false;
+    let alice = sim.conn("alice");
     let text = "x".repeat(1000);
     let mut paused_at = None;
     for i in 0..40 {
@@ -531,7 +543,7 @@ fn a_reader_that_falls_behind_slows_its_sender_then_is_dropped() {
 
 #[test]
 fn server_full_refuses_after_authentication() {
-    let mut sim = Sim::new(RelayConfig {
+    let mut sim = World::new(RelayConfig {
         max_users: 1,
         ..RelayConfig::default()
     });
@@ -547,7 +559,7 @@ fn server_full_refuses_after_authentication() {
 
 #[test]
 fn records_on_the_request_channel_from_a_client_close_its_session() {
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
     sim.chat("alice", "bob");
     let session = sim.client("alice").session_mut();
     session
@@ -569,7 +581,7 @@ fn records_on_the_request_channel_from_a_client_close_its_session() {
 
 #[test]
 fn callback_can_be_refused_by_configuration() {
-    let mut sim = Sim::new(RelayConfig {
+    let mut sim = World::new(RelayConfig {
         allow_callback: false,
         ..RelayConfig::default()
     });
@@ -592,7 +604,7 @@ fn callback_can_be_refused_by_configuration() {
 
 #[test]
 fn poll_timeout_is_never_later_than_a_pending_deadline() {
-    let mut sim = Sim::with_users(&["alice", "bob"]);
+    let mut sim = World::with_users(&["alice", "bob"]);
     sim.act("alice", |c, now, rng| {
         c.request_chat(now, &name("bob"), rng)
     })

@@ -93,12 +93,12 @@ fn a_callback_connection_with_garbage_is_closed_at_once() {
 fn a_server_that_never_answers_fails_the_handshake_at_its_deadline() {
     let mut net = Net::new(RelayConfig::default());
     let endpoint = crate::endpoint::ClientEndpoint::connect(
-        crate::test_support::client_config("alice"),
+        crate::testkit::fixtures::client_config("alice"),
         alloc::boxed::Box::new(crate::chat::MemoryKnownKeys::default()),
         limits(),
         &mut net.rng,
         net.now,
-        crate::test_support::VALID_TIME,
+        crate::testkit::fixtures::VALID_TIME,
     );
     let mut endpoint = endpoint;
     assert!(matches!(

@@ -11,7 +11,7 @@ use super::net::Net;
 use crate::endpoint::ClientLimits;
 use crate::identity::Username;
 use crate::relay::RelayConfig;
-use crate::test_support::TestRng;
+use crate::testkit::TestRng;
 
 const NAMES: [&str; 3] = ["alice", "bob", "carol"];
 

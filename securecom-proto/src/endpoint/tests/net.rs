@@ -14,7 +14,8 @@ use crate::endpoint::{
     ServerSocket,
 };
 use crate::relay::{ConnectionId, RelayConfig, RelayEvent};
-use crate::test_support::{TestRng, VALID_TIME, client_config, server_config};
+use crate::testkit::TestRng;
+use crate::testkit::fixtures::{VALID_TIME, client_config, server_config};
 use crate::time::Instant;
 
 /// Rounds a drive may take before it is called a livelock.

@@ -9,7 +9,7 @@ use crate::command::GoneReason;
 use crate::endpoint::{ClientLimits, ServerAction, ServerSocket};
 use crate::identity::Username;
 use crate::relay::{OfflineReason, RelayConfig, RelayError, RelayEvent};
-use crate::test_support::TestRng;
+use crate::testkit::TestRng;
 
 fn name(s: &str) -> Username {
     Username::new(s).unwrap()

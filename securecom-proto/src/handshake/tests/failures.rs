@@ -9,11 +9,6 @@ use crate::identity::Username;
 use crate::pki::{CertificateError, RevocationPolicy, ServerCertVerifier, certificates_from_pem};
 use crate::session::CloseReason;
 
-fn client_with(verifier: ServerCertVerifier, name: &str, user: &str) -> Arc<ClientConfig> {
-    let (username, identity) = crate::test_support::user(user);
-    Arc::new(ClientConfig::new(verifier, name, username, identity))
-}
-
 fn client_at(config: Arc<ClientConfig>, wall_clock: crate::time::UnixTime) -> Run {
     Run {
         client: ClientHandshake::start(config, &mut TestRng::new(1), T0, wall_clock),
@@ -22,10 +17,7 @@ fn client_at(config: Arc<ClientConfig>, wall_clock: crate::time::UnixTime) -> Ru
 }
 
 fn server_presenting(chain_pem: &str, key_pem: &str) -> ServerHandshake {
-    let chain = certificates_from_pem(chain_pem).unwrap();
-    let credentials =
-        crate::pki::ServerCredentials::new(chain, identity_from_pem(key_pem)).unwrap();
-    let config = Arc::new(ServerConfig::new(credentials, Arc::new(directory())));
+    let config = server_config_presenting(chain_pem, key_pem);
     ServerHandshake::new(config, &mut TestRng::new(2), T0)
 }
 
@@ -50,7 +42,7 @@ fn wrong_ca_is_rejected() {
         ServerCertVerifier::new(ca, RevocationPolicy::DangerousNoRevocationCheck).unwrap();
     let run = Run {
         client: ClientHandshake::start(
-            client_with(verifier, "localhost", "alice"),
+            client_config_with(verifier, "localhost", "alice"),
             &mut TestRng::new(1),
             T0,
             VALID_TIME,
@@ -111,10 +103,7 @@ fn revoked_server_certificate_is_rejected() {
             T0,
             VALID_TIME,
         ),
-        server: server_presenting(
-            include_str!("../../../tests/fixtures/pki/revoked-server.pem"),
-            include_str!("../../../tests/fixtures/pki/revoked-server.key"),
-        ),
+        server: server_presenting(REVOKED_SERVER, REVOKED_SERVER_KEY),
     };
     assert_eq!(
         client_error(run.drive(|_, _| {})),
@@ -124,14 +113,11 @@ fn revoked_server_certificate_is_rejected() {
 
 #[test]
 fn crl_signed_by_another_key_is_rejected() {
-    let verifier = ServerCertVerifier::from_pem(
-        CA,
-        Some(include_str!(
-            "../../../tests/fixtures/pki/crl-other-key.pem"
-        )),
-    )
-    .unwrap();
-    let run = client_at(client_with(verifier, "localhost", "alice"), VALID_TIME);
+    let verifier = ServerCertVerifier::from_pem(CA, Some(CRL_OTHER_KEY)).unwrap();
+    let run = client_at(
+        client_config_with(verifier, "localhost", "alice"),
+        VALID_TIME,
+    );
     assert_eq!(
         client_error(run.drive(|_, _| {})),
         HandshakeError::Certificate(CertificateError::CrlBadSignature)
@@ -141,7 +127,7 @@ fn crl_signed_by_another_key_is_rejected() {
 #[test]
 fn name_mismatch_is_rejected() {
     let run = client_at(
-        client_with(verifier(), "chat.example.com", "alice"),
+        client_config_with(verifier(), "chat.example.com", "alice"),
         VALID_TIME,
     );
     assert_eq!(
@@ -159,7 +145,7 @@ fn ca_certificate_presented_as_leaf_is_rejected() {
             T0,
             VALID_TIME,
         ),
-        server: server_presenting(CA, include_str!("../../../tests/fixtures/pki/ca.key")),
+        server: server_presenting(CA, CA_KEY),
     };
     assert_eq!(
         client_error(run.drive(|_, _| {})),
@@ -189,8 +175,8 @@ fn unknown_username_is_rejected() {
 
 #[test]
 fn client_key_not_matching_directory_is_rejected() {
-    let (alice, _) = crate::test_support::user("alice");
-    let (_, bobs_key) = crate::test_support::user("bob");
+    let (alice, _) = user("alice");
+    let (_, bobs_key) = user("bob");
     let config = Arc::new(ClientConfig::new(verifier(), "localhost", alice, bobs_key));
     assert_eq!(
         server_error(Run::new(config, 1, 2).drive(|_, _| {})),

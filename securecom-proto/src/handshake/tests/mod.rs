@@ -13,7 +13,8 @@ use core::time::Duration;
 use super::*;
 use crate::codec::{FRAME_HEADER_LEN, MAX_FRAME_LEN};
 use crate::session::{Channel, Incoming, Session};
-use crate::test_support::*;
+use crate::testkit::fixtures::*;
+use crate::testkit::{TestRng, hex};
 use crate::time::Instant;
 
 pub(super) const T0: Instant = Instant::ZERO;

@@ -5,7 +5,7 @@ use pkcs8::pkcs5::pbes2::Parameters;
 use proptest::prelude::*;
 
 use super::*;
-use crate::test_support::TestRng;
+use crate::testkit::TestRng;
 
 /// Iterations for keys made in these tests: cheap, so that many can be tried.
 const FAST: u32 = 16;

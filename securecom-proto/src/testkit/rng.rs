@@ -1,7 +1,9 @@
 //! A deterministic RNG for the crate's tests and fuzz targets. Never for real keys.
 
-// Public for the fuzzing module's API; unreachable (and fine) in plain test builds.
-#![allow(unreachable_pub)]
+#![cfg_attr(
+    not(feature = "fuzzing"),
+    allow(unreachable_pub, reason = "public through the fuzzing module")
+)]
 
 use core::convert::Infallible;
 
@@ -11,10 +13,6 @@ use sha2::{Digest, Sha256};
 /// A deterministic RNG: SHA-256 in counter mode over a seed. For fuzzing and tests only;
 /// never for real keys.
 #[derive(Clone, Debug)]
-#[allow(
-    unreachable_pub,
-    reason = "public for the fuzzing module, crate-private in tests"
-)]
 pub struct TestRng {
     seed: [u8; 32],
     counter: u64,
