@@ -244,11 +244,6 @@ impl ChatClient {
         &self.session
     }
 
-    #[cfg(test)]
-    pub(crate) fn session_mut(&mut self) -> &mut Session {
-        &mut self.session
-    }
-
     /// Where we stand.
     pub fn status(&self) -> ChatStatus {
         match &self.state {

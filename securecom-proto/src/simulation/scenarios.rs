@@ -559,12 +559,23 @@ fn server_full_refuses_after_authentication() {
 
 #[test]
 fn records_on_the_request_channel_from_a_client_close_its_session() {
-    let mut sim = World::with_users(&["alice", "bob"]);
-    sim.chat("alice", "bob");
-    let session = sim.client("alice").session_mut();
-    session
-        .send(crate::session::Channel::Request, b"not yours to use")
-        .unwrap();
+    use crate::codec::Codec;
+    use crate::command::{Request, RequestBody};
+    use crate::session::Channel;
+    // alice speaks through a bare session (no chat client), so she can misuse a channel.
+    let mut sim = World::new(RelayConfig::default());
+    sim.login("bob");
+    let alice = sim.connect_session("alice").unwrap();
+    let ask = Request {
+        id: 1,
+        body: RequestBody::RequestChat(name("bob")),
+    };
+    let session = sim.peers[alice].session().unwrap();
+    session.send(Channel::Standard, &ask.to_bytes()).unwrap();
+    sim.pump();
+    sim.act("bob", |c, now, rng| c.accept(now, rng)).unwrap();
+    let session = sim.peers[alice].session().unwrap();
+    session.send(Channel::Request, b"not yours to use").unwrap();
     sim.pump();
     assert!(sim.relay_events.iter().any(|e| matches!(
         e,
