@@ -25,11 +25,6 @@ impl Secret {
         Secret(bytes)
     }
 
-    #[cfg(test)]
-    pub(crate) fn from_bytes(bytes: [u8; HASH_LEN]) -> Self {
-        Secret(bytes)
-    }
-
     pub(crate) fn as_bytes(&self) -> &[u8; HASH_LEN] {
         &self.0
     }
@@ -85,7 +80,7 @@ mod tests {
 
     #[test]
     fn labels_separate_outputs() {
-        let s = Secret::from_bytes([9; 32]);
+        let s = Secret::from_array([9; 32]);
         let a = s.derive(b"client standard", b"ctx");
         let b = s.derive(b"server standard", b"ctx");
         let c = s.derive(b"client standard", b"ctx2");
@@ -100,7 +95,7 @@ mod tests {
     #[test]
     fn debug_hides_secret() {
         assert_eq!(
-            alloc::format!("{:?}", Secret::from_bytes([7; 32])),
+            alloc::format!("{:?}", Secret::from_array([7; 32])),
             "Secret(..)"
         );
     }

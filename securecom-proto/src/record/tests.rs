@@ -7,7 +7,7 @@ use crate::codec::{ContentType, Deframer, FRAME_HEADER_LEN, MAX_PLAINTEXT_LEN};
 use crate::crypto::Secret;
 
 fn pair(secret: u8, channel: ContentType) -> (RecordSealer, RecordOpener) {
-    let s = Secret::from_bytes([secret; 32]);
+    let s = Secret::from_array([secret; 32]);
     (
         RecordSealer::new(channel, TrafficKeys::new(s.clone())),
         RecordOpener::new(channel, TrafficKeys::new(s)),
@@ -317,7 +317,7 @@ fn layout_opens_with_plain_aes_gcm() {
     let mut wire = Vec::new();
     s.seal_data(b"layout", &mut wire).unwrap();
     s.seal_data(b"second", &mut wire).unwrap();
-    let keys = TrafficKeys::new(Secret::from_bytes([18; 32]));
+    let keys = TrafficKeys::new(Secret::from_array([18; 32]));
     for (seq, (header, body)) in frames(&wire).into_iter().enumerate() {
         let (kind, rest) = body.split_first().unwrap();
         let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);

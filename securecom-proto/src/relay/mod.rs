@@ -790,5 +790,3 @@ fn drain_records(session: &mut Session, inbox: &mut Vec<Vec<u8>>) -> Drained {
     }
 }
 
-#[cfg(test)]
-mod tests;
