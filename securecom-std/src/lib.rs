@@ -6,21 +6,25 @@
 //! where that one is async; [`Server::run`] takes a [`ShutdownHandle`] where the async one
 //! takes a future.
 //!
-//! - [`Server`]: accepts connections and drives one [`securecom_proto::relay::Relay`];
-//!   handshake deadlines, connection limits, backpressure and the callback request channel
-//!   come from the relay's configuration; [`Server::run`] serves on the calling thread and
-//!   ends gracefully when its [`ShutdownHandle`] is shut down (for example from a Ctrl-C
-//!   handler).
-//! - [`Client`]: connects, runs the handshake, then hands out a [`ClientHandle`] with a
+//! - [`Server`]: accepts connections and carries out the actions of one
+//!   [`securecom_proto::endpoint::ServerEndpoint`], which decides everything: handshake,
+//!   write and callback deadlines, connection limits, backpressure, the shutdown grace
+//!   (all configured in [`securecom_proto::relay::RelayConfig`]). [`Server::run`] serves on
+//!   the calling thread and ends gracefully when its [`ShutdownHandle`] is shut down (for
+//!   example from a Ctrl-C handler).
+//! - [`Client`]: connects, then carries out the actions of a
+//!   [`securecom_proto::endpoint::ClientEndpoint`] (the handshake, the chat logic, the
+//!   callback daemon's limits, all decided there), and hands out a [`ClientHandle`] with a
 //!   method per command and a [`std::sync::mpsc::Receiver`] of
 //!   [`securecom_proto::client::ClientEvent`]s.
 //!
 //! ## Threads
-//! The server runs one thread that owns the relay (the caller of [`Server::run`]), one that
-//! accepts, and a reader and a writer per connection; a callback connection adds one. A
-//! client runs a driver thread that owns the chat logic, a reader thread, and with a
-//! callback daemon an accept thread and a reader per callback connection. All of them end
-//! with their connection.
+//! The server runs one thread that owns the endpoint (the caller of [`Server::run`]), one
+//! that accepts, and a reader and a writer per connection; a callback connection adds a
+//! writer. A client runs a driver thread that owns its endpoint, a reader and a writer
+//! thread, and with a callback daemon an accept thread and a reader per callback
+//! connection. The other threads only move bytes and report; all of them end with their
+//! connection.
 //!
 //! ## Example
 //! ```no_run

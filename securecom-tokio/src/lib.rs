@@ -3,11 +3,14 @@
 //! The async driver of securecom: it moves bytes and time between tokio sockets and the
 //! state machines of [`securecom_proto`]. Nothing of the protocol lives here.
 //!
-//! - [`Server`]: accepts connections and drives one [`securecom_proto::relay::Relay`];
-//!   handshake deadlines, connection limits, backpressure and the callback request channel
-//!   come from the relay's configuration; [`Server::run`] ends gracefully when its shutdown
-//!   future completes (for example on Ctrl-C).
-//! - [`Client`]: connects, runs the handshake, then hands out a [`ClientHandle`] with a
+//! - [`Server`]: accepts connections and carries out the actions of one
+//!   [`securecom_proto::endpoint::ServerEndpoint`], which decides everything: handshake,
+//!   write and callback deadlines, connection limits, backpressure, the shutdown grace
+//!   (all configured in [`securecom_proto::relay::RelayConfig`]). [`Server::run`] ends
+//!   gracefully when its shutdown future completes (for example on Ctrl-C).
+//! - [`Client`]: connects, then carries out the actions of a
+//!   [`securecom_proto::endpoint::ClientEndpoint`] (the handshake, the chat logic, the
+//!   callback daemon's limits, all decided there), and hands out a [`ClientHandle`] with a
 //!   method per command and a stream of [`securecom_proto::client::ClientEvent`]s.
 //!
 //! ```no_run
