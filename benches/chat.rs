@@ -1,6 +1,8 @@
 //! The chat layer: the end-to-end chat handshake (both sides) against its floor, and one
 //! chat message from client A through the relay to client B, in memory, with each party's
-//! share timed on its own, against the AEAD operations the path must do.
+//! share timed on its own, against the AEAD operations the path must do; then the same
+//! message through the endpoints the drivers run (`ServerEndpoint`, `ClientEndpoint`), in
+//! the same run, for the cost of the driving layer.
 //!
 //! Run: `cargo bench --bench chat`. Ratios are in docs/BENCHMARKS.md.
 
@@ -20,6 +22,9 @@ use x25519_dalek::{EphemeralSecret, PublicKey as XPublic};
 use securecom::host::time::UnixTimeExt;
 use securecom::proto::chat::{ChatInitiator, ChatResponder, ChatSession, MemoryKnownKeys};
 use securecom::proto::client::{ChatClient, ClientEvent};
+use securecom::proto::endpoint::{
+    ClientAction, ClientEndpoint, ClientLimits, ServerAction, ServerEndpoint, ServerSocket,
+};
 use securecom::proto::handshake::{ClientConfig, ClientHandshake, ClientProgress, ServerConfig};
 use securecom::proto::identity::{Identity, MemoryDirectory, Username};
 use securecom::proto::pki::{ServerCertVerifier, ServerCredentials, certificates_from_pem};
@@ -275,6 +280,128 @@ impl Net {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// The same message through the endpoints (what the drivers run)
+// ---------------------------------------------------------------------------------------
+
+/// A server endpoint and two client endpoints in a chat, wired in memory: every byte goes
+/// through `poll_action` and is acknowledged with `handle_written`, as a driver does.
+struct EndpointNet {
+    now: Instant,
+    server: ServerEndpoint,
+    clients: Vec<(ConnectionId, ClientEndpoint)>,
+}
+
+impl EndpointNet {
+    fn new(rng: &mut SysRng) -> Self {
+        let now = Instant::ZERO;
+        let mut server = ServerEndpoint::new(server_config(), RelayConfig::default());
+        let mut clients = Vec::new();
+        for (name, pem) in [("alice", ALICE_KEY), ("bob", BOB_KEY)] {
+            let conn = server.accept(now, rng).unwrap();
+            let client = ClientEndpoint::connect(
+                client_config(name, pem),
+                Box::new(MemoryKnownKeys::default()),
+                ClientLimits::default(),
+                rng,
+                now,
+                UnixTime::now(),
+            );
+            clients.push((conn, client));
+        }
+        let mut net = EndpointNet {
+            now,
+            server,
+            clients,
+        };
+        net.pump();
+        let bob = Username::new("bob").unwrap();
+        net.clients[0].1.chat().unwrap().request_chat(now, &bob, rng).unwrap();
+        net.pump();
+        net.clients[1].1.chat().unwrap().accept(now, rng).unwrap();
+        net.pump();
+        for (_, client) in &mut net.clients {
+            let mut established = false;
+            while let Some(e) = client.poll_event() {
+                established |= matches!(e, ClientEvent::ChatEstablished { .. });
+            }
+            assert!(established, "the chat was not established");
+        }
+        net
+    }
+
+    /// Moves bytes until nothing moves.
+    fn pump(&mut self) {
+        let now = self.now;
+        loop {
+            let mut moved = false;
+            for (conn, client) in &mut self.clients {
+                while let Some(action) = client.poll_action() {
+                    if let ClientAction::Transmit { bytes } = action {
+                        moved = true;
+                        self.server.handle_input(*conn, now, &bytes);
+                        client.handle_written(now, bytes.len());
+                    }
+                }
+            }
+            while let Some(action) = self.server.poll_action() {
+                if let ServerAction::Transmit { socket, bytes } = action
+                    && let Some((_, client)) =
+                        self.clients.iter_mut().find(|(c, _)| *c == socket.connection())
+                {
+                    moved = true;
+                    client.handle_input(now, &bytes);
+                    self.server.handle_written(socket, now, bytes.len());
+                }
+            }
+            while self.server.poll_event().is_some() {}
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// One message from alice to bob through the three endpoints; returns the time of
+    /// alice's send, the server endpoint's share and bob's receipt.
+    fn message(&mut self, wire_a: &mut Vec<u8>, wire_b: &mut Vec<u8>) -> [Duration; 3] {
+        let now = self.now;
+        let conn_a = self.clients[0].0;
+
+        let t0 = std::time::Instant::now();
+        let alice = &mut self.clients[0].1;
+        alice.chat().unwrap().send_text(now, black_box(TEXT)).unwrap();
+        wire_a.clear();
+        while let Some(action) = alice.poll_action() {
+            if let ClientAction::Transmit { bytes } = action {
+                alice.handle_written(now, bytes.len());
+                wire_a.extend_from_slice(&bytes);
+            }
+        }
+
+        let t1 = std::time::Instant::now();
+        self.server.handle_input(conn_a, now, wire_a);
+        wire_b.clear();
+        while let Some(action) = self.server.poll_action() {
+            if let ServerAction::Transmit { socket, bytes } = action {
+                debug_assert_eq!(socket, ServerSocket::Main(self.clients[1].0));
+                self.server.handle_written(socket, now, bytes.len());
+                wire_b.extend_from_slice(&bytes);
+            }
+        }
+
+        let t2 = std::time::Instant::now();
+        let bob = &mut self.clients[1].1;
+        bob.handle_input(now, wire_b);
+        let received = matches!(bob.poll_event(), Some(ClientEvent::Message { .. }));
+
+        let t3 = std::time::Instant::now();
+        assert!(received, "bob did not receive the message");
+        while self.server.poll_event().is_some() {}
+        self.pump();
+        [t1 - t0, t2 - t1, t3 - t2]
+    }
+}
+
 /// Seal + open in place with raw aes-gcm 0.11, of `len` bytes (the AEAD input, as the
 /// record or the end-to-end message has it).
 struct RawAead {
@@ -351,6 +478,34 @@ fn bench_message(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 total += net
+                    .message(&mut wire_a, &mut wire_b)
+                    .iter()
+                    .sum::<Duration>();
+            }
+            total
+        })
+    });
+
+    // The same message through the endpoints, in the same run: the driving layer's cost.
+    let mut endpoints = EndpointNet::new(&mut rng);
+    endpoints.message(&mut wire_a, &mut wire_b);
+    let names = ["endpoint_a_send", "endpoint_relay", "endpoint_b_receive"];
+    for (part, name) in names.iter().enumerate() {
+        group.bench_function(*name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    total += endpoints.message(&mut wire_a, &mut wire_b)[part];
+                }
+                total
+            })
+        });
+    }
+    group.bench_function("endpoint_total", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                total += endpoints
                     .message(&mut wire_a, &mut wire_b)
                     .iter()
                     .sum::<Duration>();

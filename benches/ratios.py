@@ -84,3 +84,19 @@ if os.path.isdir(chat_dir):
           f"{m['total'] / m['aead_floor']:.2f} |")
     print(f"| AEAD parts: e2e {fmt(m['aead_e2e_seal_open'])}, record A "
           f"{fmt(m['aead_record_a_seal_open'])}, record B {fmt(m['aead_record_b_seal_open'])} | | | |")
+
+    e_dir = os.path.join(root, "message", "endpoint_total")
+    if os.path.isdir(e_dir):
+        e = {n: median_ns("message", "endpoint_" + n) for n in
+             ["a_send", "relay", "b_receive", "total"]}
+        direct = {"a_send": m["a_send"], "relay": m["relay"], "b_receive": m["b_receive"],
+                  "total": m["total"]}
+        labels = {"a_send": "A: send + transmit", "relay": "server: input + transmit",
+                  "b_receive": "B: input + event", "total": "total"}
+        print()
+        print("| one message through the endpoints | endpoint | machine direct | endpoint / direct |")
+        print("|---|---|---|---|")
+        for k in ["a_send", "relay", "b_receive", "total"]:
+            print(f"| {labels[k]} | {fmt(e[k])} | {fmt(direct[k])} | {e[k] / direct[k]:.2f} |")
+        print(f"| total / AEAD floor | {e['total'] / m['aead_floor']:.2f} | "
+              f"{m['total'] / m['aead_floor']:.2f} | |")
