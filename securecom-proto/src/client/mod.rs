@@ -295,6 +295,7 @@ impl ChatClient {
     }
 
     /// The next event for the user interface.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.events.pop_front()
     }
@@ -484,6 +485,7 @@ impl ChatClient {
 
     /// When [`ChatClient::handle_timeout`] must be called next; `None` once the session
     /// has ended. After `handle_timeout(now)` it is never at or before `now`.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.ended.is_some() {
             return None;

@@ -292,6 +292,7 @@ impl ClientEndpoint {
 
     /// The callback daemon accepted a socket: its id, or `None` when the daemon is full
     /// (then close the socket at once).
+    #[must_use]
     pub fn handle_callback_accepted(&mut self, now: Instant) -> Option<CallbackId> {
         self.tick(now);
         let open = matches!(self.stage, Stage::Chatting(_));
@@ -336,6 +337,7 @@ impl ClientEndpoint {
     }
 
     /// When [`ClientEndpoint::handle_timeout`] must be called next, if ever.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let machine = match &self.stage {
             Stage::Handshaking(Some(hs)) => Some(hs.poll_timeout()),
@@ -396,6 +398,7 @@ impl ClientEndpoint {
 
     /// The next thing the I/O layer must do (output of commands given through
     /// [`ClientEndpoint::chat`] included).
+    #[must_use]
     pub fn poll_action(&mut self) -> Option<ClientAction> {
         if self.actions.is_empty() {
             self.flush();
@@ -404,6 +407,7 @@ impl ClientEndpoint {
     }
 
     /// The next event for the user interface.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         match &mut self.stage {
             Stage::Chatting(client) => client.poll_event(),

@@ -303,6 +303,7 @@ impl ServerEndpoint {
     }
 
     /// When [`ServerEndpoint::handle_timeout`] must be called next, if ever.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.is_finished() {
             return None;
@@ -349,11 +350,13 @@ impl ServerEndpoint {
     }
 
     /// The next thing the I/O layer must do.
+    #[must_use]
     pub fn poll_action(&mut self) -> Option<ServerAction> {
         self.actions.pop_front()
     }
 
     /// The next event for logs and metrics.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<RelayEvent> {
         self.events.pop_front()
     }

@@ -414,6 +414,7 @@ impl Relay {
 
     /// The next connection with output to write (or to close), if any. Each connection is
     /// reported once per change; [`Relay::output`] may be read any time.
+    #[must_use]
     pub fn poll_transmit(&mut self) -> Option<ConnectionId> {
         self.transmit.pop_first()
     }
@@ -512,6 +513,7 @@ impl Relay {
 
     /// When [`Relay::handle_timeout`] must be called next (possibly a little early: a call
     /// with nothing due is cheap to make and fixes the estimate).
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.next_timeout
     }
@@ -581,6 +583,7 @@ impl Relay {
     }
 
     /// The next event for the application.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<RelayEvent> {
         self.events.pop_front()
     }
