@@ -5,7 +5,10 @@
 #[path = "../examples/keytool/args.rs"]
 mod args;
 #[path = "../securecom-admin/tests/admin/support.rs"]
-#[allow(dead_code, reason = "shared with securecom-admin's tests/admin.rs")]
+#[allow(
+    dead_code,
+    reason = "shared with securecom-admin's tests/admin.rs, which uses all of it; keytool uses part"
+)]
 mod support;
 
 use clap::Parser;

@@ -43,7 +43,6 @@ pub trait Codec: Sized {
 }
 
 /// Appends `bytes` with a one-byte length prefix. The caller guarantees `bytes.len() <= 255`.
-#[allow(dead_code, reason = "for the handshake messages, not written yet")]
 pub(crate) fn put_u8_prefixed(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(u8::try_from(bytes.len()).unwrap_or(u8::MAX));
     out.extend_from_slice(bytes.get(..usize::from(u8::MAX)).unwrap_or(bytes));
@@ -51,7 +50,6 @@ pub(crate) fn put_u8_prefixed(out: &mut Vec<u8>, bytes: &[u8]) {
 
 /// Appends `bytes` with a two-byte big-endian length prefix. The caller guarantees
 /// `bytes.len() <= 65535`.
-#[allow(dead_code, reason = "for the handshake messages, not written yet")]
 pub(crate) fn put_u16_prefixed(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&u16::try_from(bytes.len()).unwrap_or(u16::MAX).to_be_bytes());
     out.extend_from_slice(bytes.get(..usize::from(u16::MAX)).unwrap_or(bytes));

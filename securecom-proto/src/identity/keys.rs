@@ -60,11 +60,6 @@ impl Identity {
     pub(crate) fn signing_key(&self) -> &SigningKey {
         &self.key
     }
-
-    #[allow(dead_code, reason = "for the handshake code, which is not written yet")]
-    pub(crate) fn from_signing_key(key: SigningKey) -> Self {
-        Identity { key }
-    }
 }
 
 impl fmt::Debug for Identity {
@@ -119,11 +114,6 @@ impl PublicKey {
     /// The human-comparable fingerprint of this key.
     pub fn fingerprint(&self) -> Fingerprint {
         Fingerprint::of(self)
-    }
-
-    #[allow(dead_code, reason = "for the handshake code, which is not written yet")]
-    pub(crate) fn verifying_key(&self) -> &VerifyingKey {
-        &self.key
     }
 }
 
