@@ -291,11 +291,17 @@ pub fn deframer(data: &[u8]) {
 // handshake_messages
 // ---------------------------------------------------------------------------------------
 
+/// The encoding of a message the honest peer builds: refusing one is a bug.
+fn encoded(msg: &impl Codec) -> Vec<u8> {
+    msg.to_bytes()
+        .unwrap_or_else(|e| panic!("an honest message does not encode: {e}"))
+}
+
 fn round_trip<T: Codec>(data: &[u8]) {
     if let Ok(value) = T::decode(data) {
         assert_eq!(
-            value.to_bytes(),
-            data,
+            value.to_bytes().as_deref(),
+            Ok(data),
             "decode then encode changed the bytes"
         );
     }
@@ -714,7 +720,7 @@ pub fn server_handshake_reached(data: &[u8]) -> Reached {
         random,
         key_share: *ephemeral.public(),
     });
-    let mut flight = vec![Msg::plain(hello.to_bytes())];
+    let mut flight = vec![Msg::plain(encoded(&hello))];
     mutate_flight(&mut flight, &mut input);
     let mut transcript = Transcript::default();
     let mut wire = Vec::new();
@@ -758,7 +764,7 @@ pub fn server_handshake_reached(data: &[u8]) -> Reached {
         return Reached::Stopped;
     };
     let mut flight = vec![
-        Msg::sealed(ClientIdentity { username }.to_bytes()),
+        Msg::sealed(encoded(&ClientIdentity { username })),
         Msg::new(
             Framing::Sealed,
             Content::Signature(HandshakeType::CLIENT_VERIFY, CLIENT_SIGNATURE_CONTEXT),
@@ -899,7 +905,7 @@ pub fn client_handshake_reached(data: &[u8]) -> Reached {
     let mut transcript = Transcript::default();
     transcript.add(client_hello);
     let mut wire = Vec::new();
-    let mut flight = vec![Msg::plain(hello.to_bytes())];
+    let mut flight = vec![Msg::plain(encoded(&hello))];
     mutate_flight(&mut flight, &mut input);
     let no_finished = extract(b"", b"");
     let server_id = PeerKeys {
@@ -918,12 +924,9 @@ pub fn client_handshake_reached(data: &[u8]) -> Reached {
         return Reached::Stopped;
     };
     let mut flight = vec![
-        Msg::sealed(
-            ServerCertificate {
-                chain: f.chain.clone(),
-            }
-            .to_bytes(),
-        ),
+        Msg::sealed(encoded(&ServerCertificate {
+            chain: f.chain.clone(),
+        })),
         Msg::new(
             Framing::Sealed,
             Content::Signature(HandshakeType::SERVER_VERIFY, SERVER_SIGNATURE_CONTEXT),
@@ -976,7 +979,7 @@ pub fn client_handshake_reached(data: &[u8]) -> Reached {
         session_id: SESSION_ID,
         username,
     };
-    let mut flight = vec![Msg::sealed(welcome.to_bytes())];
+    let mut flight = vec![Msg::sealed(encoded(&welcome))];
     mutate_flight(&mut flight, &mut input);
     let mut wire = Vec::new();
     emit(
@@ -1397,30 +1400,21 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
                 .take(2)
                 .filter_map(|w| split_first_frame(w).map(|(msg, _)| msg.to_vec()))
                 .collect();
-            seeds.push(
-                ServerCertificate {
-                    chain: f.chain.clone(),
-                }
-                .to_bytes(),
-            );
-            seeds.push(ServerVerify(Verify { signature: [9; 64] }).to_bytes());
-            seeds.push(ServerFinished(Finished { mac: [10; 32] }).to_bytes());
-            seeds.push(ClientVerify(Verify { signature: [7; 64] }).to_bytes());
-            seeds.push(ClientFinished(Finished { mac: [8; 32] }).to_bytes());
+            seeds.push(encoded(&ServerCertificate {
+                chain: f.chain.clone(),
+            }));
+            seeds.push(encoded(&ServerVerify(Verify { signature: [9; 64] })));
+            seeds.push(encoded(&ServerFinished(Finished { mac: [10; 32] })));
+            seeds.push(encoded(&ClientVerify(Verify { signature: [7; 64] })));
+            seeds.push(encoded(&ClientFinished(Finished { mac: [8; 32] })));
             if let Ok(username) = Username::new(USER) {
-                seeds.push(
-                    ClientIdentity {
-                        username: username.clone(),
-                    }
-                    .to_bytes(),
-                );
-                seeds.push(
-                    Welcome {
-                        session_id: SESSION_ID,
-                        username,
-                    }
-                    .to_bytes(),
-                );
+                seeds.push(encoded(&ClientIdentity {
+                    username: username.clone(),
+                }));
+                seeds.push(encoded(&Welcome {
+                    session_id: SESSION_ID,
+                    username,
+                }));
             }
             seeds
         }

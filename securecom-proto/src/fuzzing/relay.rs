@@ -204,12 +204,13 @@ pub fn relay(data: &[u8]) {
                 let which = input.u8();
                 let id = input.u16();
                 let body = request_body(&mut input);
-                if let Some(session) = h.slot(which).and_then(|s| s.session.as_mut()) {
-                    let bytes = Request {
+                if let Some(session) = h.slot(which).and_then(|s| s.session.as_mut())
+                    && let Ok(bytes) = (Request {
                         id: u32::from(id),
                         body,
-                    }
-                    .to_bytes();
+                    })
+                    .to_bytes()
+                {
                     let _ = session.send(Channel::Standard, &bytes);
                 }
                 let size = input.u8();
