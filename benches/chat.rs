@@ -316,7 +316,12 @@ impl EndpointNet {
         };
         net.pump();
         let bob = Username::new("bob").unwrap();
-        net.clients[0].1.chat().unwrap().request_chat(now, &bob, rng).unwrap();
+        net.clients[0]
+            .1
+            .chat()
+            .unwrap()
+            .request_chat(now, &bob, rng)
+            .unwrap();
         net.pump();
         net.clients[1].1.chat().unwrap().accept(now, rng).unwrap();
         net.pump();
@@ -346,8 +351,10 @@ impl EndpointNet {
             }
             while let Some(action) = self.server.poll_action() {
                 if let ServerAction::Transmit { socket, bytes } = action
-                    && let Some((_, client)) =
-                        self.clients.iter_mut().find(|(c, _)| *c == socket.connection())
+                    && let Some((_, client)) = self
+                        .clients
+                        .iter_mut()
+                        .find(|(c, _)| *c == socket.connection())
                 {
                     moved = true;
                     client.handle_input(now, &bytes);
@@ -369,7 +376,11 @@ impl EndpointNet {
 
         let t0 = std::time::Instant::now();
         let alice = &mut self.clients[0].1;
-        alice.chat().unwrap().send_text(now, black_box(TEXT)).unwrap();
+        alice
+            .chat()
+            .unwrap()
+            .send_text(now, black_box(TEXT))
+            .unwrap();
         wire_a.clear();
         while let Some(action) = alice.poll_action() {
             if let ClientAction::Transmit { bytes } = action {

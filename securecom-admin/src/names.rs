@@ -28,13 +28,19 @@ const MAX_DNS_LABEL_LEN: usize = 63;
 /// dialled against these, and nothing else.
 ///
 /// ```
-/// use securecom_admin::ServerName;
+/// use securecom_admin::{AdminError, ServerName};
 /// let names: Vec<ServerName> = ["localhost", "127.0.0.1", "::1", "Chat.Example.com"]
 ///     .iter()
 ///     .map(|s| s.parse())
 ///     .collect::<Result<_, _>>()?;
 /// assert_eq!(names[3].to_string(), "chat.example.com");
-/// assert!("bad_name!".parse::<ServerName>().is_err());
+/// assert_eq!(
+///     "bad_name!".parse::<ServerName>(),
+///     Err(AdminError::InvalidServerName {
+///         name: "bad_name!".into(),
+///         reason: "a DNS name has only letters, digits, hyphens and dots",
+///     })
+/// );
 /// # Ok::<(), securecom_admin::AdminError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,22 +166,41 @@ mod tests {
             "::1".parse::<ServerName>().unwrap(),
             ServerName::Ip("::1".parse().unwrap())
         );
-        for bad in [
-            "",
-            ".",
-            "a..b",
-            "-a.com",
-            "a-.com",
-            "*.example.com",
-            "a b",
-            "ü.com",
-            "1.2.3",
-            "999.1.1.1",
-        ] {
-            assert!(bad.parse::<ServerName>().is_err(), "{bad:?}");
-        }
+        let length = "a DNS name has 1 to 253 characters";
+        let label = "each DNS label has 1 to 63 characters";
+        let hyphen = "a DNS label neither starts nor ends with a hyphen";
+        let characters = "a DNS name has only letters, digits, hyphens and dots";
+        let digits = "not an IP address, and a DNS name cannot end in digits";
         let long_label = "a".repeat(64);
-        assert!(long_label.parse::<ServerName>().is_err());
+        let longest = ["a"; 127].join("."); // 253 characters
+        assert_eq!(
+            longest.parse::<ServerName>(),
+            Ok(ServerName::Dns(longest.clone()))
+        );
+        let long_name = longest + ".b";
+        for (bad, reason) in [
+            ("", length),
+            (".", length),
+            (long_name.as_str(), length),
+            ("a..b", label),
+            (long_label.as_str(), label),
+            ("-a.com", hyphen),
+            ("a-.com", hyphen),
+            ("*.example.com", characters),
+            ("a b", characters),
+            ("ü.com", characters),
+            ("1.2.3", digits),
+            ("999.1.1.1", digits),
+        ] {
+            assert_eq!(
+                bad.parse::<ServerName>(),
+                Err(AdminError::InvalidServerName {
+                    name: bad.to_string(),
+                    reason
+                }),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]
@@ -185,9 +210,16 @@ mod tests {
             name.common_name().unwrap().unwrap().value(),
             "ACME, Inc. \"root\" + CA=1"
         );
-        assert!(common_name("").is_err());
-        assert!(common_name(&"x".repeat(65)).is_err());
-        assert!(common_name("a\nb").is_err());
-        assert!(common_name(" padded").is_err());
+        let length = AdminError::InvalidCaName("a name has 1 to 64 characters");
+        assert_eq!(common_name("").unwrap_err(), length);
+        assert_eq!(common_name(&"x".repeat(65)).unwrap_err(), length);
+        assert_eq!(
+            common_name("a\nb").unwrap_err(),
+            AdminError::InvalidCaName("a name has no control characters")
+        );
+        assert_eq!(
+            common_name(" padded").unwrap_err(),
+            AdminError::InvalidCaName("a name neither starts nor ends with a space")
+        );
     }
 }

@@ -15,10 +15,13 @@ const MAX_SERIAL_LEN: usize = 20;
 /// (`4f:1a:0c`), as various tools print them.
 ///
 /// ```
-/// use securecom_admin::SerialNumber;
+/// use securecom_admin::{AdminError, SerialNumber};
 /// let serial: SerialNumber = "0x00:4f:1A:0c".parse()?;
 /// assert_eq!(serial.to_string(), "4F1A0C");
-/// assert!("0".parse::<SerialNumber>().is_err());
+/// assert_eq!(
+///     "0".parse::<SerialNumber>(),
+///     Err(AdminError::InvalidSerial("0".into()))
+/// );
 /// # Ok::<(), securecom_admin::AdminError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -117,9 +120,16 @@ mod tests {
         assert_eq!(s.to_string(), "1000");
         assert_eq!("abc".parse::<SerialNumber>().unwrap().to_string(), "0ABC");
         for bad in ["", "0x", "00", "xyz", "+1", "1 2", "é", &"ff".repeat(21)] {
-            assert!(bad.parse::<SerialNumber>().is_err(), "{bad:?}");
+            assert_eq!(
+                bad.parse::<SerialNumber>(),
+                Err(AdminError::InvalidSerial(bad.to_string())),
+                "{bad:?}"
+            );
         }
-        assert!(SerialNumber::from_be_bytes(&[0; 3]).is_err());
+        assert_eq!(
+            SerialNumber::from_be_bytes(&[0; 3]),
+            Err(AdminError::InvalidSerial("000000".into()))
+        );
         assert_eq!(
             SerialNumber::from_be_bytes(&[0, 0, 7])
                 .unwrap()
@@ -136,6 +146,9 @@ mod tests {
         }
         // 20 bytes with the high bit set take 21 in DER, over RFC 5280's limit.
         let s = SerialNumber::from_be_bytes(&[0xff; 20]).unwrap();
-        assert!(matches!(s.to_x509(), Err(AdminError::InvalidSerial(_))));
+        assert_eq!(
+            s.to_x509().unwrap_err(),
+            AdminError::InvalidSerial("FF".repeat(20))
+        );
     }
 }

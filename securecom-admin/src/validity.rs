@@ -104,11 +104,22 @@ mod tests {
     #[test]
     fn order_and_range_are_checked() {
         let t = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        assert!(Validity::new(t, t).is_err());
-        assert!(Validity::new(t + Duration::from_secs(1), t).is_err());
+        let not_before_end = Err(AdminError::InvalidTime("the start is not before the end"));
+        assert_eq!(Validity::new(t, t), not_before_end);
+        assert_eq!(Validity::new(t + Duration::from_secs(1), t), not_before_end);
         assert!(Validity::new(t, t + Duration::from_secs(1)).is_ok());
-        assert!(Validity::days_from_now(0).is_err());
-        assert!(Validity::days_from_now(u32::MAX).is_err());
+        assert_eq!(
+            Validity::new(UNIX_EPOCH - Duration::from_secs(1), t),
+            Err(AdminError::InvalidTime("before 1970"))
+        );
+        assert_eq!(
+            Validity::days_from_now(0),
+            Err(AdminError::InvalidTime("a validity of zero days"))
+        );
+        assert_eq!(
+            Validity::days_from_now(u32::MAX),
+            Err(AdminError::InvalidTime("after the year 9999"))
+        );
     }
 
     #[test]

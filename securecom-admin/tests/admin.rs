@@ -3,10 +3,6 @@
 //! mismatched inputs are typed errors; the development PKI is idempotent.
 
 #[path = "admin/support.rs"]
-#[allow(
-    dead_code,
-    reason = "shared with the securecom crate's tests/keytool.rs"
-)]
 mod support;
 
 #[path = "admin/certificates.rs"]

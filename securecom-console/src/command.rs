@@ -53,9 +53,15 @@ anything else   a message to your chat peer";
 /// use securecom_console::{ConsoleCommand, parse_command};
 /// assert_eq!(parse_command("/users"), Ok(ConsoleCommand::Users));
 /// assert_eq!(parse_command("hello"), Ok(ConsoleCommand::Say("hello".into())));
-/// assert!(parse_command("/chat").is_err());
-/// assert!(parse_command("/chat ../x").is_err());
-/// assert!(parse_command("/dance").is_err());
+/// assert_eq!(parse_command("/chat"), Err("/chat needs a user name".into()));
+/// assert_eq!(
+///     parse_command("/chat ../x"),
+///     Err("invalid username: must start with a letter or digit".into())
+/// );
+/// assert_eq!(
+///     parse_command("/dance"),
+///     Err("unknown command /dance (try /help)".into())
+/// );
 /// ```
 pub fn parse_command(line: &str) -> Result<ConsoleCommand, String> {
     let line = line.trim_end_matches(['\r', '\n']);
@@ -126,15 +132,19 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error_not_a_panic() {
-        for line in [
-            "/",
-            "/chat",
-            "/chat a b",
-            "/users x",
-            "/chat \u{1b}[2J",
-            "/nope",
+        // The error is the text shown to the user: compared whole.
+        for (line, error) in [
+            ("/", "unknown command / (try /help)"),
+            ("/chat", "/chat needs a user name"),
+            ("/chat a b", "/chat: too many arguments"),
+            ("/users x", "/users takes no argument"),
+            (
+                "/chat \u{1b}[2J",
+                "invalid username: must start with a letter or digit",
+            ),
+            ("/nope", "unknown command /nope (try /help)"),
         ] {
-            assert!(parse_command(line).is_err(), "{line:?}");
+            assert_eq!(parse_command(line), Err(error.to_owned()), "{line:?}");
         }
     }
 }

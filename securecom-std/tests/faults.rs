@@ -130,8 +130,10 @@ fn a_server_closing_during_the_handshake_is_reported() {
         let _ = stream.read(&mut buf);
     });
     let result = Client::connect(addr, client_config("alice"), ClientOptions::default());
+    // Once connected, the driver reports any end of the handshake's socket, EOF or error,
+    // as `Closed` (`Io` is only for the connect itself).
     assert!(
-        matches!(result, Err(ConnectError::Closed | ConnectError::Io(_))),
+        matches!(result, Err(ConnectError::Closed)),
         "{:?}",
         result.map(|_| ())
     );

@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use securecom_proto::client::{AutoRefusal, ChatEndReason, ChatStatus, ClientEvent};
+use securecom_proto::client::{AutoRefusal, ChatEndReason, ChatStatus, ClientEvent, CommandKind};
+use securecom_proto::command::CommandError;
 use securecom_proto::handshake::{ClientConfig, ServerConfig};
 use securecom_proto::identity::{Identity, MemoryDirectory, Username};
 use securecom_proto::pki::{
@@ -163,9 +164,16 @@ async fn three_clients_login_list_chat_busy_leave_exit() {
 
     // Busy: carol's request to bob is refused by the relay at once.
     carol.handle.request_chat(name("bob")).await.unwrap();
-    carol
+    let failed = carol
         .expect("busy", |e| matches!(e, ClientEvent::CommandFailed { .. }))
         .await;
+    assert_eq!(
+        failed,
+        ClientEvent::CommandFailed {
+            command: CommandKind::RequestChat,
+            error: CommandError::BUSY,
+        }
+    );
     // While negotiating, a client refuses on its own: carol asks alice while alice
     // is busy with bob at the relay... alice is chatting, so the relay answers; instead
     // make carol the target of two requests.

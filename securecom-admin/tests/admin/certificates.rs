@@ -2,6 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use der::Decode;
 use securecom_admin::*;
 use securecom_host::identity::IdentityFileExt;
 use securecom_proto::identity::Identity;
@@ -136,15 +137,49 @@ fn wrong_ca_inputs_are_typed_errors() {
             found: 2
         }
     );
-    for garbage in [
-        "",
-        "hello",
-        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-        "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n",
-    ] {
-        assert!(issue_server_certificate(&ca_key, garbage, &localhost, days(1)).is_err());
-        assert!(certificate_serial(garbage).is_err());
+    // No certificate at all.
+    for garbage in ["", "hello"] {
+        assert_eq!(
+            issue_server_certificate(&ca_key, garbage, &localhost, days(1)).unwrap_err(),
+            AdminError::CertificateCount {
+                what: "CA certificate",
+                found: 0
+            }
+        );
+        assert_eq!(
+            certificate_serial(garbage),
+            Err(AdminError::CertificateCount {
+                what: "certificate",
+                found: 0
+            })
+        );
     }
+    // A PEM block whose bytes are no certificate (the reason is the DER parser's text).
+    let not_der = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    assert!(matches!(
+        issue_server_certificate(&ca_key, not_der, &localhost, days(1)),
+        Err(AdminError::Malformed {
+            what: "CA certificate",
+            ..
+        })
+    ));
+    assert!(matches!(
+        certificate_serial(not_der),
+        Err(AdminError::Malformed {
+            what: "certificate",
+            ..
+        })
+    ));
+    // A PEM block that is not Base64 (the reason is the PEM parser's text).
+    let not_base64 = "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n";
+    assert!(matches!(
+        issue_server_certificate(&ca_key, not_base64, &localhost, days(1)),
+        Err(AdminError::Certificate(CertificateError::MalformedPem(_)))
+    ));
+    assert!(matches!(
+        certificate_serial(not_base64),
+        Err(AdminError::Certificate(CertificateError::MalformedPem(_)))
+    ));
 
     // A CRL of another CA, or a tampered one, is not re-signed.
     let (now, until) = crl_window(30);
@@ -162,15 +197,28 @@ fn wrong_ca_inputs_are_typed_errors() {
         let mut damaged = der.clone();
         damaged[i] ^= 0x01;
         let pem = pem_block("X509 CRL", &damaged);
-        assert!(
-            revoke(&ca_key, &ca_pem, &pem, &serial, now, until).is_err(),
-            "byte {i} flipped still accepted"
-        );
+        let result = revoke(&ca_key, &ca_pem, &pem, &serial, now, until);
+        // A flip that breaks the DER is `Malformed`; any other fails the issuer's name or
+        // signature check, which cannot tell a tampered CRL from another CA's.
+        if <x509_cert::crl::CertificateList>::from_der(&damaged).is_err() {
+            assert!(
+                matches!(result, Err(AdminError::Malformed { what: "CRL", .. })),
+                "byte {i}: {result:?}"
+            );
+        } else {
+            assert_eq!(
+                result,
+                Err(AdminError::CrlFromAnotherIssuer),
+                "byte {i} flipped"
+            );
+        }
     }
-    assert!(matches!(
+    assert_eq!(
         create_crl(&ca_key, &ca_pem, &[], until, now),
-        Err(AdminError::InvalidTime(_))
-    ));
+        Err(AdminError::InvalidTime(
+            "a CRL's thisUpdate must be before its nextUpdate"
+        ))
+    );
 }
 
 #[test]

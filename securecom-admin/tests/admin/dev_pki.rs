@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use securecom_admin::*;
 use securecom_host::identity::{IdentityFileExt, PemFolderDirectory};
 use securecom_proto::identity::{Identity, UserDirectory, Username};
+use securecom_proto::pki::CertificateError;
 
 use crate::support::{TempFolder, client_check, in_a_day};
 
@@ -76,27 +77,35 @@ fn ensure_creates_everything_once_and_reuses_it() {
 
 #[test]
 fn missing_halves_are_reported_not_papered_over() {
+    let inconsistent = |folder: &TempFolder, reason: &str| {
+        Err(AdminError::InconsistentDevPki {
+            folder: folder.path().display().to_string(),
+            reason: reason.into(),
+        })
+    };
     let folder = TempFolder::new("dev-pki-broken");
     let pki = DevPki::ensure(folder.path()).unwrap();
     std::fs::remove_file(&pki.ca_key).unwrap();
-    assert!(matches!(
+    assert_eq!(
         DevPki::ensure(folder.path()),
-        Err(AdminError::InconsistentDevPki { .. })
-    ));
+        inconsistent(&folder, "ca.pem without ca.key")
+    );
 
     let folder = TempFolder::new("dev-pki-user");
     let pki = DevPki::ensure(folder.path()).unwrap();
     std::fs::remove_file(&pki.users[1].key_file).unwrap();
-    let error = DevPki::ensure(folder.path()).unwrap_err();
-    assert!(error.to_string().contains("bob"), "{error}");
+    assert_eq!(
+        DevPki::ensure(folder.path()),
+        inconsistent(&folder, "users/bob.pem without keys/bob.key")
+    );
 
     let folder = TempFolder::new("dev-pki-server");
     let pki = DevPki::ensure(folder.path()).unwrap();
     std::fs::remove_file(&pki.server_chain).unwrap();
-    assert!(matches!(
+    assert_eq!(
         DevPki::ensure(folder.path()),
-        Err(AdminError::InconsistentDevPki { .. })
-    ));
+        inconsistent(&folder, "server.key without server.pem")
+    );
 }
 
 #[test]
@@ -136,9 +145,14 @@ fn a_foreign_server_certificate_is_refused() {
     std::fs::remove_file(&pki.server_chain).unwrap();
     key.save_pem_file(&pki.server_key).unwrap();
     write_new_file(&pki.server_chain, &cert).unwrap();
-    let error = DevPki::ensure(folder.path()).unwrap_err();
-    assert!(
-        matches!(error, AdminError::InconsistentDevPki { .. }),
-        "{error:?}"
+    assert_eq!(
+        DevPki::ensure(folder.path()),
+        Err(AdminError::InconsistentDevPki {
+            folder: folder.path().display().to_string(),
+            reason: format!(
+                "server.pem does not verify for localhost: {}",
+                CertificateError::UnknownIssuer
+            ),
+        })
     );
 }

@@ -35,16 +35,25 @@ fn created_users_register_and_are_found_by_the_server() {
 #[test]
 fn bad_usernames_are_refused_before_any_key_is_made() {
     let folder = TempFolder::new("bad-users");
-    for bad in ["", "a/b", "../x", "with space", &"x".repeat(300)] {
-        assert!(
-            matches!(
-                create_user(bad),
-                Err(AdminError::Identity(IdentityError::InvalidUsername(_)))
-            ),
+    let long = "x".repeat(300);
+    for (bad, reason) in [
+        ("", "empty"),
+        ("a/b", "only letters, digits, '_', '-' and '.' are allowed"),
+        ("../x", "must start with a letter or digit"),
+        (
+            "with space",
+            "only letters, digits, '_', '-' and '.' are allowed",
+        ),
+        (long.as_str(), "longer than 32 bytes"),
+    ] {
+        let invalid = AdminError::Identity(IdentityError::InvalidUsername(reason));
+        assert_eq!(create_user(bad).unwrap_err(), invalid, "{bad:?}");
+        let (someone, _) = create_user("someone").unwrap();
+        assert_eq!(
+            register_user(folder.path(), bad, &someone.public_key()),
+            Err(invalid),
             "{bad:?}"
         );
-        let (someone, _) = create_user("someone").unwrap();
-        assert!(register_user(folder.path(), bad, &someone.public_key()).is_err());
     }
     assert_eq!(std::fs::read_dir(folder.path()).unwrap().count(), 0);
 }

@@ -42,10 +42,16 @@ fn serves_openssl_written_keys_and_registers_new_users() {
 
 #[test]
 fn bad_file_names_are_named_in_the_error() {
-    for bad in [
-        "_x.pem",
-        "white space.pem",
-        "a-name-that-is-far-too-long-for-us.pem",
+    for (bad, reason) in [
+        ("_x.pem", "must start with a letter or digit"),
+        (
+            "white space.pem",
+            "only letters, digits, '_', '-' and '.' are allowed",
+        ),
+        (
+            "a-name-that-is-far-too-long-for-us.pem",
+            "longer than 32 bytes",
+        ),
     ] {
         let folder = TempFolder::new("dir-bad-name");
         random_identity()
@@ -53,8 +59,9 @@ fn bad_file_names_are_named_in_the_error() {
             .save_pem_file(folder.join(bad))
             .unwrap();
         let error = PemFolderDirectory::open(folder.path()).unwrap_err();
-        assert!(
-            matches!(in_file(error, bad), IdentityError::InvalidUsername(_)),
+        assert_eq!(
+            in_file(error, bad),
+            IdentityError::InvalidUsername(reason),
             "{bad}"
         );
     }

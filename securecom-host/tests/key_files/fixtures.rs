@@ -45,19 +45,19 @@ fn refused_contents_name_the_file() {
         );
     }
     let error = PublicKey::load_pem_file(fixture("ed25519.pem")).unwrap_err();
-    assert!(matches!(
+    assert_eq!(
         in_file(error, "ed25519.pem"),
         IdentityError::UnexpectedPemLabel {
             expected: "PUBLIC KEY",
-            ..
+            found: "PRIVATE KEY".into(),
         }
-    ));
+    );
     let error = Identity::load_pem_file(fixture("ed25519.pub.pem")).unwrap_err();
-    assert!(matches!(
+    assert_eq!(
         in_file(error, "ed25519.pub.pem"),
         IdentityError::UnexpectedPemLabel {
             expected: "PRIVATE KEY",
-            ..
+            found: "PUBLIC KEY".into(),
         }
-    ));
+    );
 }

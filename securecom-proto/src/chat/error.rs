@@ -1,6 +1,6 @@
 //! Errors of the end-to-end chat.
 
-use crate::codec::DecodeError;
+use crate::codec::{DecodeError, EncodeError};
 
 /// Why an end-to-end chat operation failed. Every error from the peer's data is fatal for
 /// the chat: the session must be discarded.
@@ -48,6 +48,10 @@ pub enum ChatError {
     /// The text is longer than [`super::MAX_TEXT_LEN`] or not UTF-8.
     #[error("invalid chat text")]
     InvalidText,
+    /// A chat message could not be encoded (a record whose ciphertext does not fit a chat
+    /// payload): a local failure, nothing was sent and the ratchet did not move.
+    #[error("cannot encode chat message: {0}")]
+    Encode(#[from] EncodeError),
     /// The message counter is exhausted; the chat must be restarted (2^64 messages).
     #[error("chat counter exhausted")]
     CounterExhausted,

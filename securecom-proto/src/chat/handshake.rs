@@ -126,12 +126,13 @@ impl PreparedInitiator {
             initiator: (me.0.clone(), me.1),
             responder: (peer.0.clone(), peer.1),
         };
-        let hello = ChatHello {
+        let mut hello = Vec::new();
+        ChatHello {
             version: CHAT_VERSION,
             random: self.random,
             key_share: *self.ephemeral.public(),
         }
-        .to_bytes();
+        .encode_fixed(&mut hello);
         let mut transcript = parties.transcript();
         transcript.add(&hello);
         (
@@ -214,7 +215,7 @@ impl ChatInitiator {
         transcript.add(&signature);
         let mac = finished_mac(&keys.initiator_finished, &transcript.current());
         transcript.add(&mac);
-        let confirm = ChatConfirm { signature, mac }.to_bytes();
+        let confirm = ChatConfirm { signature, mac }.to_bytes()?;
 
         let safety = parties.safety_number();
         let (send, recv) = keys.into_chains(&transcript.current());
@@ -306,13 +307,14 @@ impl ChatResponder {
         transcript.add(&reply.signature);
         reply.mac = finished_mac(&keys.responder_finished, &transcript.current());
         transcript.add(&reply.mac);
+        let reply = reply.to_bytes()?;
         Ok((
             ResponderAwaitingConfirm {
                 parties: self.parties,
                 keys,
                 transcript,
             },
-            reply.to_bytes(),
+            reply,
         ))
     }
 }

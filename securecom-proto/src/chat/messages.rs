@@ -4,7 +4,8 @@
 
 use alloc::vec::Vec;
 
-use crate::codec::{Codec, DecodeError, Reader};
+use crate::codec::{Codec, DecodeError, EncodeError, Reader, check_len};
+use crate::command::MAX_CHAT_PAYLOAD;
 
 /// Chat handshake, initiator to responder.
 pub const CHAT_HELLO: u8 = 0x01;
@@ -48,9 +49,20 @@ pub struct ChatConfirm {
     pub mac: [u8; 32],
 }
 
+/// Bytes of a chat record before the ciphertext: type (1) and counter (8).
+const CHAT_RECORD_HEADER: usize = 9;
+
+/// The shortest sealed part of a chat record: one padding block and the tag.
+pub const MIN_CHAT_SEALED_LEN: usize = super::CHAT_PADDING_BLOCK + crate::record::TAG_LEN;
+
+/// The longest sealed part of a chat record: what fits in one chat payload
+/// ([`MAX_CHAT_PAYLOAD`]) after the type and counter.
+pub const MAX_CHAT_SEALED_LEN: usize = MAX_CHAT_PAYLOAD - CHAT_RECORD_HEADER;
+
 /// An encrypted chat record: `counter (8) || ciphertext || tag (16)`; the plaintext is
 /// `kind (1) || length (2) || text || zeros`, padded to a multiple of
-/// [`super::CHAT_PADDING_BLOCK`] bytes.
+/// [`super::CHAT_PADDING_BLOCK`] bytes. The sealed part is
+/// [`MIN_CHAT_SEALED_LEN`]`..=`[`MAX_CHAT_SEALED_LEN`] bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChatRecord {
     /// The sender's message counter, from 0.
@@ -70,12 +82,20 @@ fn expect(r: &mut Reader<'_>, ty: u8) -> Result<(), DecodeError> {
     Ok(())
 }
 
-impl Codec for ChatHello {
-    fn encode(&self, out: &mut Vec<u8>) {
+impl ChatHello {
+    /// Appends the encoding: fixed-size fields only, so it cannot fail.
+    pub(crate) fn encode_fixed(&self, out: &mut Vec<u8>) {
         out.push(CHAT_HELLO);
         out.extend_from_slice(&self.version.to_be_bytes());
         out.extend_from_slice(&self.random);
         out.extend_from_slice(&self.key_share);
+    }
+}
+
+impl Codec for ChatHello {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.encode_fixed(out);
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         expect(r, CHAT_HELLO)?;
@@ -97,10 +117,11 @@ impl ChatReply {
 }
 
 impl Codec for ChatReply {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.encode_core(out);
         out.extend_from_slice(&self.signature);
         out.extend_from_slice(&self.mac);
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         expect(r, CHAT_REPLY)?;
@@ -114,10 +135,11 @@ impl Codec for ChatReply {
 }
 
 impl Codec for ChatConfirm {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.push(CHAT_CONFIRM);
         out.extend_from_slice(&self.signature);
         out.extend_from_slice(&self.mac);
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         expect(r, CHAT_CONFIRM)?;
@@ -129,22 +151,114 @@ impl Codec for ChatConfirm {
 }
 
 impl Codec for ChatRecord {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        check_len(
+            "chat record",
+            self.sealed.len(),
+            MIN_CHAT_SEALED_LEN,
+            MAX_CHAT_SEALED_LEN,
+        )?;
         out.push(CHAT_RECORD);
         out.extend_from_slice(&self.counter.to_be_bytes());
         out.extend_from_slice(&self.sealed);
+        Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         expect(r, CHAT_RECORD)?;
         let counter = r.u64()?;
         let sealed = r.rest();
-        let shortest = super::CHAT_PADDING_BLOCK + crate::record::TAG_LEN;
-        if sealed.len() < shortest {
+        if sealed.len() < MIN_CHAT_SEALED_LEN {
             return Err(DecodeError::Truncated {
-                needed: shortest - sealed.len(),
+                needed: MIN_CHAT_SEALED_LEN - sealed.len(),
+            });
+        }
+        if sealed.len() > MAX_CHAT_SEALED_LEN {
+            return Err(DecodeError::BadLength {
+                what: "chat record",
+                got: sealed.len(),
+                min: MIN_CHAT_SEALED_LEN,
+                max: MAX_CHAT_SEALED_LEN,
             });
         }
         let sealed = r.take(sealed.len())?.to_vec();
         Ok(ChatRecord { counter, sealed })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use core::fmt::Debug;
+
+    fn round_trip<T: Codec + PartialEq + Debug>(value: T) {
+        let bytes = value.to_bytes().unwrap();
+        assert_eq!(T::decode(&bytes), Ok(value));
+    }
+
+    #[test]
+    fn every_message_round_trips_and_records_at_both_bounds() {
+        round_trip(ChatHello {
+            version: u16::MAX,
+            random: [1; 32],
+            key_share: [2; 32],
+        });
+        round_trip(ChatReply {
+            random: [3; 32],
+            key_share: [4; 32],
+            signature: [5; 64],
+            mac: [6; 32],
+        });
+        round_trip(ChatConfirm {
+            signature: [7; 64],
+            mac: [8; 32],
+        });
+        for len in [MIN_CHAT_SEALED_LEN, MAX_CHAT_SEALED_LEN] {
+            round_trip(ChatRecord {
+                counter: u64::MAX,
+                sealed: vec![9; len],
+            });
+        }
+        // The longest record is exactly the longest chat payload.
+        let longest = ChatRecord {
+            counter: 0,
+            sealed: vec![0; MAX_CHAT_SEALED_LEN],
+        };
+        assert_eq!(longest.to_bytes().unwrap().len(), MAX_CHAT_PAYLOAD);
+    }
+
+    #[test]
+    fn a_record_the_decoder_would_reject_is_refused() {
+        let record = |len| ChatRecord {
+            counter: 1,
+            sealed: vec![0; len],
+        };
+        let refused = |len| {
+            Err(EncodeError {
+                what: "chat record",
+                len,
+                min: MIN_CHAT_SEALED_LEN,
+                max: MAX_CHAT_SEALED_LEN,
+            })
+        };
+        for len in [0, MIN_CHAT_SEALED_LEN - 1, MAX_CHAT_SEALED_LEN + 1] {
+            assert_eq!(record(len).to_bytes(), refused(len), "{len} bytes");
+        }
+    }
+
+    #[test]
+    fn a_record_longer_than_a_chat_payload_is_rejected() {
+        let mut bytes = vec![CHAT_RECORD];
+        bytes.extend_from_slice(&[0; 8]);
+        bytes.resize(bytes.len() + MAX_CHAT_SEALED_LEN + 1, 0);
+        assert_eq!(
+            ChatRecord::decode(&bytes),
+            Err(DecodeError::BadLength {
+                what: "chat record",
+                got: MAX_CHAT_SEALED_LEN + 1,
+                min: MIN_CHAT_SEALED_LEN,
+                max: MAX_CHAT_SEALED_LEN,
+            })
+        );
     }
 }

@@ -159,8 +159,18 @@ impl ChatSession {
         self.seal_plaintext(plaintext)
     }
 
-    /// Encrypts a whole plaintext (already padded) under the next message key.
-    fn seal_plaintext(&mut self, mut sealed: Vec<u8>) -> Result<Vec<u8>, ChatError> {
+    /// Encrypts a whole plaintext (already padded) under the next message key and encodes
+    /// the record; the ratchet moves only once the record is encoded.
+    fn seal_plaintext(&mut self, plaintext: Vec<u8>) -> Result<Vec<u8>, ChatError> {
+        let (record, next) = self.encrypt(plaintext)?;
+        let record = record.to_bytes()?;
+        self.send.advance(next)?;
+        Ok(record)
+    }
+
+    /// The record for `plaintext` under the next message key, and the chain after it;
+    /// nothing changes.
+    fn encrypt(&self, mut sealed: Vec<u8>) -> Result<(ChatRecord, Secret), ChatError> {
         let counter = self.send.counter();
         let (message_key, next) = self.send.peek();
         let tag = cipher(&message_key)
@@ -171,17 +181,22 @@ impl ChatSession {
             )
             .map_err(|_| ChatError::InvalidText)?;
         sealed.extend_from_slice(&tag);
-        self.send.advance(next)?;
-        Ok(ChatRecord { counter, sealed }.to_bytes())
+        Ok((ChatRecord { counter, sealed }, next))
     }
 
-    /// Seals an arbitrary plaintext, bypassing the padding: a broken peer, for tests.
+    /// Seals an arbitrary plaintext, bypassing the padding and the encoder's bounds: a
+    /// broken peer, for tests.
     #[cfg(test)]
     pub(crate) fn seal_plaintext_for_testing(
         &mut self,
         plaintext: &[u8],
     ) -> Result<Vec<u8>, ChatError> {
-        self.seal_plaintext(plaintext.to_vec())
+        let (record, next) = self.encrypt(plaintext.to_vec())?;
+        self.send.advance(next)?;
+        let mut out = alloc::vec![CHAT_RECORD];
+        out.extend_from_slice(&record.counter.to_be_bytes());
+        out.extend_from_slice(&record.sealed);
+        Ok(out)
     }
 
     /// Authenticates and decrypts one chat record from the peer. Nothing changes unless it

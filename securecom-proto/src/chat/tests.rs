@@ -4,6 +4,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::*;
+use crate::codec::DecodeError;
 use crate::identity::{Identity, Username};
 use crate::testkit::TestRng;
 
@@ -282,22 +283,24 @@ fn malformed_padding_is_refused_after_authentication() {
     long_length[1..3].copy_from_slice(&62u16.to_be_bytes());
     let mut not_shortest = [0u8; 128];
     not_shortest[..5].copy_from_slice(&good[..5]);
-    let cases: [(&str, &[u8]); 5] = [
-        ("padding not zero", &nonzero),
-        ("length past the end", &long_length),
-        ("more padding than a block", &not_shortest),
-        ("not a whole block", &good[..63]),
-        ("shorter than the header", &good[..2]),
+    // A record shorter than one block and the tag (80 bytes) is refused by the decoder
+    // already, before any decryption.
+    let too_short = |len: usize| ChatError::Decode(DecodeError::Truncated { needed: 80 - len });
+    let cases: [(&str, &[u8], ChatError); 5] = [
+        ("padding not zero", &nonzero, ChatError::BadPadding),
+        ("length past the end", &long_length, ChatError::BadPadding),
+        (
+            "more padding than a block",
+            &not_shortest,
+            ChatError::BadPadding,
+        ),
+        ("not a whole block", &good[..63], too_short(63 + 16)),
+        ("shorter than the header", &good[..2], too_short(2 + 16)),
     ];
-    for (what, plaintext) in cases {
+    for (what, plaintext, expected) in cases {
         let (mut alice, mut bob) = established();
         let m = alice.seal_plaintext_for_testing(plaintext).unwrap();
-        // A record shorter than one block is refused by the decoder already.
-        let err = bob.open(&m).unwrap_err();
-        assert!(
-            matches!(err, ChatError::BadPadding | ChatError::Decode(_)),
-            "{what}: {err:?}"
-        );
+        assert_eq!(bob.open(&m), Err(expected), "{what}");
         // Verify, then commit: the receiving ratchet did not move.
         assert!(
             alloc::format!("{bob:?}").contains("received: 0"),

@@ -39,7 +39,7 @@ use crate::chat::{
     ChatError, ChatInitiator, ChatResponder, ChatSession, KeyStatus, KnownKeys, MAX_TEXT_LEN,
     PreparedInitiator, ResponderAwaitingConfirm, SafetyNumber,
 };
-use crate::codec::Codec;
+use crate::codec::{Codec, EncodeError};
 use crate::command::{Request, RequestBody, RequestId};
 use crate::handshake::ClientConfig;
 use crate::identity::{PublicKey, Username};
@@ -64,6 +64,8 @@ pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(30);
 ///   server or the record layer broke it. These are sticky: every later command returns
 ///   the same error.
 /// - A callback connection: [`ClientError::CallbackRefused`]; close it, the session goes on.
+/// - Our own command did not fit the wire: [`ClientError::Encode`]; nothing was sent and
+///   the session goes on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
@@ -86,6 +88,10 @@ pub enum ClientError {
     /// A callback connection was refused; close that connection (the session goes on).
     #[error("callback connection refused")]
     CallbackRefused,
+    /// A command could not be encoded (a field longer than the protocol carries): a local
+    /// failure; nothing was sent and the session goes on.
+    #[error("cannot encode the command: {0}")]
+    Encode(#[from] EncodeError),
 }
 
 /// A command the caller should not have given now; nothing was sent.
@@ -534,9 +540,9 @@ impl ChatClient {
             return Err(Misuse::TooManyPending.into());
         }
         let id = self.next_id;
+        let request = Request { id, body }.to_bytes()?;
         self.next_id = self.next_id.wrapping_add(1).max(1);
-        let request = Request { id, body };
-        if let Err(e) = self.session.send(Channel::Standard, &request.to_bytes()) {
+        if let Err(e) = self.session.send(Channel::Standard, &request) {
             return Err(self.end(e.into()));
         }
         // Chat data is answered only on error; remember it only by kind.

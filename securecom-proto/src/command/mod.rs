@@ -20,7 +20,7 @@ pub use notice::{GoneReason, Notice};
 pub use request::{Request, RequestBody, RequestId};
 pub use response::{MAX_LISTED_USERS, Response, ResponseBody, UserEntry};
 
-use crate::codec::{DecodeError, Reader, put_u8_prefixed};
+use crate::codec::{DecodeError, EncodeError, Reader, put_u8_prefixed, put_u16_prefixed};
 use crate::identity::{MAX_USERNAME_LEN, PublicKey, Username};
 use alloc::vec::Vec;
 
@@ -28,8 +28,14 @@ use alloc::vec::Vec;
 /// the command header and the relay's framing.
 pub const MAX_CHAT_PAYLOAD: usize = crate::codec::MAX_PLAINTEXT_LEN - 64;
 
-pub(crate) fn put_username(out: &mut Vec<u8>, name: &Username) {
-    put_u8_prefixed(out, name.as_str().as_bytes());
+pub(crate) fn put_username(out: &mut Vec<u8>, name: &Username) -> Result<(), EncodeError> {
+    put_u8_prefixed(
+        out,
+        "username",
+        name.as_str().as_bytes(),
+        1,
+        MAX_USERNAME_LEN,
+    )
 }
 
 pub(crate) fn read_username(r: &mut Reader<'_>) -> Result<Username, DecodeError> {
@@ -42,8 +48,8 @@ pub(crate) fn read_public_key(r: &mut Reader<'_>) -> Result<PublicKey, DecodeErr
     PublicKey::from_bytes(&raw).map_err(|_| DecodeError::InvalidValue("public key"))
 }
 
-pub(crate) fn put_chat_payload(out: &mut Vec<u8>, payload: &[u8]) {
-    crate::codec::put_u16_prefixed(out, payload);
+pub(crate) fn put_chat_payload(out: &mut Vec<u8>, payload: &[u8]) -> Result<(), EncodeError> {
+    put_u16_prefixed(out, "chat payload", payload, 1, MAX_CHAT_PAYLOAD)
 }
 
 pub(crate) fn read_chat_payload(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {

@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::{put_chat_payload, put_username, read_chat_payload, read_public_key, read_username};
-use crate::codec::{Codec, DecodeError, Reader};
+use crate::codec::{Codec, DecodeError, EncodeError, Reader};
 use crate::identity::{PublicKey, Username};
 
 /// What the server tells a client without being asked.
@@ -100,40 +100,41 @@ const CHAT_DATA: u8 = 0x06;
 const PEER_LEFT: u8 = 0x07;
 
 impl Codec for Notice {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         match self {
             Notice::IncomingRequest { from, key } => {
                 out.push(INCOMING_REQUEST);
-                put_username(out, from);
+                put_username(out, from)?;
                 out.extend_from_slice(key.as_bytes());
             }
             Notice::RequestWithdrawn { from } => {
                 out.push(REQUEST_WITHDRAWN);
-                put_username(out, from);
+                put_username(out, from)?;
             }
             Notice::RequestExpired { peer } => {
                 out.push(REQUEST_EXPIRED);
-                put_username(out, peer);
+                put_username(out, peer)?;
             }
             Notice::RequestAccepted { peer, key } => {
                 out.push(REQUEST_ACCEPTED);
-                put_username(out, peer);
+                put_username(out, peer)?;
                 out.extend_from_slice(key.as_bytes());
             }
             Notice::RequestDenied { peer } => {
                 out.push(REQUEST_DENIED);
-                put_username(out, peer);
+                put_username(out, peer)?;
             }
             Notice::ChatData(payload) => {
                 out.push(CHAT_DATA);
-                put_chat_payload(out, payload);
+                put_chat_payload(out, payload)?;
             }
             Notice::PeerLeft { peer, reason } => {
                 out.push(PEER_LEFT);
-                put_username(out, peer);
+                put_username(out, peer)?;
                 out.push(reason.0);
             }
         }
+        Ok(())
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {

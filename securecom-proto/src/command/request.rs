@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::{put_chat_payload, put_username, read_chat_payload, read_username};
-use crate::codec::{Codec, DecodeError, Reader};
+use crate::codec::{Codec, DecodeError, EncodeError, Reader};
 use crate::identity::Username;
 
 /// Matches a [`super::Response`] to its request.
@@ -66,27 +66,27 @@ const PING: u8 = 0x09;
 const REGISTER_CALLBACK: u8 = 0x0a;
 
 impl Codec for Request {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.extend_from_slice(&self.id.to_be_bytes());
         match &self.body {
             RequestBody::ListUsers => out.push(LIST_USERS),
             RequestBody::GetPublicKey(user) => {
                 out.push(GET_PUBLIC_KEY);
-                put_username(out, user);
+                put_username(out, user)?;
             }
             RequestBody::RequestChat(user) => {
                 out.push(REQUEST_CHAT);
-                put_username(out, user);
+                put_username(out, user)?;
             }
             RequestBody::Answer { from, accept } => {
                 out.push(ANSWER);
-                put_username(out, from);
+                put_username(out, from)?;
                 out.push(u8::from(*accept));
             }
             RequestBody::Withdraw => out.push(WITHDRAW),
             RequestBody::ChatData(payload) => {
                 out.push(CHAT_DATA);
-                put_chat_payload(out, payload);
+                put_chat_payload(out, payload)?;
             }
             RequestBody::LeaveChat => out.push(LEAVE_CHAT),
             RequestBody::Exit => out.push(EXIT),
@@ -97,6 +97,7 @@ impl Codec for Request {
                 out.extend_from_slice(nonce);
             }
         }
+        Ok(())
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {

@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::{CommandError, put_username, read_public_key, read_username};
-use crate::codec::{Codec, DecodeError, Reader};
+use crate::codec::{Codec, DecodeError, EncodeError, Reader, check_len};
 use crate::identity::{Fingerprint, PublicKey, Username};
 
 /// The most users one list carries; a larger server truncates the list (and says so).
@@ -75,22 +75,28 @@ const CALLBACK_REGISTERED: u8 = 0x0a;
 const ERROR: u8 = 0x7f;
 
 impl Codec for Response {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.extend_from_slice(&self.id.to_be_bytes());
         match &self.body {
             ResponseBody::Users { users, truncated } => {
+                check_len("user list", users.len(), 0, MAX_LISTED_USERS)?;
+                let count = u16::try_from(users.len()).map_err(|_| EncodeError {
+                    what: "user list",
+                    len: users.len(),
+                    min: 0,
+                    max: MAX_LISTED_USERS,
+                })?;
                 out.push(USERS);
                 out.push(u8::from(*truncated));
-                let listed = users.get(..MAX_LISTED_USERS).unwrap_or(users);
-                out.extend_from_slice(&u16::try_from(listed.len()).unwrap_or(0).to_be_bytes());
-                for user in listed {
-                    put_username(out, &user.username);
+                out.extend_from_slice(&count.to_be_bytes());
+                for user in users {
+                    put_username(out, &user.username)?;
                     out.extend_from_slice(user.fingerprint.as_bytes());
                 }
             }
             ResponseBody::PublicKey { username, key } => {
                 out.push(PUBLIC_KEY);
-                put_username(out, username);
+                put_username(out, username)?;
                 out.extend_from_slice(key.as_bytes());
             }
             ResponseBody::RequestSent => out.push(REQUEST_SENT),
@@ -105,6 +111,7 @@ impl Codec for Response {
                 out.push(e.0);
             }
         }
+        Ok(())
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {

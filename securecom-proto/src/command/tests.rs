@@ -5,21 +5,26 @@ use alloc::vec::Vec;
 use core::fmt::Debug;
 
 use super::*;
-use crate::codec::Codec;
+use crate::codec::{Codec, EncodeError};
 use crate::identity::Identity;
 
 fn round_trip<T: Codec + PartialEq + Debug>(value: T) {
-    let bytes = value.to_bytes();
+    let bytes = value.to_bytes().unwrap();
     assert_eq!(T::decode(&bytes).unwrap(), value);
     for cut in 0..bytes.len() {
         assert!(
-            T::decode(&bytes[..cut]).is_err(),
+            matches!(T::decode(&bytes[..cut]), Err(DecodeError::Truncated { .. })),
             "{value:?}: prefix {cut} accepted"
         );
     }
     let mut longer = bytes;
     longer.push(0);
-    assert!(T::decode(&longer).is_err());
+    assert_eq!(T::decode(&longer), Err(DecodeError::TrailingBytes(1)));
+}
+
+/// Encodes and decodes back, without the (slow, for large values) truncation sweep.
+fn round_trip_once<T: Codec + PartialEq + Debug>(value: T) {
+    assert_eq!(T::decode(&value.to_bytes().unwrap()), Ok(value));
 }
 
 fn user(name: &str) -> Username {
@@ -119,7 +124,15 @@ fn malformed_commands_are_typed_errors() {
         })
     ));
     // An empty chat payload is refused (nothing to relay).
-    assert!(Request::decode(&[0, 0, 0, 1, 0x06, 0, 0]).is_err());
+    assert_eq!(
+        Request::decode(&[0, 0, 0, 1, 0x06, 0, 0]),
+        Err(DecodeError::BadLength {
+            what: "chat payload",
+            got: 0,
+            min: 1,
+            max: MAX_CHAT_PAYLOAD
+        })
+    );
     // An answer byte other than 0 or 1.
     let mut bad: Vec<u8> = vec![0, 0, 0, 1, 0x04, 5];
     bad.extend_from_slice(b"alice");
@@ -128,5 +141,134 @@ fn malformed_commands_are_typed_errors() {
         Request::decode(&bad),
         Err(DecodeError::InvalidValue("answer"))
     );
-    assert!(Notice::decode(&[]).is_err());
+    assert_eq!(
+        Notice::decode(&[]),
+        Err(DecodeError::Truncated { needed: 1 })
+    );
+}
+
+/// The longest username the protocol carries.
+fn longest_user() -> Username {
+    user(&"u".repeat(MAX_USERNAME_LEN))
+}
+
+#[test]
+fn every_field_at_its_maximum_round_trips() {
+    let key = Identity::from_seed(&[3; 32]).public_key();
+    let name = longest_user();
+    for body in [
+        RequestBody::GetPublicKey(name.clone()),
+        RequestBody::RequestChat(name.clone()),
+        RequestBody::Answer {
+            from: name.clone(),
+            accept: true,
+        },
+        RequestBody::ChatData(vec![0xaa; MAX_CHAT_PAYLOAD]),
+        RequestBody::ChatData(vec![0xbb; 1]),
+    ] {
+        round_trip_once(Request { id: 1, body });
+    }
+    let users = (0..MAX_LISTED_USERS)
+        .map(|i| UserEntry {
+            username: user(&alloc::format!("{i:0>width$}", width = MAX_USERNAME_LEN)),
+            fingerprint: key.fingerprint(),
+        })
+        .collect();
+    for body in [
+        ResponseBody::Users {
+            users,
+            truncated: true,
+        },
+        ResponseBody::Users {
+            users: Vec::new(),
+            truncated: false,
+        },
+        ResponseBody::PublicKey {
+            username: name.clone(),
+            key,
+        },
+    ] {
+        round_trip_once(Response { id: 2, body });
+    }
+    for notice in [
+        Notice::IncomingRequest {
+            from: name.clone(),
+            key,
+        },
+        Notice::RequestWithdrawn { from: name.clone() },
+        Notice::RequestExpired { peer: name.clone() },
+        Notice::RequestAccepted {
+            peer: name.clone(),
+            key,
+        },
+        Notice::RequestDenied { peer: name.clone() },
+        Notice::ChatData(vec![0xcc; MAX_CHAT_PAYLOAD]),
+        Notice::PeerLeft {
+            peer: name,
+            reason: GoneReason::LEFT,
+        },
+    ] {
+        round_trip_once(notice);
+    }
+}
+
+#[test]
+fn a_chat_payload_the_decoder_would_reject_is_refused() {
+    let too_long = EncodeError {
+        what: "chat payload",
+        len: MAX_CHAT_PAYLOAD + 1,
+        min: 1,
+        max: MAX_CHAT_PAYLOAD,
+    };
+    let empty = EncodeError { len: 0, ..too_long };
+    let request = |payload: Vec<u8>| Request {
+        id: 3,
+        body: RequestBody::ChatData(payload),
+    };
+    assert_eq!(
+        request(vec![0; MAX_CHAT_PAYLOAD + 1]).to_bytes(),
+        Err(too_long)
+    );
+    assert_eq!(request(Vec::new()).to_bytes(), Err(empty));
+    assert_eq!(
+        Notice::ChatData(vec![0; MAX_CHAT_PAYLOAD + 1]).to_bytes(),
+        Err(too_long)
+    );
+    assert_eq!(Notice::ChatData(Vec::new()).to_bytes(), Err(empty));
+    // Longer than the u16 length prefix could even say: refused, not truncated.
+    assert_eq!(
+        request(vec![0; 70_000]).to_bytes(),
+        Err(EncodeError {
+            len: 70_000,
+            ..too_long
+        })
+    );
+}
+
+#[test]
+fn a_user_list_longer_than_the_maximum_is_refused_not_cut() {
+    let key = Identity::from_seed(&[4; 32]).public_key();
+    let users = vec![
+        UserEntry {
+            username: user("alice"),
+            fingerprint: key.fingerprint(),
+        };
+        MAX_LISTED_USERS + 1
+    ];
+    let response = Response {
+        id: 4,
+        body: ResponseBody::Users {
+            users,
+            truncated: true,
+        },
+    };
+    assert_eq!(
+        response.to_bytes(),
+        Err(EncodeError {
+            what: "user list",
+            len: MAX_LISTED_USERS + 1,
+            min: 0,
+            max: MAX_LISTED_USERS
+        })
+    );
 }

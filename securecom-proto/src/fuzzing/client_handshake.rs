@@ -70,7 +70,7 @@ pub fn client_handshake_reached(data: &[u8]) -> Reached {
     let mut transcript = Transcript::default();
     transcript.add(client_hello);
     let mut wire = Vec::new();
-    let mut flight = vec![Msg::plain(hello.to_bytes())];
+    let mut flight = vec![Msg::plain(super::encoded(&hello))];
     mutate_flight(&mut flight, &mut input);
     let no_finished = extract(b"", b"");
     let server_id = PeerKeys {
@@ -89,12 +89,9 @@ pub fn client_handshake_reached(data: &[u8]) -> Reached {
         return Reached::Stopped;
     };
     let mut flight = vec![
-        Msg::sealed(
-            ServerCertificate {
-                chain: f.chain.clone(),
-            }
-            .to_bytes(),
-        ),
+        Msg::sealed(super::encoded(&ServerCertificate {
+            chain: f.chain.clone(),
+        })),
         Msg::new(
             Framing::Sealed,
             Content::Signature(HandshakeType::SERVER_VERIFY, SERVER_SIGNATURE_CONTEXT),
@@ -147,7 +144,7 @@ pub fn client_handshake_reached(data: &[u8]) -> Reached {
         session_id: SESSION_ID,
         username,
     };
-    let mut flight = vec![Msg::sealed(welcome.to_bytes())];
+    let mut flight = vec![Msg::sealed(super::encoded(&welcome))];
     mutate_flight(&mut flight, &mut input);
     let mut wire = Vec::new();
     emit(

@@ -16,8 +16,8 @@ use crate::testkit::pair::{SESSION_ID, USER};
 pub(super) fn round_trip<T: Codec>(data: &[u8]) {
     if let Ok(value) = T::decode(data) {
         assert_eq!(
-            value.to_bytes(),
-            data,
+            value.to_bytes().as_deref(),
+            Ok(data),
             "decode then encode changed the bytes"
         );
     }
@@ -47,30 +47,21 @@ pub(super) fn seeds() -> Vec<Vec<u8>> {
         .take(2)
         .filter_map(|w| split_first_frame(w).map(|(msg, _)| msg.to_vec()))
         .collect();
-    seeds.push(
-        ServerCertificate {
-            chain: f.chain.clone(),
-        }
-        .to_bytes(),
-    );
-    seeds.push(ServerVerify(Verify { signature: [9; 64] }).to_bytes());
-    seeds.push(ServerFinished(Finished { mac: [10; 32] }).to_bytes());
-    seeds.push(ClientVerify(Verify { signature: [7; 64] }).to_bytes());
-    seeds.push(ClientFinished(Finished { mac: [8; 32] }).to_bytes());
+    seeds.push(super::encoded(&ServerCertificate {
+        chain: f.chain.clone(),
+    }));
+    seeds.push(super::encoded(&ServerVerify(Verify { signature: [9; 64] })));
+    seeds.push(super::encoded(&ServerFinished(Finished { mac: [10; 32] })));
+    seeds.push(super::encoded(&ClientVerify(Verify { signature: [7; 64] })));
+    seeds.push(super::encoded(&ClientFinished(Finished { mac: [8; 32] })));
     if let Ok(username) = Username::new(USER) {
-        seeds.push(
-            ClientIdentity {
-                username: username.clone(),
-            }
-            .to_bytes(),
-        );
-        seeds.push(
-            Welcome {
-                session_id: SESSION_ID,
-                username,
-            }
-            .to_bytes(),
-        );
+        seeds.push(super::encoded(&ClientIdentity {
+            username: username.clone(),
+        }));
+        seeds.push(super::encoded(&Welcome {
+            session_id: SESSION_ID,
+            username,
+        }));
     }
     seeds
 }

@@ -92,3 +92,10 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         _ => Vec::new(),
     }
 }
+
+/// The encoding of a message an honest peer builds: refusing one is a bug, which the
+/// fuzzer reports as a crash.
+pub(crate) fn encoded(msg: &impl crate::codec::Codec) -> alloc::vec::Vec<u8> {
+    msg.to_bytes()
+        .unwrap_or_else(|e| panic!("an honest message does not encode: {e}"))
+}

@@ -64,7 +64,7 @@ pub fn server_handshake_reached(data: &[u8]) -> Reached {
         random,
         key_share: *ephemeral.public(),
     });
-    let mut flight = vec![Msg::plain(hello.to_bytes())];
+    let mut flight = vec![Msg::plain(super::encoded(&hello))];
     mutate_flight(&mut flight, &mut input);
     let mut transcript = Transcript::default();
     let mut wire = Vec::new();
@@ -108,7 +108,7 @@ pub fn server_handshake_reached(data: &[u8]) -> Reached {
         return Reached::Stopped;
     };
     let mut flight = vec![
-        Msg::sealed(ClientIdentity { username }.to_bytes()),
+        Msg::sealed(super::encoded(&ClientIdentity { username })),
         Msg::new(
             Framing::Sealed,
             Content::Signature(HandshakeType::CLIENT_VERIFY, CLIENT_SIGNATURE_CONTEXT),

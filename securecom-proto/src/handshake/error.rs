@@ -1,6 +1,6 @@
 //! Handshake errors: precise locally, generic on the wire.
 
-use crate::codec::{ContentType, DecodeError, FrameError};
+use crate::codec::{ContentType, DecodeError, EncodeError, FrameError};
 use crate::identity::Username;
 use crate::pki::CertificateError;
 use crate::record::RecordError;
@@ -22,6 +22,10 @@ pub enum HandshakeError {
     /// A handshake message was malformed.
     #[error("malformed handshake message: {0}")]
     Decode(#[from] DecodeError),
+    /// One of our own messages could not be encoded (for example, a certificate chain
+    /// longer than the protocol carries): a local failure, not the peer's.
+    #[error("cannot encode our handshake message: {0}")]
+    Encode(#[from] EncodeError),
     /// The byte stream could not be framed (for example, an oversized frame).
     #[error("framing error: {0}")]
     Frame(#[from] FrameError),

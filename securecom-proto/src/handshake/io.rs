@@ -49,7 +49,7 @@ impl HandshakeIo {
 
     /// Sends `msg` in a plaintext frame and adds it to the transcript.
     pub(crate) fn send_plaintext(&mut self, msg: &impl Codec) -> Result<(), HandshakeError> {
-        let bytes = msg.to_bytes();
+        let bytes = msg.to_bytes()?;
         self.transcript.add(&bytes);
         #[cfg(test)]
         let bytes = self.tampered(bytes);
@@ -65,7 +65,7 @@ impl HandshakeIo {
         sealer: &mut RecordSealer,
         msg: &impl Codec,
     ) -> Result<(), HandshakeError> {
-        let bytes = msg.to_bytes();
+        let bytes = msg.to_bytes()?;
         self.transcript.add(&bytes);
         #[cfg(test)]
         let bytes = self.tampered(bytes);

@@ -6,7 +6,9 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::codec::{Codec, DecodeError, Reader, put_u8_prefixed, put_u16_prefixed};
+use crate::codec::{
+    Codec, DecodeError, EncodeError, Reader, check_len, put_u8_prefixed, put_u16_prefixed,
+};
 use crate::crypto::{EPHEMERAL_KEY_LEN, HASH_LEN};
 use crate::identity::{MAX_USERNAME_LEN, SIGNATURE_LEN, Username};
 use crate::pki::{MAX_CERT_LEN, MAX_CHAIN_CERTS};
@@ -119,8 +121,9 @@ macro_rules! wrapper_codec {
         pub struct $name(pub $inner);
 
         impl Codec for $name {
-            fn encode(&self, out: &mut Vec<u8>) {
-                self.0.encode_as($ty, out)
+            fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+                self.0.encode_as($ty, out);
+                Ok(())
             }
             fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
                 <$inner>::read_as($ty, r).map($name)
@@ -150,12 +153,21 @@ pub struct ServerCertificate {
 }
 
 impl Codec for ServerCertificate {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let count = self.chain.len();
+        check_len("certificate chain", count, 1, MAX_CHAIN_CERTS)?;
+        let count = u8::try_from(count).map_err(|_| EncodeError {
+            what: "certificate chain",
+            len: count,
+            min: 1,
+            max: MAX_CHAIN_CERTS,
+        })?;
         out.push(HandshakeType::SERVER_CERTIFICATE.0);
-        out.push(u8::try_from(self.chain.len()).unwrap_or(u8::MAX));
+        out.push(count);
         for cert in &self.chain {
-            put_u16_prefixed(out, cert);
+            put_u16_prefixed(out, "certificate", cert, 1, MAX_CERT_LEN)?;
         }
+        Ok(())
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -264,9 +276,15 @@ pub struct ClientIdentity {
 }
 
 impl Codec for ClientIdentity {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.push(HandshakeType::CLIENT_IDENTITY.0);
-        put_u8_prefixed(out, self.username.as_str().as_bytes());
+        put_u8_prefixed(
+            out,
+            "username",
+            self.username.as_str().as_bytes(),
+            1,
+            MAX_USERNAME_LEN,
+        )
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -288,10 +306,16 @@ pub struct Welcome {
 }
 
 impl Codec for Welcome {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.push(HandshakeType::WELCOME.0);
         out.extend_from_slice(&self.session_id.to_be_bytes());
-        put_u8_prefixed(out, self.username.as_str().as_bytes());
+        put_u8_prefixed(
+            out,
+            "username",
+            self.username.as_str().as_bytes(),
+            1,
+            MAX_USERNAME_LEN,
+        )
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -313,11 +337,11 @@ mod tests {
     use alloc::vec;
 
     fn round_trip<T: Codec + PartialEq + fmt::Debug>(value: T) {
-        let bytes = value.to_bytes();
+        let bytes = value.to_bytes().unwrap();
         assert_eq!(T::decode(&bytes).unwrap(), value);
         for cut in 0..bytes.len() {
             assert!(
-                T::decode(&bytes[..cut]).is_err(),
+                matches!(T::decode(&bytes[..cut]), Err(DecodeError::Truncated { .. })),
                 "prefix of {cut} bytes accepted"
             );
         }
@@ -353,21 +377,83 @@ mod tests {
 
     #[test]
     fn a_message_of_another_type_is_rejected() {
-        let bytes = ServerVerify(Verify { signature: [3; 64] }).to_bytes();
-        assert!(ClientVerify::decode(&bytes).is_err());
+        let bytes = ServerVerify(Verify { signature: [3; 64] })
+            .to_bytes()
+            .unwrap();
+        assert_eq!(
+            ClientVerify::decode(&bytes),
+            Err(DecodeError::UnknownType {
+                what: "handshake message",
+                code: HandshakeType::SERVER_VERIFY.0
+            })
+        );
     }
 
     #[test]
     fn chain_bounds_are_enforced() {
-        let too_many = ServerCertificate {
-            chain: vec![vec![1]; MAX_CHAIN_CERTS + 1],
+        // Six one-byte certificates, as no encoder of ours would write them.
+        let mut too_many = vec![HandshakeType::SERVER_CERTIFICATE.0, 6];
+        for _ in 0..MAX_CHAIN_CERTS + 1 {
+            too_many.extend_from_slice(&[0, 1, 0x30]);
+        }
+        let bad_chain = |got| {
+            Err(DecodeError::BadLength {
+                what: "certificate chain",
+                got,
+                min: 1,
+                max: MAX_CHAIN_CERTS,
+            })
         };
-        assert!(matches!(
-            ServerCertificate::decode(&too_many.to_bytes()),
-            Err(DecodeError::BadLength { .. })
-        ));
+        assert_eq!(ServerCertificate::decode(&too_many), bad_chain(6));
         let empty = [HandshakeType::SERVER_CERTIFICATE.0, 0];
-        assert!(ServerCertificate::decode(&empty).is_err());
+        assert_eq!(ServerCertificate::decode(&empty), bad_chain(0));
+    }
+
+    #[test]
+    fn every_field_at_its_maximum_round_trips() {
+        round_trip(ServerCertificate {
+            chain: vec![vec![0x30; MAX_CERT_LEN]; MAX_CHAIN_CERTS],
+        });
+        round_trip(ServerCertificate {
+            chain: vec![vec![0x30; 1]],
+        });
+        let longest = Username::new(&"u".repeat(MAX_USERNAME_LEN)).unwrap();
+        round_trip(ClientIdentity {
+            username: longest.clone(),
+        });
+        round_trip(Welcome {
+            session_id: u64::MAX,
+            username: longest,
+        });
+    }
+
+    #[test]
+    fn a_chain_the_decoder_would_reject_is_refused() {
+        let encode = |chain| ServerCertificate { chain }.to_bytes();
+        let chain_error = |len| EncodeError {
+            what: "certificate chain",
+            len,
+            min: 1,
+            max: MAX_CHAIN_CERTS,
+        };
+        assert_eq!(
+            encode(vec![vec![0x30]; MAX_CHAIN_CERTS + 1]),
+            Err(chain_error(MAX_CHAIN_CERTS + 1))
+        );
+        // More than a one-byte count could even say: refused, not cut to 255.
+        assert_eq!(encode(vec![vec![0x30]; 300]), Err(chain_error(300)));
+        assert_eq!(encode(Vec::new()), Err(chain_error(0)));
+        let cert_error = |len| EncodeError {
+            what: "certificate",
+            len,
+            min: 1,
+            max: MAX_CERT_LEN,
+        };
+        assert_eq!(
+            encode(vec![vec![0x30; 10], vec![0x30; MAX_CERT_LEN + 1]]),
+            Err(cert_error(MAX_CERT_LEN + 1))
+        );
+        assert_eq!(encode(vec![vec![0x30; 10], Vec::new()]), Err(cert_error(0)));
     }
 
     #[test]

@@ -19,12 +19,15 @@ pub type Signature = [u8; SIGNATURE_LEN];
 /// The secret is zeroized when dropped; `Debug` shows only the public fingerprint.
 ///
 /// ```
-/// use securecom_proto::identity::Identity;
+/// use securecom_proto::identity::{Identity, IdentityError};
 /// let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
 /// let alice = Identity::generate(&mut rng);
 /// let sig = alice.sign(b"hello");
-/// assert!(alice.public_key().verify(b"hello", &sig).is_ok());
-/// assert!(alice.public_key().verify(b"hellp", &sig).is_err());
+/// assert_eq!(alice.public_key().verify(b"hello", &sig), Ok(()));
+/// assert_eq!(
+///     alice.public_key().verify(b"hellp", &sig),
+///     Err(IdentityError::BadSignature)
+/// );
 /// ```
 pub struct Identity {
     key: SigningKey,
@@ -59,11 +62,6 @@ impl Identity {
 
     pub(crate) fn signing_key(&self) -> &SigningKey {
         &self.key
-    }
-
-    #[allow(dead_code, reason = "for the handshake code, which is not written yet")]
-    pub(crate) fn from_signing_key(key: SigningKey) -> Self {
-        Identity { key }
     }
 }
 
@@ -119,11 +117,6 @@ impl PublicKey {
     /// The human-comparable fingerprint of this key.
     pub fn fingerprint(&self) -> Fingerprint {
         Fingerprint::of(self)
-    }
-
-    #[allow(dead_code, reason = "for the handshake code, which is not written yet")]
-    pub(crate) fn verifying_key(&self) -> &VerifyingKey {
-        &self.key
     }
 }
 

@@ -13,12 +13,20 @@ pub const MAX_USERNAME_LEN: usize = 32;
 /// a terminal.
 ///
 /// ```
-/// use securecom_proto::identity::Username;
+/// use securecom_proto::identity::{IdentityError, Username};
 /// assert!(Username::new("alice").is_ok());
 /// assert!(Username::new("bob.smith-2").is_ok());
-/// assert!(Username::new("").is_err());
-/// assert!(Username::new("../etc/passwd").is_err());
-/// assert!(Username::new("mallory\u{1b}[2J").is_err());
+/// assert_eq!(Username::new(""), Err(IdentityError::InvalidUsername("empty")));
+/// assert_eq!(
+///     Username::new("../etc/passwd"),
+///     Err(IdentityError::InvalidUsername("must start with a letter or digit"))
+/// );
+/// assert_eq!(
+///     Username::new("mallory\u{1b}[2J"),
+///     Err(IdentityError::InvalidUsername(
+///         "only letters, digits, '_', '-' and '.' are allowed"
+///     ))
+/// );
 /// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Username(String);

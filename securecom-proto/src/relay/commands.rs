@@ -71,8 +71,11 @@ impl super::Relay {
     }
 
     fn respond(&mut self, id: ConnectionId, rid: RequestId, body: ResponseBody) {
-        let response = Response { id: rid, body };
-        self.send(id, Channel::Standard, &response.to_bytes());
+        // The user list is cut at MAX_LISTED_USERS and names are valid by construction:
+        // the encoder cannot refuse. Were it to, the response is not sent.
+        if let Ok(response) = (Response { id: rid, body }).to_bytes() {
+            self.send(id, Channel::Standard, &response);
+        }
     }
 
     fn list_users(&self) -> ResponseBody {

@@ -616,8 +616,12 @@ impl Relay {
 
     /// Sends a notice on `user`'s request channel.
     fn notify(&mut self, user: &Username, notice: &Notice) {
-        if let Some(id) = self.online.get(user).copied() {
-            self.send(id, Channel::Request, &notice.to_bytes());
+        // Every field was decoded, or built, within the bounds the encoder checks: it
+        // cannot refuse. Were it to, the notice is not sent.
+        if let Some(id) = self.online.get(user).copied()
+            && let Ok(bytes) = notice.to_bytes()
+        {
+            self.send(id, Channel::Request, &bytes);
         }
     }
 
@@ -792,4 +796,3 @@ fn drain_records(session: &mut Session, inbox: &mut Vec<Vec<u8>>) -> Drained {
         }
     }
 }
-

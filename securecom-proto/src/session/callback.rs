@@ -20,7 +20,9 @@ use alloc::vec::Vec;
 use subtle::ConstantTimeEq;
 
 use super::{Channel, Incoming, Session, SessionError};
-use crate::codec::{Codec, ContentType, DecodeError, Deframer, Reader, encode_frame_header};
+use crate::codec::{
+    Codec, ContentType, DecodeError, Deframer, EncodeError, Reader, encode_frame_header,
+};
 use crate::crypto::Secret;
 use crate::record::{OpenedRecord, RecordOpener, RecordSealer, TrafficKeys};
 
@@ -48,11 +50,19 @@ impl core::fmt::Debug for CallbackHello {
     }
 }
 
-impl Codec for CallbackHello {
-    fn encode(&self, out: &mut Vec<u8>) {
+impl CallbackHello {
+    /// Appends the encoding: fixed-size fields only, so it cannot fail.
+    fn encode_fixed(&self, out: &mut Vec<u8>) {
         out.push(CALLBACK_HELLO);
         out.extend_from_slice(&self.session_id.to_be_bytes());
         out.extend_from_slice(&self.token);
+    }
+}
+
+impl Codec for CallbackHello {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.encode_fixed(out);
+        Ok(())
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -94,11 +104,12 @@ impl Session {
     /// from now on, request-channel records go to [`Session::callback_output`].
     pub fn attach_callback(&mut self, nonce: &[u8; 16]) -> Vec<u8> {
         let (token, keys) = derive(self, nonce);
-        let hello = CallbackHello {
+        let mut hello = Vec::new();
+        CallbackHello {
             session_id: self.session_id,
             token,
         }
-        .to_bytes();
+        .encode_fixed(&mut hello);
         let mut frame = Vec::with_capacity(5 + hello.len());
         // A callback hello is 41 bytes: the header cannot fail.
         if let Ok(header) = encode_frame_header(ContentType::HANDSHAKE, hello.len()) {

@@ -571,7 +571,9 @@ fn records_on_the_request_channel_from_a_client_close_its_session() {
         body: RequestBody::RequestChat(name("bob")),
     };
     let session = sim.peers[alice].session().unwrap();
-    session.send(Channel::Standard, &ask.to_bytes()).unwrap();
+    session
+        .send(Channel::Standard, &ask.to_bytes().unwrap())
+        .unwrap();
     sim.pump();
     sim.act("bob", |c, now, rng| c.accept(now, rng)).unwrap();
     let session = sim.peers[alice].session().unwrap();

@@ -29,7 +29,9 @@ fn a_bare_session_reaches_the_command_layer() {
         body: RequestBody::Exit,
     };
     let session = w.peers[i].session().unwrap();
-    session.send(Channel::Standard, &exit.to_bytes()).unwrap();
+    session
+        .send(Channel::Standard, &exit.to_bytes().unwrap())
+        .unwrap();
     w.drive().unwrap();
     let exited = |e: &RelayEvent| {
         matches!(e, RelayEvent::UserOffline { connection, reason, .. }

@@ -99,19 +99,19 @@ fn other_algorithms_are_refused() {
 #[test]
 fn private_and_public_files_are_not_interchangeable() {
     let error = load_public_key("ed25519.pem").unwrap_err();
-    assert!(matches!(
+    assert_eq!(
         error,
         IdentityError::UnexpectedPemLabel {
             expected: "PUBLIC KEY",
-            ..
+            found: "PRIVATE KEY".into(),
         }
-    ));
+    );
     let error = load_identity("ed25519.pub.pem").unwrap_err();
-    assert!(matches!(
+    assert_eq!(
         error,
         IdentityError::UnexpectedPemLabel {
             expected: "PRIVATE KEY",
-            ..
+            found: "PUBLIC KEY".into(),
         }
-    ));
+    );
 }

@@ -2,7 +2,11 @@
 //! client wrapper that waits for events with a deadline, and a TCP proxy that records the
 //! bytes and can cut the connection.
 
-#![allow(dead_code, unreachable_pub, missing_docs)]
+#![allow(
+    dead_code,
+    reason = "shared by tests/end_to_end.rs and tests/faults.rs; each uses part of it"
+)]
+#![allow(unreachable_pub, missing_docs, reason = "test support, not an API")]
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -241,18 +245,6 @@ impl TestClient {
                 ),
             }
         }
-    }
-}
-
-/// Waits for `pick` to give a value from `what`, calling it until the deadline.
-pub fn eventually<T>(what: &str, mut poll: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(value) = poll() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "{what}: not within {WAIT:?}");
-        thread::sleep(Duration::from_millis(10));
     }
 }
 

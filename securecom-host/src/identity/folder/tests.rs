@@ -76,7 +76,10 @@ fn bad_names_fail_the_load_naming_the_file_and_other_files_are_ignored() {
         panic!("unexpected {error:?}");
     };
     assert!(path.ends_with("-bad.pem"), "{path}");
-    assert!(matches!(*error, IdentityError::InvalidUsername(_)));
+    assert_eq!(
+        *error,
+        IdentityError::InvalidUsername("must start with a letter or digit")
+    );
     // A failed reload keeps what was there.
     assert_eq!(dir.len(), 1);
 }

@@ -62,7 +62,10 @@ fn allowed(prev: &ChatStatus, next: &ChatStatus) -> bool {
 
 impl Harness {
     pub(super) fn seal_notice(&mut self, notice: &Notice) {
-        self.seal(Channel::Request, &notice.to_bytes());
+        // A notice the encoder refuses (an empty chat payload) is not sent.
+        if let Ok(bytes) = notice.to_bytes() {
+            self.seal(Channel::Request, &bytes);
+        }
     }
 
     pub(super) fn seal(&mut self, channel: Channel, payload: &[u8]) {

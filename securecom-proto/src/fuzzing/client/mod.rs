@@ -137,7 +137,9 @@ pub fn client_messages_shown(data: &[u8]) -> usize {
             12 | 13 => {
                 let id = u32::from(input.u8() % 8);
                 let body = response_body(&mut input);
-                h.seal(Channel::Standard, &Response { id, body }.to_bytes());
+                if let Ok(bytes) = (Response { id, body }).to_bytes() {
+                    h.seal(Channel::Standard, &bytes);
+                }
             }
             14 | 15 => {
                 let n = notice(&mut input);

@@ -157,12 +157,14 @@ fn step(w: &mut World, logins: &mut usize, input: &mut Input<'_>) {
             let id = input.u16();
             let body = request_body(input);
             let i = slot(w, which);
-            if let Some(session) = i.and_then(|i| w.peers.get_mut(i)).and_then(|p| p.session()) {
-                let bytes = Request {
-                    id: u32::from(id),
-                    body,
-                }
-                .to_bytes();
+            let request = Request {
+                id: u32::from(id),
+                body,
+            };
+            // A request the encoder refuses (fuzzed fields out of bounds) is not sent.
+            if let Some(session) = i.and_then(|i| w.peers.get_mut(i)).and_then(|p| p.session())
+                && let Ok(bytes) = request.to_bytes()
+            {
                 let _ = session.send(Channel::Standard, &bytes);
             }
             let size = input.u8();

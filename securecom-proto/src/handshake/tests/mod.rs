@@ -27,10 +27,6 @@ pub(super) const WELCOME: usize = 3;
 
 /// How a handshake run ended.
 #[derive(Debug)]
-#[allow(
-    dead_code,
-    reason = "the errors are read through Debug in failure messages"
-)]
 #[allow(clippy::large_enum_variant, reason = "test outcome, moved once")]
 pub(super) enum Outcome {
     Established {
@@ -40,7 +36,13 @@ pub(super) enum Outcome {
     ClientFailed(HandshakeError),
     ServerFailed(HandshakeError),
     /// The post-handshake bytes broke an established session.
-    SessionFailed(crate::session::SessionError),
+    SessionFailed(
+        #[allow(
+            dead_code,
+            reason = "no test expects it: read through Debug in failures"
+        )]
+        crate::session::SessionError,
+    ),
     /// A side waits for bytes that will never come: its timer would fire.
     Stalled,
 }
