@@ -789,4 +789,3 @@ fn drain_records(session: &mut Session, inbox: &mut Vec<Vec<u8>>) -> Drained {
         }
     }
 }
-
