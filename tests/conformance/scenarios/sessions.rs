@@ -13,13 +13,14 @@ use securecom::proto::command::CommandError;
 use securecom::proto::relay::RelayConfig;
 use securecom::proto::session::CloseReason;
 
+use crate::suite::client::TestClient;
 use crate::suite::harness::{Driver, Handle};
 use crate::suite::net::Net;
 use crate::suite::steps::{accept, ask, chat_ended, expect_message, start_chat, user, users};
 
 /// Scenario 1: three users log in, each under their own name and session id, and see each
-/// other; a user negotiating a chat is refused by her own client, one chatting by the
-/// relay.
+/// other; a user negotiating a chat (asking or asked) is refused by her own client, one
+/// chatting by the relay.
 pub(crate) fn login_list_and_busy_refusal<D: Driver>() {
     let net = Net::<D>::start(RelayConfig::default()).unwrap();
     let mut alice = net.login("alice").unwrap();
@@ -44,28 +45,11 @@ pub(crate) fn login_list_and_busy_refusal<D: Driver>() {
     });
     assert_eq!(denied, ClientEvent::RequestDenied { peer: user("bob") });
 
-    // While alice's request to bob waits, her own client refuses carol without asking her.
+    // While alice's request to bob waits, her own client refuses carol without asking her,
+    // and so does bob's, who is being asked.
     ask(&mut alice, &mut bob);
-    carol.h().request_chat(user("alice")).unwrap();
-    let refused = alice.expect("the automatic refusal", |e| {
-        matches!(e, ClientEvent::AutoRefused { .. })
-    });
-    assert_eq!(
-        refused,
-        ClientEvent::AutoRefused {
-            from: user("carol"),
-            reason: AutoRefusal::Busy,
-        }
-    );
-    let denied = carol.expect("the refusal", |e| {
-        matches!(e, ClientEvent::RequestDenied { .. })
-    });
-    assert_eq!(
-        denied,
-        ClientEvent::RequestDenied {
-            peer: user("alice")
-        }
-    );
+    refused_while_negotiating(&mut carol, &mut alice);
+    refused_while_negotiating(&mut carol, &mut bob);
 
     // Once alice and bob chat, the relay itself answers that she is busy.
     let safety = accept(&mut alice, &mut bob);
@@ -86,6 +70,31 @@ pub(crate) fn login_list_and_busy_refusal<D: Driver>() {
     );
     alice.h().send_text("still with you").unwrap();
     expect_message(&mut bob, "alice", "still with you");
+}
+
+/// `from` asks `to`, who is negotiating another chat: `to`'s own client refuses without
+/// asking its user, who is told, and `from` sees the refusal.
+fn refused_while_negotiating<H: Handle>(from: &mut TestClient<H>, to: &mut TestClient<H>) {
+    from.h().request_chat(to.user().clone()).unwrap();
+    let refused = to.expect("the automatic refusal", |e| {
+        matches!(e, ClientEvent::AutoRefused { .. })
+    });
+    assert_eq!(
+        refused,
+        ClientEvent::AutoRefused {
+            from: from.user().clone(),
+            reason: AutoRefusal::Busy,
+        }
+    );
+    let denied = from.expect("the refusal", |e| {
+        matches!(e, ClientEvent::RequestDenied { .. })
+    });
+    assert_eq!(
+        denied,
+        ClientEvent::RequestDenied {
+            peer: to.user().clone()
+        }
+    );
 }
 
 /// What `from` sends in [`chat_both_ways_in_order`]: the shortest text, the longest,
