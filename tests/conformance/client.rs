@@ -16,7 +16,8 @@ const SHOWN: usize = 12;
 /// A logged-in client.
 pub(crate) struct TestClient<H> {
     user: Username,
-    handle: H,
+    /// `None` once dropped.
+    handle: Option<H>,
     events: Receiver<ClientEvent>,
     /// Events passed over while waiting for others, in order.
     backlog: VecDeque<ClientEvent>,
@@ -26,7 +27,7 @@ impl<H: Handle> TestClient<H> {
     pub(crate) fn new(user: Username, handle: H, events: Receiver<ClientEvent>) -> Self {
         TestClient {
             user,
-            handle,
+            handle: Some(handle),
             events,
             backlog: VecDeque::new(),
         }
@@ -39,7 +40,15 @@ impl<H: Handle> TestClient<H> {
 
     /// The command handle.
     pub(crate) fn h(&self) -> &H {
-        &self.handle
+        self.handle
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}: the handle was dropped", self.user))
+    }
+
+    /// Drops the command handle, keeping the events: with no clone of it left, the
+    /// client leaves the server.
+    pub(crate) fn drop_handle(&mut self) {
+        self.handle = None;
     }
 
     /// Waits for the first event `wanted` accepts and returns it; events passed over stay

@@ -42,6 +42,15 @@ pub(crate) trait Driver: Sized {
         relay: RelayConfig,
     ) -> io::Result<Self::Server>;
 
+    /// Binds a server on an ephemeral loopback port and runs it with its shutdown already
+    /// requested. Returns where it listened once `run` returned `Ok`; fails if binding
+    /// failed, if `run` failed, or if it did not return within [`WAIT`].
+    fn run_shut_down(
+        &self,
+        config: Arc<ServerConfig>,
+        relay: RelayConfig,
+    ) -> io::Result<SocketAddr>;
+
     /// Connects and logs in; the receiver ends when the connection is gone.
     fn connect(
         &self,
@@ -64,6 +73,10 @@ pub(crate) trait RunningServer {
 /// A connected client's commands, blocking until the client logic took them; results
 /// arrive as events.
 pub(crate) trait Handle: Clone + Send + 'static {
+    /// The username we logged in with.
+    fn username(&self) -> &Username;
+    /// The session id the server assigned.
+    fn session_id(&self) -> u64;
     /// Asks who is online.
     fn list_users(&self) -> Result<(), ClientError>;
     /// Asks `user` to chat.

@@ -23,20 +23,17 @@ pub(crate) struct Net<D: Driver> {
 
 impl<D: Driver> Net<D> {
     /// A server with the default handshake timeout.
-    pub(crate) fn start(relay: RelayConfig) -> Result<Self, fixtures::Error> {
+    pub(crate) fn start(relay: RelayConfig) -> io::Result<Self> {
         Net::start_with(DEFAULT_HANDSHAKE_TIMEOUT, relay)
     }
 
     /// A server whose handshakes must end within `handshake_timeout`.
-    pub(crate) fn start_with(
-        handshake_timeout: Duration,
-        relay: RelayConfig,
-    ) -> Result<Self, fixtures::Error> {
+    pub(crate) fn start_with(handshake_timeout: Duration, relay: RelayConfig) -> io::Result<Self> {
         let clients = fixtures::user_names()
             .map(fixtures::client_config)
-            .collect::<Result<_, _>>()?;
+            .collect();
         let driver = D::new()?;
-        let server = driver.start_server(fixtures::server_config(handshake_timeout)?, relay)?;
+        let server = driver.start_server(fixtures::server_config(handshake_timeout), relay)?;
         Ok(Net {
             server,
             clients,
@@ -77,6 +74,19 @@ impl<D: Driver> Net<D> {
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no such fixture user"))?;
         let user = config.username().clone();
         let (handle, events) = self.driver.connect(addr, config.clone(), options)?;
+        Ok(TestClient::new(user, handle, events))
+    }
+
+    /// Connects directly with `config` (a client the fixtures' server may refuse, or that
+    /// may refuse it), with the default options.
+    pub(crate) fn connect_with(
+        &self,
+        config: Arc<ClientConfig>,
+    ) -> Result<TestClient<D::Handle>, ConnectError> {
+        let user = config.username().clone();
+        let (handle, events) =
+            self.driver
+                .connect(self.addr(), config, ClientOptions::default())?;
         Ok(TestClient::new(user, handle, events))
     }
 

@@ -1,6 +1,6 @@
-//! A TCP proxy for one client connection: it forwards both ways, and on command stops
-//! reading from the server (a client that stops reading), reads again, or cuts both sides
-//! at once (a client that vanishes).
+//! A TCP proxy for one client connection: it forwards both ways and records every byte it
+//! forwards, and on command stops reading from the server (a client that stops reading),
+//! reads again, or cuts both sides at once (a client that vanishes).
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -29,6 +29,8 @@ struct Shared {
     changed: Condvar,
     /// Both sockets once connected, to cut them.
     sockets: Mutex<Vec<TcpStream>>,
+    /// Every byte forwarded, both ways, each chunk recorded before it is passed on.
+    recorded: Mutex<Vec<u8>>,
 }
 
 /// A proxy listening on loopback for one client, forwarding to a server.
@@ -47,6 +49,7 @@ impl Proxy {
             tap: Mutex::new(Tap::Flowing),
             changed: Condvar::new(),
             sockets: Mutex::new(Vec::new()),
+            recorded: Mutex::new(Vec::new()),
         });
         let serving = shared.clone();
         thread::Builder::new()
@@ -73,6 +76,12 @@ impl Proxy {
     /// Reads from the server again.
     pub(crate) fn release(&self) {
         self.shared.set(Tap::Flowing);
+    }
+
+    /// Every byte forwarded so far, both ways: whatever one side received through the
+    /// proxy is in it.
+    pub(crate) fn recorded(&self) -> Vec<u8> {
+        lock(&self.shared.recorded).clone()
     }
 
     /// Cuts both sides at once, without any goodbye.
@@ -122,12 +131,13 @@ impl Shared {
             }
         }
         let (to_server, from_client) = (upstream.try_clone()?, client.try_clone()?);
+        let up = self.clone();
         thread::Builder::new()
             .name("conformance-proxy-up".into())
-            .spawn(move || pump(from_client, to_server, None))?;
+            .spawn(move || pump(from_client, to_server, &up, false))?;
         thread::Builder::new()
             .name("conformance-proxy-down".into())
-            .spawn(move || pump(upstream, client, Some(&self)))?;
+            .spawn(move || pump(upstream, client, &self, true))?;
         Ok(())
     }
 }
@@ -140,14 +150,15 @@ fn connect_small(server: SocketAddr) -> io::Result<TcpStream> {
     Ok(socket.into())
 }
 
-/// Copies `from` to `to` until either ends (or, with a tap, it is cut), waiting before each
-/// read while the tap is held; then shuts both down.
-fn pump(mut from: TcpStream, mut to: TcpStream, tap: Option<&Shared>) {
+/// Copies `from` to `to`, recording each chunk, until either ends (or, when `tapped`, the
+/// tap is cut), waiting before each read while a tap is held; then shuts both down.
+fn pump(mut from: TcpStream, mut to: TcpStream, shared: &Shared, tapped: bool) {
     let mut buf = [0u8; CHUNK];
-    while tap.is_none_or(Shared::wait_flowing) {
+    while !tapped || shared.wait_flowing() {
         match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
+                lock(&shared.recorded).extend_from_slice(&buf[..n]);
                 if to.write_all(&buf[..n]).is_err() {
                     break;
                 }

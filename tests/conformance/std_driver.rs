@@ -57,6 +57,30 @@ impl Driver for Std {
         })
     }
 
+    fn run_shut_down(
+        &self,
+        config: Arc<ServerConfig>,
+        relay: RelayConfig,
+    ) -> io::Result<SocketAddr> {
+        let server = Server::bind("127.0.0.1:0", config, ServerOptions { relay })?;
+        let addr = server.local_addr()?;
+        let shutdown = ShutdownHandle::new();
+        shutdown.shutdown();
+        let (returned, done) = mpsc::channel();
+        thread::Builder::new()
+            .name("conformance-std-server-shut-down".into())
+            .spawn(move || {
+                let _ = returned.send(server.run(shutdown));
+            })?;
+        done.recv_timeout(WAIT).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the server did not return within {WAIT:?}"),
+            )
+        })??;
+        Ok(addr)
+    }
+
     fn connect(
         &self,
         addr: SocketAddr,
@@ -102,6 +126,14 @@ impl Drop for StdServer {
 }
 
 impl Handle for ClientHandle {
+    fn username(&self) -> &Username {
+        ClientHandle::username(self)
+    }
+
+    fn session_id(&self) -> u64 {
+        ClientHandle::session_id(self)
+    }
+
     fn list_users(&self) -> Result<(), ClientError> {
         ClientHandle::list_users(self)
     }

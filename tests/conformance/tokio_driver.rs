@@ -80,6 +80,27 @@ impl Driver for Tokio {
         })
     }
 
+    fn run_shut_down(
+        &self,
+        config: Arc<ServerConfig>,
+        relay: RelayConfig,
+    ) -> io::Result<SocketAddr> {
+        self.runtime.block_on(async {
+            let server = Server::bind("127.0.0.1:0", config, ServerOptions { relay }).await?;
+            let addr = server.local_addr()?;
+            // A shutdown signal that has already completed.
+            tokio::time::timeout(WAIT, server.run(std::future::ready(())))
+                .await
+                .map_err(|_| {
+                    io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("the server did not return within {WAIT:?}"),
+                    )
+                })??;
+            Ok(addr)
+        })
+    }
+
     fn connect(
         &self,
         addr: SocketAddr,
@@ -143,6 +164,14 @@ impl Drop for TokioServer {
 }
 
 impl Handle for TokioHandle {
+    fn username(&self) -> &Username {
+        self.inner.username()
+    }
+
+    fn session_id(&self) -> u64 {
+        self.inner.session_id()
+    }
+
     fn list_users(&self) -> Result<(), ClientError> {
         self.runtime.block_on(self.inner.list_users())
     }

@@ -18,6 +18,7 @@
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::time::Duration;
 use std::sync::OnceLock;
 
 use crate::handshake::{ClientConfig, ServerConfig};
@@ -198,6 +199,13 @@ pub fn verifier() -> ServerCertVerifier {
     ServerCertVerifier::from_pem(CA, Some(CRL)).expect("fixture CA")
 }
 
+/// A client's verifier for tests on the real clock (over real sockets, where the endpoint
+/// checks certificates at the system's time): the fixture root, with [`CRL_LONG`]. The
+/// nextUpdate of [`CRL`] is 2026-01-31; [`CRL_LONG`]'s is 2035-12-31.
+pub fn real_clock_verifier() -> ServerCertVerifier {
+    ServerCertVerifier::from_pem(CA, Some(CRL_LONG)).expect("fixture CA")
+}
+
 /// The fixture server's configuration (shared).
 pub fn server_config() -> Arc<ServerConfig> {
     Arc::clone(&get().server)
@@ -221,9 +229,19 @@ pub fn client_config_with(
 
 /// A server (knowing the fixture users) that presents another chain and key, both PEM.
 pub fn server_config_presenting(chain_pem: &str, key_pem: &str) -> Arc<ServerConfig> {
+    Arc::new(server_presenting(chain_pem, key_pem))
+}
+
+/// The fixture server's configuration with another handshake timeout (built afresh: a
+/// `ServerConfig` is not `Clone`).
+pub fn server_config_with_handshake_timeout(timeout: Duration) -> Arc<ServerConfig> {
+    Arc::new(server_presenting(SERVER_CHAIN, SERVER_KEY).with_handshake_timeout(timeout))
+}
+
+fn server_presenting(chain_pem: &str, key_pem: &str) -> ServerConfig {
     let chain = certificates_from_pem(chain_pem).expect("a fixture chain");
     let credentials = ServerCredentials::new(chain, identity(key_pem)).expect("credentials");
-    Arc::new(ServerConfig::new(credentials, Arc::new(directory())))
+    ServerConfig::new(credentials, Arc::new(directory()))
 }
 
 #[cfg(test)]
@@ -281,5 +299,33 @@ mod tests {
         assert_eq!(f.user(3).name.as_str(), "alice");
         assert!(f.named("mallory").is_none());
         assert_eq!(directory().len(), 3);
+    }
+
+    /// After the nextUpdate of [`CRL`] (2026-03-01 here), only the real-clock verifier
+    /// accepts the fixture server; both still check revocation.
+    #[test]
+    fn the_real_clock_pieces_differ_only_where_they_say() {
+        let stale_crl = UnixTime::from_secs(1_772_323_200);
+        let f = get();
+        let chain: Vec<&[u8]> = f.chain.iter().map(Vec::as_slice).collect();
+        let real_clock = real_clock_verifier();
+        assert!(real_clock.checks_revocation());
+        assert_eq!(
+            real_clock.verify_server(&chain, SERVER_NAME, stale_crl),
+            Ok(f.server_key)
+        );
+        assert!(matches!(
+            verifier().verify_server(&chain, SERVER_NAME, stale_crl),
+            Err(crate::pki::CertificateError::CrlExpired { .. })
+        ));
+        let timeout = Duration::from_millis(1500);
+        assert_eq!(
+            server_config_with_handshake_timeout(timeout).handshake_timeout(),
+            timeout
+        );
+        assert_eq!(
+            server_config().handshake_timeout(),
+            crate::handshake::DEFAULT_HANDSHAKE_TIMEOUT
+        );
     }
 }

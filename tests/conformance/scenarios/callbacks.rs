@@ -1,17 +1,20 @@
-//! The client's callback daemon against connections that are not the server's: one that
-//! stays silent, and more than the daemon holds.
+//! The client's callback daemon: the server's callback connection carrying notices, and
+//! connections that are not the server's (a stranger, one that stays silent, more than the
+//! daemon holds).
 
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use securecom::host::driver::ClientOptions;
-use securecom::proto::client::ClientEvent;
+use securecom::proto::client::{ChatEndReason, ClientEvent};
+use securecom::proto::codec::ContentType;
 use securecom::proto::endpoint::ClientLimits;
 use securecom::proto::relay::RelayConfig;
 
 use crate::suite::harness::{Driver, Handle, PROMPT};
 use crate::suite::net::Net;
-use crate::suite::steps::{ask, users};
+use crate::suite::steps::{ask, chat_ended, expect_message, start_chat, users};
 use crate::suite::tcp::{self, Closing};
 
 /// Options with a callback daemon on an ephemeral loopback port, under `limits`.
@@ -26,6 +29,51 @@ fn with_daemon(limits: ClientLimits) -> ClientOptions {
 /// True for a connection closed without a byte sent.
 fn closed_silently(outcome: &Closing) -> bool {
     matches!(outcome, Closing::Closed { received, .. } if received.is_empty())
+}
+
+/// Alice's daemon takes the server's callback connection: bob's chat request, a notice,
+/// reaches her over it, and their chat works both ways. A stranger connecting to the
+/// daemon with a frame that is not the server's hello is closed at once, without a byte;
+/// alice's session and callback connection go on (bob's next message arrives, and so does
+/// carol's request, another notice, once that chat is over).
+pub(crate) fn callback_channel_carries_notices<D: Driver>() {
+    let net = Net::<D>::start(RelayConfig::default()).unwrap();
+    let mut alice = net
+        .login_with("alice", with_daemon(ClientLimits::default()))
+        .unwrap();
+    let mut bob = net.login("bob").unwrap();
+    let mut carol = net.login("carol").unwrap();
+    let daemon = alice.h().callback_addr().unwrap();
+    alice.h().register_callback(daemon.port()).unwrap();
+    let attached = alice.expect("the callback connection", |e| {
+        matches!(e, ClientEvent::CallbackAttached)
+    });
+    assert_eq!(attached, ClientEvent::CallbackAttached);
+
+    start_chat(&mut bob, &mut alice);
+    bob.h().send_text("over the callback").unwrap();
+    expect_message(&mut alice, "bob", "over the callback");
+    alice.h().send_text("and back").unwrap();
+    expect_message(&mut bob, "alice", "and back");
+
+    // A one-byte handshake frame: not the server's hello.
+    let opened = Instant::now();
+    let mut stranger = TcpStream::connect(daemon).unwrap();
+    stranger
+        .write_all(&[ContentType::HANDSHAKE.0, 0, 0, 0, 1, 0])
+        .unwrap();
+    let outcome = tcp::wait_closed(&mut stranger, opened + PROMPT).unwrap();
+    assert!(
+        closed_silently(&outcome),
+        "the stranger, {outcome:?} after {:?}: it should be closed at once",
+        opened.elapsed()
+    );
+
+    bob.h().send_text("still attached").unwrap();
+    expect_message(&mut alice, "bob", "still attached");
+    bob.h().leave_chat().unwrap();
+    assert_eq!(chat_ended(&mut alice, "bob"), ChatEndReason::PeerClosed);
+    ask(&mut carol, &mut alice);
 }
 
 /// Scenario 6: a connection to alice's daemon that never presents the server's hello is
