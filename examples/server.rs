@@ -82,9 +82,19 @@ struct Args {
     /// What to do when a user logs in twice.
     #[arg(long, value_enum, default_value = "reject")]
     second_login: SecondLogin,
+    /// Seconds a socket may take none of the bytes written to it before it is dropped (a
+    /// client that stops reading; its chat partner is told it stalled).
+    #[arg(long, default_value_t = 30)]
+    write_timeout: u64,
     /// Refuse the callback request channel (server-opened connections to clients).
     #[arg(long)]
     no_callback: bool,
+    /// Seconds a callback connection to a client may take to open.
+    #[arg(long, default_value_t = 5)]
+    callback_connect_timeout: u64,
+    /// Seconds a shutdown (Ctrl-C) waits for the goodbyes to be written.
+    #[arg(long, default_value_t = 2)]
+    shutdown_grace: u64,
     /// Log level (error, warn, info, debug, trace); RUST_LOG wins when set.
     #[arg(long, default_value = "info")]
     log: String,
@@ -163,6 +173,9 @@ async fn run(args: Args) -> Result<(), String> {
             SecondLogin::Replace => DuplicateLogin::ReplaceExisting,
         },
         allow_callback: !args.no_callback,
+        write_timeout: Duration::from_secs(args.write_timeout),
+        callback_connect_timeout: Duration::from_secs(args.callback_connect_timeout),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
         ..RelayConfig::default()
     };
     let server = Server::bind(

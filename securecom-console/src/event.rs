@@ -61,6 +61,7 @@ pub fn format_event(event: &ClientEvent) -> String {
                 KeyStatus::FirstSeen => "first-seen",
                 KeyStatus::Known => "known",
                 KeyStatus::Changed { .. } => "changed",
+                _ => "unknown",
             };
             format!(
                 "incoming-request {from} {} {status}",
@@ -71,6 +72,7 @@ pub fn format_event(event: &ClientEvent) -> String {
             let reason = match reason {
                 AutoRefusal::Busy => "busy",
                 AutoRefusal::KeyChanged => "key-changed",
+                _ => "other",
             };
             format!("auto-refused {from} {reason}")
         }
@@ -117,6 +119,8 @@ pub fn format_event(event: &ClientEvent) -> String {
         ClientEvent::ConnectionLost { clean } => {
             format!("disconnected {}", if *clean { "clean" } else { "unclean" })
         }
+        // A newer core's event this console does not know yet.
+        other => format!("event {}", escape(&format!("{other:?}"))),
     }
 }
 
@@ -132,6 +136,7 @@ fn command_name(kind: CommandKind) -> &'static str {
         CommandKind::Exit => "quit",
         CommandKind::Ping => "ping",
         CommandKind::RegisterCallback => "callback",
+        _ => "command",
     }
 }
 

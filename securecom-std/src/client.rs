@@ -50,6 +50,8 @@ enum Msg {
     /// The connection to the server ended or failed.
     ServerClosed,
     CallbackAccepted(TcpStream),
+    /// The callback daemon failed to accept; its acceptor waits for the endpoint's word.
+    CallbackAcceptFailed,
     CallbackData(CallbackId, Vec<u8>),
     CallbackClosed(CallbackId),
 }
@@ -138,7 +140,13 @@ impl Client {
                 let acceptor = Acceptor::spawn(
                     format!("securecom-callback-accept-{username}"),
                     listener,
-                    move |stream, _| to_driver.send(Msg::CallbackAccepted(stream)).is_ok(),
+                    move |result| {
+                        let msg = match result {
+                            Ok((stream, _)) => Msg::CallbackAccepted(stream),
+                            Err(_) => Msg::CallbackAcceptFailed,
+                        };
+                        to_driver.send(msg).is_ok()
+                    },
                 );
                 match acceptor {
                     Ok(acceptor) => Some(acceptor),
@@ -411,6 +419,11 @@ impl Driver {
                         let _ = socket.shutdown(Shutdown::Both);
                     }
                 }
+                ClientAction::ResumeAccepting => {
+                    if let Some(acceptor) = &self.acceptor {
+                        acceptor.resume();
+                    }
+                }
                 other => tracing::warn!(?other, "unknown action"),
             }
         }
@@ -468,6 +481,7 @@ impl Driver {
             Msg::Written(n) => self.endpoint.handle_written(now, n),
             Msg::ServerClosed => self.endpoint.handle_closed(now, ClientSocket::Server),
             Msg::CallbackAccepted(stream) => self.accept_callback(stream),
+            Msg::CallbackAcceptFailed => self.endpoint.handle_callback_accept_failed(now),
             Msg::CallbackData(id, bytes) => self.endpoint.handle_callback_input(now, id, &bytes),
             Msg::CallbackClosed(id) => {
                 self.callbacks.remove(&id);

@@ -8,9 +8,6 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-/// How long the acceptor waits after a failed `accept` (for example, out of file
-/// descriptors) before trying again, so that it does not spin.
-const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 /// How long stopping an acceptor may take to open the connection that wakes it.
 const WAKE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -28,46 +25,58 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Debug)]
 pub(crate) struct Acceptor {
     stop: Arc<AtomicBool>,
+    /// Closed after a failed accept until the endpoint says to accept again.
+    gate: Arc<Gate>,
     addr: SocketAddr,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Acceptor {
-    /// Starts a thread named `name` accepting on `listener`; `on_accept` returns false to
-    /// stop accepting.
+    /// Starts a thread named `name` accepting on `listener` and handing each result to
+    /// `on_accept`, which returns false to stop accepting. After a failed accept the thread
+    /// waits until [`Acceptor::resume`] (the endpoint decides when).
     pub(crate) fn spawn(
         name: String,
         listener: TcpListener,
-        mut on_accept: impl FnMut(TcpStream, SocketAddr) -> bool + Send + 'static,
+        mut on_accept: impl FnMut(io::Result<(TcpStream, SocketAddr)>) -> bool + Send + 'static,
     ) -> io::Result<Acceptor> {
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+        let gate = Gate::new();
+        let (flag, waiting) = (stop.clone(), gate.clone());
         let thread = thread::Builder::new().name(name).spawn(move || {
-            loop {
+            while waiting.wait_open() {
                 let accepted = listener.accept();
                 if flag.load(Ordering::Acquire) {
                     return;
                 }
                 match accepted {
-                    Ok((stream, peer)) => {
-                        if !on_accept(stream, peer) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        waiting.pause();
+                        if !on_accept(Err(e)) {
                             return;
                         }
                     }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        tracing::warn!("accept failed: {e}");
-                        thread::sleep(ACCEPT_ERROR_BACKOFF);
+                    Ok(accepted) => {
+                        if !on_accept(Ok(accepted)) {
+                            return;
+                        }
                     }
                 }
             }
         })?;
         Ok(Acceptor {
             stop,
+            gate,
             addr,
             thread: Some(thread),
         })
+    }
+
+    /// Lets the thread accept again after a failure.
+    pub(crate) fn resume(&self) {
+        self.gate.open();
     }
 
     /// The address accepted on.
@@ -80,6 +89,7 @@ impl Acceptor {
         if self.stop.swap(true, Ordering::AcqRel) {
             return;
         }
+        self.gate.close();
         let woke = TcpStream::connect_timeout(&wake_addr(self.addr), WAKE_TIMEOUT).is_ok();
         if !woke
             && let Some(thread) = &self.thread
@@ -189,8 +199,8 @@ mod tests {
     fn acceptor_stops_and_frees_its_port() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
-        let acceptor = Acceptor::spawn("test-accept".into(), listener, move |_, peer| {
-            tx.send(peer).is_ok()
+        let acceptor = Acceptor::spawn("test-accept".into(), listener, move |accepted| {
+            accepted.is_ok_and(|(_, peer)| tx.send(peer).is_ok())
         })
         .unwrap();
         let addr = acceptor.local_addr();

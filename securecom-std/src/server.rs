@@ -112,6 +112,8 @@ impl std::fmt::Debug for Server {
 /// What the other threads tell the endpoint thread.
 enum ToRelay {
     Accepted(TcpStream, SocketAddr),
+    /// The listener failed to accept; the acceptor waits for the endpoint's word.
+    AcceptFailed(io::Error),
     Data(ConnectionId, Vec<u8>),
     Written(ServerSocket, usize),
     /// The socket ended or failed (or, for a callback, could not be opened).
@@ -170,10 +172,13 @@ impl Server {
         let (to_relay, inbox) = mpsc::sync_channel(INBOX_CAPACITY);
         shutdown.register(to_relay.clone());
         let accepted = to_relay.clone();
-        let acceptor =
-            Acceptor::spawn("securecom-accept".into(), listener, move |stream, peer| {
-                accepted.send(ToRelay::Accepted(stream, peer)).is_ok()
-            })?;
+        let acceptor = Acceptor::spawn("securecom-accept".into(), listener, move |result| {
+            let msg = match result {
+                Ok((stream, peer)) => ToRelay::Accepted(stream, peer),
+                Err(e) => ToRelay::AcceptFailed(e),
+            };
+            accepted.send(msg).is_ok()
+        })?;
         tracing::info!(addr = %acceptor.local_addr(), "serving");
         let mut running = Running {
             endpoint,
@@ -181,8 +186,9 @@ impl Server {
             to_relay,
             clock: StdClock::new(),
             rng: crate::os_rng(),
+            acceptor: Some(acceptor),
         };
-        running.serve(&inbox, &shutdown, acceptor);
+        running.serve(&inbox, &shutdown);
         Ok(())
     }
 }
@@ -193,14 +199,15 @@ struct Running {
     to_relay: SyncSender<ToRelay>,
     clock: StdClock,
     rng: rand_core::UnwrapErr<getrandom::SysRng>,
+    /// The accept thread, until the shutdown.
+    acceptor: Option<Acceptor>,
 }
 
 impl Running {
-    fn serve(&mut self, inbox: &Receiver<ToRelay>, shutdown: &ShutdownHandle, acceptor: Acceptor) {
-        let mut acceptor = Some(acceptor);
+    fn serve(&mut self, inbox: &Receiver<ToRelay>, shutdown: &ShutdownHandle) {
         while !self.endpoint.is_finished() {
             if shutdown.is_shutdown()
-                && let Some(acceptor) = acceptor.take()
+                && let Some(acceptor) = self.acceptor.take()
             {
                 tracing::info!("shutting down: closing {} connections", self.conns.len());
                 acceptor.join();
@@ -234,6 +241,10 @@ impl Running {
         let now = self.clock.now();
         match msg {
             ToRelay::Accepted(stream, peer) => self.accept(stream, peer),
+            ToRelay::AcceptFailed(e) => {
+                tracing::warn!("accept failed: {e}");
+                self.endpoint.handle_accept_failed(now);
+            }
             ToRelay::Data(id, bytes) => self.endpoint.handle_input(id, now, &bytes),
             ToRelay::Written(socket, n) => self.endpoint.handle_written(socket, now, n),
             ToRelay::Closed(socket) => self.endpoint.handle_closed(socket, now),
@@ -328,6 +339,11 @@ impl Running {
                     self.open_callback(connection, port);
                 }
                 ServerAction::Close(socket) => self.close(socket),
+                ServerAction::ResumeAccepting => {
+                    if let Some(acceptor) = &self.acceptor {
+                        acceptor.resume();
+                    }
+                }
                 other => tracing::warn!(?other, "unknown action"),
             }
         }

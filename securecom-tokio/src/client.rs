@@ -125,6 +125,7 @@ impl Client {
             callbacks: BTreeMap::new(),
             ready: Some(ready_tx),
             ended: ended.clone(),
+            accepting: true,
         };
         tokio::spawn(driver.run(read, inbox, rx, listener));
         let session_id = match ready_rx.await {
@@ -272,6 +273,8 @@ struct Driver {
     ended: Ended,
     /// Tells [`Client::connect`] how the handshake ended.
     ready: Option<oneshot::Sender<Result<u64, ConnectFailure>>>,
+    /// False after the callback daemon failed to accept, until the endpoint says again.
+    accepting: bool,
 }
 
 impl Driver {
@@ -318,11 +321,13 @@ impl Driver {
                     }
                 },
                 () = sleep_until(deadline) => self.endpoint.handle_timeout(self.clock.now()),
-                accepted = accept(listener.as_ref()) => {
-                    if let Ok((stream, _)) = accepted {
-                        self.accept_callback(stream);
+                accepted = accept(listener.as_ref().filter(|_| self.accepting)) => match accepted {
+                    Ok((stream, _)) => self.accept_callback(stream),
+                    Err(_) => {
+                        self.accepting = false;
+                        self.endpoint.handle_callback_accept_failed(self.clock.now());
                     }
-                }
+                },
             }
         }
         self.writer.abort();
@@ -351,6 +356,7 @@ impl Driver {
                         task.abort();
                     }
                 }
+                ClientAction::ResumeAccepting => self.accepting = true,
                 other => tracing::warn!(?other, "unknown action"),
             }
         }

@@ -99,6 +99,7 @@ impl Server {
             reports,
             clock: StdClock::new(),
             rng: crate::os_rng(),
+            accepting: true,
         };
         running.serve(listener, inbox, shutdown).await;
         Ok(())
@@ -111,6 +112,8 @@ struct Running {
     reports: mpsc::Sender<Report>,
     clock: StdClock,
     rng: rand_core::UnwrapErr<getrandom::SysRng>,
+    /// False after a failed accept, until the endpoint says to accept again.
+    accepting: bool,
 }
 
 impl Running {
@@ -133,9 +136,13 @@ impl Running {
                     listener = None;
                     self.endpoint.shutdown(self.clock.now());
                 }
-                accepted = accept(listener.as_ref()) => match accepted {
+                accepted = accept(listener.as_ref().filter(|_| self.accepting)) => match accepted {
                     Ok((stream, peer)) => self.accept(stream, peer),
-                    Err(e) => tracing::warn!("accept failed: {e}"),
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        self.accepting = false;
+                        self.endpoint.handle_accept_failed(self.clock.now());
+                    }
                 },
                 Some(report) = inbox.recv() => self.handle(report),
                 () = sleep_until(deadline) => self.endpoint.handle_timeout(self.clock.now()),
@@ -201,6 +208,7 @@ impl Running {
                     self.open_callback(connection, port);
                 }
                 ServerAction::Close(socket) => self.close(socket),
+                ServerAction::ResumeAccepting => self.accepting = true,
                 other => tracing::warn!(?other, "unknown action"),
             }
         }

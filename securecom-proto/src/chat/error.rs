@@ -5,6 +5,7 @@ use crate::codec::{DecodeError, EncodeError};
 /// Why an end-to-end chat operation failed. Every error from the peer's data is fatal for
 /// the chat: the session must be discarded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ChatError {
     /// A chat message was malformed.
     #[error("malformed chat message: {0}")]

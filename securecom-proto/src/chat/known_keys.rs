@@ -6,6 +6,7 @@ use crate::identity::{PublicKey, Username};
 
 /// What a key is, compared with what we remembered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeyStatus {
     /// We had never seen a key for this user; it is now remembered.
     FirstSeen,

@@ -10,6 +10,7 @@ use crate::session::CloseReason;
 
 /// Which command a response or failure belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CommandKind {
     /// `list`.
     ListUsers,
@@ -55,6 +56,7 @@ pub enum ChatEndReason {
 
 /// Why a request was refused without asking the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AutoRefusal {
     /// We are in a chat or negotiating one (the original's `isChatting`).
     Busy,
@@ -64,6 +66,7 @@ pub enum AutoRefusal {
 
 /// An event for the user interface.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClientEvent {
     /// The users online.
     Users {

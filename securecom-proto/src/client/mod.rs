@@ -16,6 +16,8 @@
 //! without asking the user (the original's `isChatting`).
 //!
 //! ## Driving
+//! Drivers run it inside a [`ClientEndpoint`](crate::endpoint::ClientEndpoint), which adds
+//! the handshake before it and every decision about sockets (see the contract there).
 //! Like every machine of this crate: user commands append output; bytes go in through
 //! [`ChatClient::handle_input`] (and [`ChatClient::handle_callback_input`] for the optional
 //! callback connection); [`ChatClient::output`] / [`ChatClient::consume_output`] give the

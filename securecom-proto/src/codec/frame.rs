@@ -58,6 +58,7 @@ impl fmt::Debug for ContentType {
 
 /// Why the byte stream could not be split into frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FrameError {
     /// A header announced a payload larger than [`MAX_FRAME_LEN`].
     #[error("frame of {announced} bytes exceeds the maximum of {MAX_FRAME_LEN}")]

@@ -2,6 +2,7 @@
 
 /// Why a message could not be decoded. Decoding errors are always the peer's fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// The input ended before the value did.
     #[error("message truncated: needed {needed} more bytes")]

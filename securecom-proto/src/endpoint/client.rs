@@ -44,6 +44,9 @@ pub enum ClientAction {
     /// Close the socket and forget it; the endpoint expects no report about it any more.
     /// Once the server socket is closed, the endpoint is finished.
     Close(ClientSocket),
+    /// The callback daemon may accept connections again (after
+    /// [`ClientEndpoint::handle_callback_accept_failed`]).
+    ResumeAccepting,
 }
 
 impl fmt::Debug for ClientAction {
@@ -54,6 +57,7 @@ impl fmt::Debug for ClientAction {
                 .field("len", &bytes.len())
                 .finish(),
             ClientAction::Close(socket) => f.debug_tuple("Close").field(socket).finish(),
+            ClientAction::ResumeAccepting => f.write_str("ResumeAccepting"),
         }
     }
 }
@@ -139,6 +143,8 @@ pub struct ClientEndpoint {
     final_events: VecDeque<ClientEvent>,
     /// Why the session ended, kept after the chat client is gone.
     ended: Option<ClientError>,
+    /// After a failed accept of the callback daemon: when it may accept again.
+    accept_resume: Option<Instant>,
     now: Instant,
 }
 
@@ -177,6 +183,7 @@ impl ClientEndpoint {
             actions: VecDeque::new(),
             final_events: VecDeque::new(),
             ended: None,
+            accept_resume: None,
             now,
         };
         endpoint.flush();
@@ -313,6 +320,16 @@ impl ClientEndpoint {
         Some(id)
     }
 
+    /// The callback daemon's accept failed (for example, out of file descriptors): the
+    /// driver stops accepting until [`ClientAction::ResumeAccepting`],
+    /// [`ACCEPT_RETRY`](super::ACCEPT_RETRY) later.
+    pub fn handle_callback_accept_failed(&mut self, now: Instant) {
+        self.tick(now);
+        if self.accept_resume.is_none() {
+            self.accept_resume = Some(now + super::ACCEPT_RETRY);
+        }
+    }
+
     /// Bytes read from callback connection `id`.
     pub fn handle_callback_input(&mut self, now: Instant, id: CallbackId, data: &[u8]) {
         self.tick(now);
@@ -340,7 +357,7 @@ impl ClientEndpoint {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let machine = match &self.stage {
-            Stage::Handshaking(Some(hs)) => Some(hs.poll_timeout()),
+            Stage::Handshaking(Some(hs)) => hs.poll_timeout(),
             Stage::Chatting(client) => client.poll_timeout(),
             _ => None,
         };
@@ -348,6 +365,8 @@ impl ClientEndpoint {
             machine,
             self.deadlines.next(),
             self.hello_deadlines.first().map(|(at, _)| *at),
+            self.accept_resume
+                .filter(|_| matches!(self.stage, Stage::Chatting(_))),
         ]
         .into_iter()
         .flatten()
@@ -392,6 +411,10 @@ impl ClientEndpoint {
                 break;
             }
             self.forget_callback(id, true);
+        }
+        if self.accept_resume.is_some_and(|t| t <= now) {
+            self.accept_resume = None;
+            self.actions.push_back(ClientAction::ResumeAccepting);
         }
         self.flush();
     }

@@ -33,5 +33,9 @@ pub use server::{ServerAction, ServerEndpoint, ServerSocket};
 /// Bytes a driver reads from a socket at once (one full record and then some).
 pub const READ_CHUNK: usize = 16 * 1024;
 
+/// How long a listener rests after a failed accept (for example, out of file
+/// descriptors) before the endpoint lets the driver accept again, so it does not spin.
+pub const ACCEPT_RETRY: core::time::Duration = core::time::Duration::from_millis(100);
+
 #[cfg(test)]
 mod tests;

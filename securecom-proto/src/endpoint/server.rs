@@ -62,6 +62,8 @@ pub enum ServerAction {
     /// Close the socket (abandoning any write or connect in progress) and forget it; the
     /// endpoint expects no report about it any more.
     Close(ServerSocket),
+    /// Accept connections again (after [`ServerEndpoint::handle_accept_failed`]).
+    ResumeAccepting,
 }
 
 impl fmt::Debug for ServerAction {
@@ -80,6 +82,7 @@ impl fmt::Debug for ServerAction {
                 .field("port", port)
                 .finish(),
             ServerAction::Close(socket) => f.debug_tuple("Close").field(socket).finish(),
+            ServerAction::ResumeAccepting => f.write_str("ResumeAccepting"),
         }
     }
 }
@@ -147,6 +150,8 @@ pub struct ServerEndpoint {
     events: VecDeque<RelayEvent>,
     /// Set by [`ServerEndpoint::shutdown`]: when every socket is closed regardless.
     shutdown_deadline: Option<Instant>,
+    /// After a failed accept: when the driver may accept again.
+    accept_resume: Option<Instant>,
     now: Instant,
 }
 
@@ -173,6 +178,7 @@ impl ServerEndpoint {
             actions: VecDeque::new(),
             events: VecDeque::new(),
             shutdown_deadline: None,
+            accept_resume: None,
             now: Instant::ZERO,
         }
     }
@@ -286,6 +292,15 @@ impl ServerEndpoint {
         self.pump();
     }
 
+    /// Accepting failed (for example, out of file descriptors): the driver stops accepting
+    /// until [`ServerAction::ResumeAccepting`], [`ACCEPT_RETRY`](super::ACCEPT_RETRY) later.
+    pub fn handle_accept_failed(&mut self, now: Instant) {
+        self.tick(now);
+        if self.accept_resume.is_none() {
+            self.accept_resume = Some(now + super::ACCEPT_RETRY);
+        }
+    }
+
     /// Stops serving: says goodbye to every client, refuses new connections, and closes
     /// every socket once its goodbye is written or [`RelayConfig::shutdown_grace`] passed.
     pub fn shutdown(&mut self, now: Instant) {
@@ -313,6 +328,7 @@ impl ServerEndpoint {
             self.deadlines.next(),
             self.callback_deadlines.first().map(|(at, _)| *at),
             self.shutdown_deadline.filter(|_| !self.sockets.is_empty()),
+            self.accept_resume,
         ]
         .into_iter()
         .flatten()
@@ -338,6 +354,10 @@ impl ServerEndpoint {
             if self.drop_callback(id) {
                 self.relay.callback_failed(id);
             }
+        }
+        if self.accept_resume.is_some_and(|t| t <= now) {
+            self.accept_resume = None;
+            self.actions.push_back(ServerAction::ResumeAccepting);
         }
         if self.shutdown_deadline.is_some_and(|t| t <= now) {
             let ids: Vec<ConnectionId> = self.sockets.keys().copied().collect();

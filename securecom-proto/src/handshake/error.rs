@@ -18,6 +18,7 @@ const FAILURE_ALERT_FRAME: [u8; 6] = [ContentType::ALERT.0, 0, 0, 0, 1, ALERT_HA
 /// Why a handshake failed. The variants are for the local side only; on the wire every
 /// failure is the same [`ALERT_HANDSHAKE_FAILURE`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HandshakeError {
     /// A handshake message was malformed.
     #[error("malformed handshake message: {0}")]

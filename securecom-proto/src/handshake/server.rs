@@ -148,9 +148,12 @@ impl ServerHandshake {
         self.io.consume_output(n);
     }
 
-    /// When [`ServerHandshake::handle_timeout`] must be called.
-    pub fn poll_timeout(&self) -> Instant {
-        self.deadline
+    /// When [`ServerHandshake::handle_timeout`] must be called: the handshake's deadline,
+    /// fixed at the start. (Always `Some`: the `Option` is the vocabulary every machine of
+    /// this crate shares.)
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        Some(self.deadline)
     }
 
     /// Fails the handshake if its deadline has passed.

@@ -5,6 +5,7 @@ use alloc::string::String;
 
 /// Why a key, key file, username or directory operation was rejected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdentityError {
     /// The bytes are not a valid Ed25519 public key (or are a weak, small-order key).
     #[error("invalid Ed25519 public key")]

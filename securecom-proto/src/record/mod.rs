@@ -83,6 +83,7 @@ impl fmt::Debug for RecordKind {
 /// Why a record could not be sealed or opened. Every opening error is fatal for the
 /// connection and sticky: the opener returns it again for every later record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RecordError {
     /// The tag did not verify: the record was altered, replayed, reordered, reflected or
     /// injected. The four cases are indistinguishable by design.

@@ -116,6 +116,7 @@ pub enum RelayEvent {
 
 /// Why an established session was dropped.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SessionFailure {
     /// The record layer or framing failed.
     Session(SessionError),

@@ -1,16 +1,21 @@
 //! The relay: the server's presence and routing, as one sans-IO state machine.
 //!
-//! A [`Relay`] owns every connection by [`ConnectionId`]. The driver:
+//! A [`Relay`] owns every connection by [`ConnectionId`]: handshakes, sessions, presence,
+//! requests and chats. Drivers do not drive it directly: the
+//! [`ServerEndpoint`](crate::endpoint::ServerEndpoint) wraps it and adds every decision
+//! about sockets and time (what to write when, whom to stop reading, write deadlines,
+//! callback connections, shutdown); its type documentation holds the driving contract.
+//! The relay's own calls, which the endpoint, the simulations and the fuzz targets use:
 //!
-//! 1. calls [`Relay::open_connection`] for each accepted socket (refused when full);
-//! 2. gives received bytes to [`Relay::handle_input`], reading only from connections for
-//!    which [`Relay::wants_input`] is true (backpressure towards fast senders);
-//! 3. after any call, drains [`Relay::poll_transmit`] to learn which connections have output,
-//!    writes [`Relay::output`] and reports progress with [`Relay::consume_output`]; closes the
-//!    socket when [`Relay::should_close`] says so and then calls [`Relay::connection_lost`];
-//! 4. calls [`Relay::connection_lost`] when a socket ends or fails;
-//! 5. calls [`Relay::handle_timeout`] when [`Relay::poll_timeout`] passes;
-//! 6. reads [`Relay::poll_event`] for logs and metrics.
+//! 1. [`Relay::open_connection`] for each accepted socket (refused when full);
+//! 2. [`Relay::handle_input`] with received bytes; [`Relay::wants_input`] is false while
+//!    the connection's chat peer is too far behind (backpressure towards fast senders);
+//! 3. [`Relay::poll_transmit`] names connections with output; [`Relay::output`] and
+//!    [`Relay::consume_output`] hand it out; [`Relay::should_close`] says when a finished
+//!    connection's output is flushed;
+//! 4. [`Relay::connection_lost`] (or [`Relay::connection_stalled`]) when a socket ends;
+//! 5. [`Relay::handle_timeout`] when [`Relay::poll_timeout`] passes;
+//! 6. [`Relay::poll_event`] for logs and metrics.
 //!
 //! A connection's bad input closes that connection only. A user is online only after a
 //! complete handshake; chat data is forwarded opaquely between the two members of a chat
@@ -190,7 +195,9 @@ impl Relay {
         let id = ConnectionId(self.next_id);
         self.next_id += 1;
         let hs = ServerHandshake::new(self.server.clone(), rng, now);
-        self.note_deadline(hs.poll_timeout());
+        if let Some(deadline) = hs.poll_timeout() {
+            self.note_deadline(deadline);
+        }
         self.connections.insert(
             id,
             Connection {
@@ -528,7 +535,7 @@ impl Relay {
     /// The exact earliest deadline, by a scan of every connection.
     fn earliest_deadline(&self) -> Option<Instant> {
         let conns = self.connections.values().filter_map(|c| match &c.state {
-            ConnState::Handshaking(Some(hs)) => Some(hs.poll_timeout()),
+            ConnState::Handshaking(Some(hs)) => hs.poll_timeout(),
             ConnState::Online(_) => Some(c.last_heard + self.config.idle_timeout),
             ConnState::Closing(out) if !out.is_empty() => {
                 c.closing_since.map(|since| since + CLOSE_LINGER)
@@ -553,7 +560,7 @@ impl Relay {
                 self.transmit.insert(*id);
             }
             match &conn.state {
-                ConnState::Handshaking(Some(hs)) if now >= hs.poll_timeout() => {
+                ConnState::Handshaking(Some(hs)) if hs.poll_timeout().is_some_and(|t| now >= t) => {
                     expired_handshakes.push(*id);
                 }
                 ConnState::Online(_) if now >= conn.last_heard + self.config.idle_timeout => {

@@ -131,6 +131,7 @@ pub enum Incoming<'a> {
 
 /// Why a session failed. Fatal and sticky.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SessionError {
     /// The byte stream could not be framed.
     #[error(transparent)]

@@ -223,3 +223,17 @@ fn errors_name_who_is_at_fault() {
         Some(ClientError::Ended(SessionEnd::WeClosed))
     );
 }
+
+#[test]
+fn a_failed_callback_accept_rests_the_daemon_for_the_retry_interval() {
+    let mut net = Net::new(RelayConfig::default());
+    net.connect("alice", limits());
+    let now = net.now;
+    let endpoint = &mut net.peer("alice").endpoint;
+    endpoint.handle_callback_accept_failed(now);
+    let resume = now + crate::endpoint::ACCEPT_RETRY;
+    assert_eq!(endpoint.poll_timeout(), Some(resume));
+    endpoint.handle_timeout(resume);
+    assert_eq!(endpoint.poll_action(), Some(ClientAction::ResumeAccepting));
+    assert!(endpoint.poll_timeout() > Some(resume));
+}

@@ -163,6 +163,7 @@ impl Net {
                 ServerAction::OpenCallback { connection, port } => {
                     self.callback_requests.push((connection, port));
                 }
+                ServerAction::ResumeAccepting => {}
                 ServerAction::Close(socket) => {
                     self.outstanding.remove(&socket);
                     assert!(
@@ -199,6 +200,7 @@ impl Net {
                         peer.endpoint.handle_written(now, bytes.len());
                         peer.outbound.push_back(bytes);
                     }
+                    ClientAction::ResumeAccepting => {}
                     ClientAction::Close(socket) => {
                         assert!(
                             peer.closed.insert(socket),

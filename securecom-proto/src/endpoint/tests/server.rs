@@ -228,3 +228,27 @@ fn a_handshake_that_stalls_is_closed_at_the_handshake_deadline() {
     assert!(net.server_closed.contains(&ServerSocket::Main(id)));
     assert_eq!(net.server.relay().connection_count(), 0);
 }
+
+#[test]
+fn a_failed_accept_rests_the_listener_for_the_retry_interval() {
+    let mut net = Net::new(config());
+    let now = net.now;
+    net.server.handle_accept_failed(now);
+    // A second failure while resting does not push the resumption back.
+    net.server
+        .handle_accept_failed(now + Duration::from_millis(50));
+    assert_eq!(
+        net.server.poll_timeout(),
+        Some(now + crate::endpoint::ACCEPT_RETRY)
+    );
+    net.advance(crate::endpoint::ACCEPT_RETRY - Duration::from_millis(1));
+    assert!(!net.server_actions.contains(&ServerAction::ResumeAccepting));
+    net.advance(Duration::from_millis(1));
+    assert_eq!(
+        net.server_actions
+            .iter()
+            .filter(|a| **a == ServerAction::ResumeAccepting)
+            .count(),
+        1
+    );
+}
