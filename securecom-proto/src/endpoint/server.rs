@@ -91,17 +91,8 @@ impl fmt::Debug for ServerAction {
 enum Callback {
     /// Being opened by the I/O layer; given up at `deadline`. `hello` goes first.
     Connecting { deadline: Instant, hello: Vec<u8> },
-    /// Open: the hello (still to be written, if any) and the transmit outstanding.
-    Open {
-        hello: Vec<u8>,
-        in_flight: Option<InFlight>,
-    },
-}
-
-/// What the endpoint knows of one client connection's sockets.
-struct Sockets {
-    in_flight: Option<InFlight>,
-    callback: Option<Callback>,
+    /// Open; the hello still to be written, if any.
+    Open { hello: Vec<u8> },
 }
 
 /// The server side of securecom as one sans-IO machine: the [`Relay`] (handshakes,
@@ -140,8 +131,13 @@ struct Sockets {
 /// # }
 /// ```
 pub struct ServerEndpoint {
+    /// The relay, which also knows which connections exist: an idle connection costs the
+    /// endpoint nothing of its own.
     relay: Relay,
-    sockets: BTreeMap<ConnectionId, Sockets>,
+    /// The transmit outstanding per socket (only sockets with one are here).
+    in_flight: BTreeMap<ServerSocket, InFlight>,
+    /// Callback connections, of the few sessions that registered one.
+    callbacks: BTreeMap<ConnectionId, Callback>,
     /// Connections told to stop reading (few: only senders to a slow reader).
     paused: BTreeSet<ConnectionId>,
     deadlines: WriteDeadlines<ServerSocket>,
@@ -159,7 +155,7 @@ impl fmt::Debug for ServerEndpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerEndpoint")
             .field("relay", &self.relay)
-            .field("sockets", &self.sockets.len())
+            .field("in_flight", &self.in_flight.len())
             .field("shutting_down", &self.shutdown_deadline.is_some())
             .finish_non_exhaustive()
     }
@@ -171,7 +167,8 @@ impl ServerEndpoint {
         let deadlines = WriteDeadlines::new(config.write_timeout);
         ServerEndpoint {
             relay: Relay::new(server, config),
-            sockets: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+            callbacks: BTreeMap::new(),
             paused: BTreeSet::new(),
             deadlines,
             callback_deadlines: BTreeSet::new(),
@@ -199,25 +196,16 @@ impl ServerEndpoint {
         if self.shutdown_deadline.is_some() {
             return Err(RelayError::ShuttingDown);
         }
-        let id = self.relay.open_connection(now, rng)?;
-        self.sockets.insert(
-            id,
-            Sockets {
-                in_flight: None,
-                callback: None,
-            },
-        );
-        Ok(id)
+        self.relay.open_connection(now, rng)
     }
 
     /// Bytes read from connection `id`.
     pub fn handle_input(&mut self, id: ConnectionId, now: Instant, data: &[u8]) {
         self.tick(now);
-        if !self.sockets.contains_key(&id) {
+        if self.relay.handle_input(id, now, data).is_err() {
             return;
         }
-        let _ = self.relay.handle_input(id, now, data);
-        if !self.relay.wants_input(id) && self.sockets.contains_key(&id) && self.paused.insert(id) {
+        if !self.relay.wants_input(id) && self.relay.has_connection(id) && self.paused.insert(id) {
             self.actions.push_back(ServerAction::PauseReading(id));
         }
         self.pump();
@@ -227,27 +215,17 @@ impl ServerEndpoint {
     pub fn handle_written(&mut self, socket: ServerSocket, now: Instant, n: usize) {
         self.tick(now);
         let id = socket.connection();
-        let Some(sockets) = self.sockets.get_mut(&id) else {
-            return;
-        };
-        match socket {
-            ServerSocket::Main(_) => {
-                if let Some(in_flight) = sockets.in_flight.take() {
-                    if in_flight.counted {
-                        self.relay.consume_output(id, n.min(in_flight.len));
-                    }
-                    sockets.in_flight = self.deadlines.progress(socket, in_flight, now, n);
-                }
-            }
-            ServerSocket::Callback(_) => {
-                if let Some(Callback::Open { in_flight, .. }) = sockets.callback.as_mut()
-                    && let Some(done) = in_flight.take()
-                {
-                    if done.counted {
+        if let Some(done) = self.in_flight.remove(&socket) {
+            if done.counted {
+                match socket {
+                    ServerSocket::Main(_) => self.relay.consume_output(id, n.min(done.len)),
+                    ServerSocket::Callback(_) => {
                         self.relay.consume_callback_output(id, n.min(done.len));
                     }
-                    *in_flight = self.deadlines.progress(socket, done, now, n);
                 }
+            }
+            if let Some(rest) = self.deadlines.progress(socket, done, now, n) {
+                self.in_flight.insert(socket, rest);
             }
         }
         self.flush(id);
@@ -258,19 +236,15 @@ impl ServerEndpoint {
     /// The callback connection asked for by [`ServerAction::OpenCallback`] is open.
     pub fn handle_callback_connected(&mut self, id: ConnectionId, now: Instant) {
         self.tick(now);
-        let Some(sockets) = self.sockets.get_mut(&id) else {
-            return;
-        };
-        if let Some(Callback::Connecting { deadline, hello }) = sockets.callback.take() {
-            self.callback_deadlines.remove(&(deadline, id));
-            sockets.callback = Some(Callback::Open {
-                hello,
-                in_flight: None,
-            });
-        } else {
-            sockets.callback = None;
-            self.actions
-                .push_back(ServerAction::Close(ServerSocket::Callback(id)));
+        match self.callbacks.remove(&id) {
+            Some(Callback::Connecting { deadline, hello }) => {
+                self.callback_deadlines.remove(&(deadline, id));
+                self.callbacks.insert(id, Callback::Open { hello });
+            }
+            // Given up already (or never asked for): close the late socket.
+            _ => self
+                .actions
+                .push_back(ServerAction::Close(ServerSocket::Callback(id))),
         }
         self.flush(id);
         self.pump();
@@ -314,7 +288,7 @@ impl ServerEndpoint {
 
     /// True once a shutdown closed every socket: the I/O layer may stop.
     pub fn is_finished(&self) -> bool {
-        self.shutdown_deadline.is_some() && self.sockets.is_empty()
+        self.shutdown_deadline.is_some() && self.relay.connection_count() == 0
     }
 
     /// When [`ServerEndpoint::handle_timeout`] must be called next, if ever.
@@ -327,7 +301,8 @@ impl ServerEndpoint {
             self.relay.poll_timeout(),
             self.deadlines.next(),
             self.callback_deadlines.first().map(|(at, _)| *at),
-            self.shutdown_deadline.filter(|_| !self.sockets.is_empty()),
+            self.shutdown_deadline
+                .filter(|_| self.relay.connection_count() > 0),
             self.accept_resume,
         ]
         .into_iter()
@@ -360,7 +335,7 @@ impl ServerEndpoint {
             self.actions.push_back(ServerAction::ResumeAccepting);
         }
         if self.shutdown_deadline.is_some_and(|t| t <= now) {
-            let ids: Vec<ConnectionId> = self.sockets.keys().copied().collect();
+            let ids: Vec<ConnectionId> = self.relay.connection_ids().collect();
             for id in ids {
                 self.forget(id);
             }
@@ -414,15 +389,13 @@ impl ServerEndpoint {
     }
 
     fn open_callback(&mut self, id: ConnectionId, port: u16, hello: Vec<u8>) {
-        let Some(sockets) = self.sockets.get_mut(&id) else {
-            return;
-        };
-        if sockets.callback.is_some() {
-            // The relay allows one callback per session; never two sockets for one.
+        // The relay allows one callback per session; never two sockets for one.
+        if !self.relay.has_connection(id) || self.callbacks.contains_key(&id) {
             return;
         }
         let deadline = self.now + self.relay.config().callback_connect_timeout;
-        sockets.callback = Some(Callback::Connecting { deadline, hello });
+        self.callbacks
+            .insert(id, Callback::Connecting { deadline, hello });
         self.callback_deadlines.insert((deadline, id));
         self.actions.push_back(ServerAction::OpenCallback {
             connection: id,
@@ -434,10 +407,8 @@ impl ServerEndpoint {
     /// outstanding, and closes the connection once the relay is done with it.
     fn flush(&mut self, id: ConnectionId) {
         let now = self.now;
-        let Some(sockets) = self.sockets.get_mut(&id) else {
-            return;
-        };
-        if sockets.in_flight.is_none() {
+        let main = ServerSocket::Main(id);
+        if !self.in_flight.contains_key(&main) {
             let out = self.relay.output(id);
             let len = out.len().min(WRITE_CHUNK);
             if let Some(chunk) = out.get(..len).filter(|c| !c.is_empty()) {
@@ -447,33 +418,35 @@ impl ServerEndpoint {
                 if !counted {
                     self.relay.consume_output(id, len);
                 }
-                let socket = ServerSocket::Main(id);
-                sockets.in_flight = Some(self.deadlines.start(socket, now, len, counted));
-                self.actions
-                    .push_back(ServerAction::Transmit { socket, bytes });
+                let in_flight = self.deadlines.start(main, now, len, counted);
+                self.in_flight.insert(main, in_flight);
+                self.actions.push_back(ServerAction::Transmit {
+                    socket: main,
+                    bytes,
+                });
             }
         }
-        if let Some(Callback::Open { hello, in_flight }) = sockets.callback.as_mut()
-            && in_flight.is_none()
+        let callback = ServerSocket::Callback(id);
+        if let Some(Callback::Open { hello }) = self.callbacks.get_mut(&id)
+            && !self.in_flight.contains_key(&callback)
         {
-            let socket = ServerSocket::Callback(id);
-            if !hello.is_empty() {
-                let bytes = core::mem::take(hello);
-                *in_flight = Some(self.deadlines.start(socket, now, bytes.len(), false));
-                self.actions
-                    .push_back(ServerAction::Transmit { socket, bytes });
-            } else {
+            let (bytes, counted) = if hello.is_empty() {
                 let out = self.relay.callback_output(id);
                 let len = out.len().min(WRITE_CHUNK);
-                if let Some(chunk) = out.get(..len).filter(|c| !c.is_empty()) {
-                    let bytes = chunk.to_vec();
-                    *in_flight = Some(self.deadlines.start(socket, now, len, true));
-                    self.actions
-                        .push_back(ServerAction::Transmit { socket, bytes });
-                }
+                (out.get(..len).unwrap_or_default().to_vec(), true)
+            } else {
+                (core::mem::take(hello), false)
+            };
+            if !bytes.is_empty() {
+                let in_flight = self.deadlines.start(callback, now, bytes.len(), counted);
+                self.in_flight.insert(callback, in_flight);
+                self.actions.push_back(ServerAction::Transmit {
+                    socket: callback,
+                    bytes,
+                });
             }
         }
-        if sockets.in_flight.is_none() && self.relay.should_close(id) {
+        if !self.in_flight.contains_key(&main) && self.relay.should_close(id) {
             self.forget(id);
         }
     }
@@ -482,51 +455,43 @@ impl ServerEndpoint {
     fn forget(&mut self, id: ConnectionId) {
         self.drop_callback(id);
         self.paused.remove(&id);
-        if let Some(sockets) = self.sockets.remove(&id) {
-            self.deadlines
-                .cancel(ServerSocket::Main(id), sockets.in_flight);
-            self.actions
-                .push_back(ServerAction::Close(ServerSocket::Main(id)));
+        let main = ServerSocket::Main(id);
+        self.deadlines.cancel(main, self.in_flight.remove(&main));
+        if self.relay.has_connection(id) {
+            self.actions.push_back(ServerAction::Close(main));
+            self.relay.connection_lost(id);
         }
-        self.relay.connection_lost(id);
     }
 
     /// Closes the callback socket of `id`, if it has one; true if it had.
     fn drop_callback(&mut self, id: ConnectionId) -> bool {
-        let Some(callback) = self.sockets.get_mut(&id).and_then(|s| s.callback.take()) else {
+        let Some(callback) = self.callbacks.remove(&id) else {
             return false;
         };
-        match callback {
-            Callback::Connecting { deadline, .. } => {
-                self.callback_deadlines.remove(&(deadline, id));
-            }
-            Callback::Open { in_flight, .. } => {
-                self.deadlines.cancel(ServerSocket::Callback(id), in_flight);
-            }
+        let socket = ServerSocket::Callback(id);
+        if let Callback::Connecting { deadline, .. } = callback {
+            self.callback_deadlines.remove(&(deadline, id));
         }
-        self.actions
-            .push_back(ServerAction::Close(ServerSocket::Callback(id)));
+        self.deadlines
+            .cancel(socket, self.in_flight.remove(&socket));
+        self.actions.push_back(ServerAction::Close(socket));
         true
     }
 
-    /// `socket` took none of its bytes within the write timeout.
+    /// `socket` took none of its bytes within the write timeout (its deadline is gone).
     fn stalled(&mut self, socket: ServerSocket) {
+        self.in_flight.remove(&socket);
         let id = socket.connection();
         match socket {
             ServerSocket::Main(_) => {
-                if let Some(sockets) = self.sockets.get_mut(&id) {
-                    // Its deadline already fired: nothing left to cancel.
-                    sockets.in_flight = None;
+                self.drop_callback(id);
+                self.paused.remove(&id);
+                if self.relay.has_connection(id) {
+                    self.actions.push_back(ServerAction::Close(socket));
+                    self.relay.connection_stalled(id);
                 }
-                self.relay.connection_stalled(id);
-                self.forget(id);
             }
             ServerSocket::Callback(_) => {
-                if let Some(Callback::Open { in_flight, .. }) =
-                    self.sockets.get_mut(&id).and_then(|s| s.callback.as_mut())
-                {
-                    *in_flight = None;
-                }
                 if self.drop_callback(id) {
                     self.relay.callback_failed(id);
                 }

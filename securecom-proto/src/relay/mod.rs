@@ -443,6 +443,16 @@ impl Relay {
         )
     }
 
+    /// True while the relay holds connection `id` (in any state).
+    pub fn has_connection(&self, id: ConnectionId) -> bool {
+        self.connections.contains_key(&id)
+    }
+
+    /// Every connection held, in id order.
+    pub fn connection_ids(&self) -> impl Iterator<Item = ConnectionId> + '_ {
+        self.connections.keys().copied()
+    }
+
     /// True while `id` is in the handshake (its output is replaced when the handshake ends,
     /// so a driver takes it as it hands it out).
     pub fn is_handshaking(&self, id: ConnectionId) -> bool {
