@@ -445,6 +445,36 @@ impl RawAead {
     }
 }
 
+/// Times each share of one message (`send`, the server's, `receive`) and their total, as
+/// benchmarks named `PREFIX` + `a_send`, `relay`, `b_receive`, `total`.
+fn time_message_parts(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    prefix: &str,
+    mut message: impl FnMut(&mut Vec<u8>, &mut Vec<u8>) -> [Duration; 3],
+    wire_a: &mut Vec<u8>,
+    wire_b: &mut Vec<u8>,
+) {
+    let parts = [Some(0), Some(1), Some(2), None];
+    for (part, name) in parts
+        .into_iter()
+        .zip(["a_send", "relay", "b_receive", "total"])
+    {
+        group.bench_function(format!("{prefix}{name}"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let shares = message(wire_a, wire_b);
+                    total += match part {
+                        Some(i) => shares[i],
+                        None => shares.iter().sum(),
+                    };
+                }
+                total
+            })
+        });
+    }
+}
+
 fn bench_message(c: &mut Criterion) {
     let mut rng = sys_rng();
     let mut net = Net::new(&mut rng);
@@ -472,58 +502,24 @@ fn bench_message(c: &mut Criterion) {
     let mut group = c.benchmark_group("message");
     group.sample_size(60);
     group.measurement_time(Duration::from_secs(4));
-    let names = ["a_send", "relay", "b_receive"];
-    for (part, name) in names.iter().enumerate() {
-        group.bench_function(*name, |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    total += net.message(&mut wire_a, &mut wire_b)[part];
-                }
-                total
-            })
-        });
-    }
-    group.bench_function("total", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                total += net
-                    .message(&mut wire_a, &mut wire_b)
-                    .iter()
-                    .sum::<Duration>();
-            }
-            total
-        })
-    });
+    time_message_parts(
+        &mut group,
+        "",
+        |wa, wb| net.message(wa, wb),
+        &mut wire_a,
+        &mut wire_b,
+    );
 
     // The same message through the endpoints, in the same run: the driving layer's cost.
     let mut endpoints = EndpointNet::new(&mut rng);
     endpoints.message(&mut wire_a, &mut wire_b);
-    let names = ["endpoint_a_send", "endpoint_relay", "endpoint_b_receive"];
-    for (part, name) in names.iter().enumerate() {
-        group.bench_function(*name, |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    total += endpoints.message(&mut wire_a, &mut wire_b)[part];
-                }
-                total
-            })
-        });
-    }
-    group.bench_function("endpoint_total", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                total += endpoints
-                    .message(&mut wire_a, &mut wire_b)
-                    .iter()
-                    .sum::<Duration>();
-            }
-            total
-        })
-    });
+    time_message_parts(
+        &mut group,
+        "endpoint_",
+        |wa, wb| endpoints.message(wa, wb),
+        &mut wire_a,
+        &mut wire_b,
+    );
 
     // The AEAD floor of the path: one end-to-end seal+open, and one record seal+open on
     // each leg (the relay's own share of it: the open of A's record and the seal of B's).

@@ -64,3 +64,29 @@ pub enum ConnectError {
     #[error("server closed the connection during the handshake")]
     Closed,
 }
+
+/// Logs one of the server endpoint's events the way both drivers do: logins, logouts and
+/// failed handshakes at `info`, the rest at `debug`. The callback hello (it holds the
+/// session's single-use token) is never logged, and chat payloads never reach the events.
+pub fn log_relay_event(event: &securecom_proto::relay::RelayEvent) {
+    use securecom_proto::relay::RelayEvent;
+    match event {
+        RelayEvent::UserOnline { connection, user } => {
+            tracing::info!(%connection, %user, "online");
+        }
+        RelayEvent::UserOffline {
+            connection,
+            user,
+            reason,
+        } => tracing::info!(%connection, %user, ?reason, "offline"),
+        RelayEvent::HandshakeFailed { connection, error } => {
+            tracing::info!(%connection, %error, "handshake failed");
+        }
+        RelayEvent::CallbackRequested {
+            connection, port, ..
+        } => {
+            tracing::debug!(%connection, port, "callback requested");
+        }
+        other => tracing::debug!(?other, "relay event"),
+    }
+}

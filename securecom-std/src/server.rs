@@ -16,7 +16,7 @@ use std::thread;
 use securecom_host::time::StdClock;
 use securecom_proto::endpoint::{READ_CHUNK, ServerAction, ServerEndpoint, ServerSocket};
 use securecom_proto::handshake::ServerConfig;
-use securecom_proto::relay::{ConnectionId, RelayConfig, RelayEvent};
+use securecom_proto::relay::{ConnectionId, RelayConfig};
 
 use crate::net::{Acceptor, Gate, lock};
 
@@ -348,7 +348,7 @@ impl Running {
             }
         }
         while let Some(event) = self.endpoint.poll_event() {
-            log_event(&event);
+            securecom_host::driver::log_relay_event(&event);
         }
     }
 
@@ -405,28 +405,6 @@ impl Running {
                 }
             }
         }
-    }
-}
-
-fn log_event(event: &RelayEvent) {
-    match event {
-        RelayEvent::UserOnline { connection, user } => {
-            tracing::info!(%connection, %user, "online");
-        }
-        RelayEvent::UserOffline {
-            connection,
-            user,
-            reason,
-        } => tracing::info!(%connection, %user, ?reason, "offline"),
-        RelayEvent::HandshakeFailed { connection, error } => {
-            tracing::info!(%connection, %error, "handshake failed");
-        }
-        RelayEvent::CallbackRequested {
-            connection, port, ..
-        } => {
-            tracing::debug!(%connection, port, "callback requested");
-        }
-        other => tracing::debug!(?other, "relay event"),
     }
 }
 

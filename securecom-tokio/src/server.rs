@@ -13,7 +13,7 @@ use std::sync::Arc;
 use securecom_host::time::StdClock;
 use securecom_proto::endpoint::{READ_CHUNK, ServerAction, ServerEndpoint, ServerSocket};
 use securecom_proto::handshake::ServerConfig;
-use securecom_proto::relay::{ConnectionId, RelayConfig, RelayEvent};
+use securecom_proto::relay::{ConnectionId, RelayConfig};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -213,7 +213,7 @@ impl Running {
             }
         }
         while let Some(event) = self.endpoint.poll_event() {
-            log_event(&event);
+            securecom_host::driver::log_relay_event(&event);
         }
     }
 
@@ -278,28 +278,6 @@ fn close_callback(callback: CallbackIo) {
     match callback {
         CallbackIo::Connecting(task) => task.abort(),
         CallbackIo::Open(io) => io.writer.abort(),
-    }
-}
-
-fn log_event(event: &RelayEvent) {
-    match event {
-        RelayEvent::UserOnline { connection, user } => {
-            tracing::info!(%connection, %user, "online");
-        }
-        RelayEvent::UserOffline {
-            connection,
-            user,
-            reason,
-        } => tracing::info!(%connection, %user, ?reason, "offline"),
-        RelayEvent::HandshakeFailed { connection, error } => {
-            tracing::info!(%connection, %error, "handshake failed");
-        }
-        RelayEvent::CallbackRequested {
-            connection, port, ..
-        } => {
-            tracing::debug!(%connection, port, "callback requested");
-        }
-        other => tracing::debug!(?other, "relay event"),
     }
 }
 
