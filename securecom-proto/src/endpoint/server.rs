@@ -258,7 +258,7 @@ impl ServerEndpoint {
             ServerSocket::Callback(id) => {
                 if self.drop_callback(id) {
                     // The request channel of that session is lost: the session ends.
-                    self.relay.callback_failed(id);
+                    self.relay.callback_failed(id, self.now);
                 }
             }
         }
@@ -281,7 +281,7 @@ impl ServerEndpoint {
         self.tick(now);
         if self.shutdown_deadline.is_none() {
             self.shutdown_deadline = Some(now + self.relay.config().shutdown_grace);
-            self.relay.shutdown();
+            self.relay.shutdown(now);
         }
         self.pump();
     }
@@ -315,9 +315,6 @@ impl ServerEndpoint {
     /// connections that did not open in time, and the end of a shutdown's grace.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.tick(now);
-        if self.relay.poll_timeout().is_some_and(|t| t <= now) {
-            self.relay.handle_timeout(now);
-        }
         while let Some(socket) = self.deadlines.pop_expired(now) {
             self.stalled(socket);
         }
@@ -327,7 +324,7 @@ impl ServerEndpoint {
             }
             self.callback_deadlines.pop_first();
             if self.drop_callback(id) {
-                self.relay.callback_failed(id);
+                self.relay.callback_failed(id, now);
             }
         }
         if self.accept_resume.is_some_and(|t| t <= now) {
@@ -339,6 +336,11 @@ impl ServerEndpoint {
             for id in ids {
                 self.forget(id);
             }
+        }
+        // Last, so that whatever the endpoint's own deadlines made the relay schedule is
+        // fired too if already due: after this call no deadline is at or before `now`.
+        if self.relay.poll_timeout().is_some_and(|t| t <= now) {
+            self.relay.handle_timeout(now);
         }
         self.resume_readers();
         self.pump();
@@ -488,12 +490,12 @@ impl ServerEndpoint {
                 self.paused.remove(&id);
                 if self.relay.has_connection(id) {
                     self.actions.push_back(ServerAction::Close(socket));
-                    self.relay.connection_stalled(id);
+                    self.relay.connection_stalled(id, self.now);
                 }
             }
             ServerSocket::Callback(_) => {
                 if self.drop_callback(id) {
-                    self.relay.callback_failed(id);
+                    self.relay.callback_failed(id, self.now);
                 }
             }
         }

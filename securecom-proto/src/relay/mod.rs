@@ -415,7 +415,8 @@ impl Relay {
 
     /// The callback connection of `id` could not be opened or broke: the request channel
     /// of that session is lost, so the session is closed.
-    pub fn callback_failed(&mut self, id: ConnectionId) {
+    pub fn callback_failed(&mut self, id: ConnectionId, now: Instant) {
+        self.now = self.now.max(now);
         self.close_online(id, CloseReason::PROTOCOL_ERROR, OfflineReason::Disconnected);
     }
 
@@ -505,14 +506,16 @@ impl Relay {
     /// The socket of `id` took none of the bytes handed to it within the write timeout:
     /// the user goes offline as [`OfflineReason::Stalled`] (its chat partner is told so)
     /// and the connection is forgotten.
-    pub fn connection_stalled(&mut self, id: ConnectionId) {
+    pub fn connection_stalled(&mut self, id: ConnectionId, now: Instant) {
+        self.now = self.now.max(now);
         self.close_online(id, CloseReason::TOO_SLOW, OfflineReason::Stalled);
         self.connection_lost(id);
     }
 
     /// Closes every connection (server shutdown): online users get an authenticated
     /// close, handshakes are dropped.
-    pub fn shutdown(&mut self) {
+    pub fn shutdown(&mut self, now: Instant) {
+        self.now = self.now.max(now);
         let ids: Vec<ConnectionId> = self.connections.keys().copied().collect();
         for id in ids {
             match self.connections.get(&id).map(|c| &c.state) {

@@ -352,7 +352,8 @@ fn withdrawn_request_clears_the_prompt() {
 fn relay_shutdown_closes_every_session() {
     let mut sim = World::with_users(&["alice", "bob"]);
     sim.chat("alice", "bob");
-    sim.relay.shutdown();
+    let now = sim.now;
+    sim.relay.shutdown(now);
     sim.pump();
     for u in ["alice", "bob"] {
         assert!(has(&sim.events(u), |e| matches!(

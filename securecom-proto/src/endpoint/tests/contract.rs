@@ -108,10 +108,26 @@ fn run(ops: &[Op]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn random_schedules_keep_the_driving_contract(ops in proptest::collection::vec(op(), 1..40)) {
         run(&ops);
     }
+}
+
+/// Found by the proptest: a stalled socket dropped at its write deadline made the relay
+/// schedule the closing connection's linger from the last time it had seen (not `now`),
+/// leaving a deadline already due after `handle_timeout`.
+#[test]
+fn a_socket_dropped_at_its_write_deadline_leaves_no_deadline_in_the_past() {
+    run(&[
+        Op::Advance(6093),
+        Op::Advance(0),
+        Op::Advance(0),
+        Op::Advance(3907),
+        Op::ToggleStall(2),
+        Op::List(2),
+        Op::Advance(4000),
+    ]);
 }

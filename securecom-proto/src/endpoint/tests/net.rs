@@ -104,7 +104,11 @@ impl Net {
         let now = self.now;
         if self.server.poll_timeout().is_some_and(|t| t <= now) {
             self.server.handle_timeout(now);
-            assert!(self.server.poll_timeout().is_none_or(|t| t > now));
+            let next = self.server.poll_timeout();
+            assert!(
+                next.is_none_or(|t| t > now),
+                "{next:?} is not after {now:?}"
+            );
         }
         for peer in self.peers.values_mut() {
             if peer.endpoint.poll_timeout().is_some_and(|t| t <= now) {
