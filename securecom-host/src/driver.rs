@@ -6,7 +6,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use securecom_proto::chat::{KnownKeys, MemoryKnownKeys};
-use securecom_proto::endpoint::ClientLimits;
+use securecom_proto::endpoint::{ClientLimits, ConnectFailure};
 use securecom_proto::handshake::HandshakeError;
 
 /// Options of a client connection.
@@ -63,6 +63,31 @@ pub enum ConnectError {
     /// The server closed the connection during the handshake.
     #[error("server closed the connection during the handshake")]
     Closed,
+}
+
+impl ConnectError {
+    /// The error for a handshake that ended in `failure`, given the socket's own error if
+    /// the socket failed: a connection cut by a socket error is that error, not a close.
+    ///
+    /// ```
+    /// use std::io;
+    /// use securecom_host::driver::ConnectError;
+    /// use securecom_proto::endpoint::ConnectFailure;
+    /// let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+    /// let e = ConnectError::from_failure(ConnectFailure::Closed, Some(reset));
+    /// assert!(matches!(e, ConnectError::Io(e) if e.kind() == io::ErrorKind::ConnectionReset));
+    /// assert!(matches!(
+    ///     ConnectError::from_failure(ConnectFailure::Closed, None),
+    ///     ConnectError::Closed
+    /// ));
+    /// ```
+    pub fn from_failure(failure: ConnectFailure, socket_error: Option<io::Error>) -> Self {
+        match (failure, socket_error) {
+            (ConnectFailure::Handshake(e), _) => ConnectError::Handshake(e),
+            (_, Some(e)) => ConnectError::Io(e),
+            (_, None) => ConnectError::Closed,
+        }
+    }
 }
 
 /// Logs one of the server endpoint's events the way both drivers do: logins, logouts and

@@ -18,7 +18,7 @@ use securecom_host::time::{StdClock, UnixTimeExt as _};
 use securecom_proto::chat::SafetyNumber;
 use securecom_proto::client::{ChatClient, ChatStatus, ClientError, ClientEvent, SessionEnd};
 use securecom_proto::endpoint::{
-    CallbackId, ClientAction, ClientEndpoint, ClientSocket, ConnectFailure, Phase, READ_CHUNK,
+    CallbackId, ClientAction, ClientEndpoint, ClientSocket, Phase, READ_CHUNK,
 };
 use securecom_proto::handshake::{ClientConfig, HandshakeError};
 use securecom_proto::identity::{PublicKey, Username};
@@ -48,7 +48,7 @@ enum Msg {
     ServerData(Vec<u8>),
     Written(usize),
     /// The connection to the server ended or failed.
-    ServerClosed,
+    ServerClosed(Option<io::Error>),
     CallbackAccepted(TcpStream),
     /// The callback daemon failed to accept; its acceptor waits for the endpoint's word.
     CallbackAcceptFailed,
@@ -175,6 +175,7 @@ impl Client {
             acceptor,
             callbacks: BTreeMap::new(),
             ready: Some(ready_tx),
+            socket_error: None,
             ended: ended.clone(),
         };
         let spawned = thread::Builder::new()
@@ -184,8 +185,8 @@ impl Client {
         spawned?;
         let session_id = match ready_rx.recv() {
             Ok(Ok(session_id)) => session_id,
-            Ok(Err(ConnectFailure::Handshake(e))) => return Err(ConnectError::Handshake(e)),
-            Ok(Err(_)) | Err(_) => return Err(ConnectError::Closed),
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(ConnectError::Closed),
         };
         Ok((
             ClientHandle {
@@ -365,7 +366,10 @@ struct Driver {
     /// Shared with the handles: why the session ended.
     ended: Ended,
     /// Tells [`Client::connect`] how the handshake ended.
-    ready: Option<SyncSender<Result<u64, ConnectFailure>>>,
+    ready: Option<SyncSender<Result<u64, ConnectError>>>,
+    /// Why the socket to the server failed, if it did: a handshake cut by a socket error is
+    /// reported as that error rather than as a close.
+    socket_error: Option<io::Error>,
 }
 
 impl Driver {
@@ -440,7 +444,10 @@ impl Driver {
             }
             Phase::Failed(failure) => {
                 if let Some(ready) = self.ready.take() {
-                    let _ = ready.send(Err(failure));
+                    let _ = ready.send(Err(ConnectError::from_failure(
+                        failure,
+                        self.socket_error.take(),
+                    )));
                 }
                 false
             }
@@ -479,7 +486,10 @@ impl Driver {
             }
             Msg::ServerData(bytes) => self.endpoint.handle_input(now, &bytes),
             Msg::Written(n) => self.endpoint.handle_written(now, n),
-            Msg::ServerClosed => self.endpoint.handle_closed(now, ClientSocket::Server),
+            Msg::ServerClosed(error) => {
+                self.socket_error = self.socket_error.take().or(error);
+                self.endpoint.handle_closed(now, ClientSocket::Server);
+            }
             Msg::CallbackAccepted(stream) => self.accept_callback(stream),
             Msg::CallbackAcceptFailed => self.endpoint.handle_callback_accept_failed(now),
             Msg::CallbackData(id, bytes) => self.endpoint.handle_callback_input(now, id, &bytes),
@@ -525,10 +535,13 @@ fn read_server(mut stream: TcpStream, tx: &Sender<Msg>) {
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => break,
+            Err(e) => {
+                let _ = tx.send(Msg::ServerClosed(Some(e)));
+                return;
+            }
         }
     }
-    let _ = tx.send(Msg::ServerClosed);
+    let _ = tx.send(Msg::ServerClosed(None));
 }
 
 /// Starts a thread writing each chunk it is handed to the server, reporting each one.
@@ -545,9 +558,9 @@ fn spawn_writer(
             for chunk in rx {
                 let msg = match write.write_all(&chunk) {
                     Ok(()) => Msg::Written(chunk.len()),
-                    Err(_) => Msg::ServerClosed,
+                    Err(e) => Msg::ServerClosed(Some(e)),
                 };
-                let failed = matches!(msg, Msg::ServerClosed);
+                let failed = matches!(msg, Msg::ServerClosed(_));
                 if tx.send(msg).is_err() || failed {
                     return;
                 }

@@ -15,7 +15,7 @@ use securecom_host::time::{StdClock, UnixTimeExt as _};
 use securecom_proto::chat::SafetyNumber;
 use securecom_proto::client::{ChatClient, ChatStatus, ClientError, ClientEvent, SessionEnd};
 use securecom_proto::endpoint::{
-    CallbackId, ClientAction, ClientEndpoint, ClientSocket, ConnectFailure, Phase, READ_CHUNK,
+    CallbackId, ClientAction, ClientEndpoint, ClientSocket, Phase, READ_CHUNK,
 };
 use securecom_proto::handshake::{ClientConfig, HandshakeError};
 use securecom_proto::identity::{PublicKey, Username};
@@ -48,7 +48,8 @@ struct Ctx {
 /// What the socket tasks report.
 enum Report {
     Written(usize),
-    ServerClosed,
+    /// The connection to the server ended (with the error, if it failed).
+    ServerClosed(Option<io::Error>),
     CallbackData(CallbackId, Vec<u8>),
     CallbackClosed(CallbackId),
 }
@@ -124,14 +125,15 @@ impl Client {
             reports,
             callbacks: BTreeMap::new(),
             ready: Some(ready_tx),
+            socket_error: None,
             ended: ended.clone(),
             accepting: true,
         };
         tokio::spawn(driver.run(read, inbox, rx, listener));
         let session_id = match ready_rx.await {
             Ok(Ok(session_id)) => session_id,
-            Ok(Err(ConnectFailure::Handshake(e))) => return Err(ConnectError::Handshake(e)),
-            Ok(Err(_)) | Err(_) => return Err(ConnectError::Closed),
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(ConnectError::Closed),
         };
         Ok((
             ClientHandle {
@@ -272,7 +274,10 @@ struct Driver {
     /// Shared with the handles: why the session ended.
     ended: Ended,
     /// Tells [`Client::connect`] how the handshake ended.
-    ready: Option<oneshot::Sender<Result<u64, ConnectFailure>>>,
+    ready: Option<oneshot::Sender<Result<u64, ConnectError>>>,
+    /// Why the socket to the server failed, if it did: a handshake cut by a socket error is
+    /// reported as that error rather than as a close.
+    socket_error: Option<io::Error>,
     /// False after the callback daemon failed to accept, until the endpoint says again.
     accepting: bool,
 }
@@ -303,8 +308,9 @@ impl Driver {
                         Ok(n) if n > 0 => {
                             self.endpoint.handle_input(now, buf.get(..n).unwrap_or_default());
                         }
-                        _ => {
+                        result => {
                             reading = false;
+                            self.socket_error = self.socket_error.take().or(result.err());
                             self.endpoint.handle_closed(now, ClientSocket::Server);
                         }
                     }
@@ -373,7 +379,10 @@ impl Driver {
             }
             Phase::Failed(failure) => {
                 if let Some(ready) = self.ready.take() {
-                    let _ = ready.send(Err(failure));
+                    let _ = ready.send(Err(ConnectError::from_failure(
+                        failure,
+                        self.socket_error.take(),
+                    )));
                 }
                 false
             }
@@ -390,7 +399,10 @@ impl Driver {
         let now = self.clock.now();
         match report {
             Report::Written(n) => self.endpoint.handle_written(now, n),
-            Report::ServerClosed => self.endpoint.handle_closed(now, ClientSocket::Server),
+            Report::ServerClosed(error) => {
+                self.socket_error = self.socket_error.take().or(error);
+                self.endpoint.handle_closed(now, ClientSocket::Server);
+            }
             Report::CallbackData(id, bytes) => self.endpoint.handle_callback_input(now, id, &bytes),
             Report::CallbackClosed(id) => {
                 self.callbacks.remove(&id);
@@ -453,9 +465,9 @@ async fn write_loop(
     while let Some(chunk) = chunks.recv().await {
         let report = match write.write_all(&chunk).await {
             Ok(()) => Report::Written(chunk.len()),
-            Err(_) => Report::ServerClosed,
+            Err(e) => Report::ServerClosed(Some(e)),
         };
-        let failed = matches!(report, Report::ServerClosed);
+        let failed = matches!(report, Report::ServerClosed(_));
         if reports.send(report).await.is_err() || failed {
             return;
         }
