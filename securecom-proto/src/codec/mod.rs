@@ -83,6 +83,28 @@ pub(crate) fn check_len(
     Ok(())
 }
 
+/// The length of a `what` field of `len` bytes as its prefix type `L`, if it is within
+/// `min..=max` (`max` capped at what `L` holds, so the error names the real bound).
+fn prefix<L: TryFrom<usize>>(
+    what: &'static str,
+    len: usize,
+    min: usize,
+    max: usize,
+    prefix_max: L,
+) -> Result<L, EncodeError>
+where
+    usize: From<L>,
+{
+    let max = max.min(usize::from(prefix_max));
+    check_len(what, len, min, max)?;
+    L::try_from(len).map_err(|_| EncodeError {
+        what,
+        len,
+        min,
+        max,
+    })
+}
+
 /// Appends `bytes` with a one-byte length prefix, refusing a length outside `min..=max`
 /// (and `max` is never more than 255): the bounds [`Reader::u8_prefixed`] checks.
 pub(crate) fn put_u8_prefixed(
@@ -92,15 +114,7 @@ pub(crate) fn put_u8_prefixed(
     min: usize,
     max: usize,
 ) -> Result<(), EncodeError> {
-    let max = max.min(usize::from(u8::MAX));
-    check_len(what, bytes.len(), min, max)?;
-    let len = u8::try_from(bytes.len()).map_err(|_| EncodeError {
-        what,
-        len: bytes.len(),
-        min,
-        max,
-    })?;
-    out.push(len);
+    out.push(prefix(what, bytes.len(), min, max, u8::MAX)?);
     out.extend_from_slice(bytes);
     Ok(())
 }
@@ -115,14 +129,7 @@ pub(crate) fn put_u16_prefixed(
     min: usize,
     max: usize,
 ) -> Result<(), EncodeError> {
-    let max = max.min(usize::from(u16::MAX));
-    check_len(what, bytes.len(), min, max)?;
-    let len = u16::try_from(bytes.len()).map_err(|_| EncodeError {
-        what,
-        len: bytes.len(),
-        min,
-        max,
-    })?;
+    let len = prefix(what, bytes.len(), min, max, u16::MAX)?;
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(bytes);
     Ok(())
