@@ -4,8 +4,10 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 
 use securecom_proto::chat::{KnownKeys, MemoryKnownKeys};
+use securecom_proto::client::{ClientError, SessionEnd};
 use securecom_proto::endpoint::{ClientLimits, ConnectFailure};
 use securecom_proto::handshake::HandshakeError;
 
@@ -113,5 +115,88 @@ pub fn log_relay_event(event: &securecom_proto::relay::RelayEvent) {
             tracing::debug!(%connection, port, "callback requested");
         }
         other => tracing::debug!(?other, "relay event"),
+    }
+}
+
+/// Why a client's session ended, shared between its driver (which records it once, when
+/// the endpoint finishes) and its handles (which return it for every later command).
+#[derive(Clone, Debug, Default)]
+pub struct SessionEnded(Arc<OnceLock<ClientError>>);
+
+impl SessionEnded {
+    /// The error a command gets once the driver is gone: what ended the session, or a
+    /// lost connection if the driver ended before it could say.
+    pub fn error(&self) -> ClientError {
+        self.0
+            .get()
+            .cloned()
+            .unwrap_or(ClientError::Ended(SessionEnd::ConnectionLost))
+    }
+}
+
+/// What a client driver reports after carrying out its endpoint's actions.
+#[derive(Debug)]
+#[must_use]
+pub struct AfterActions {
+    /// How connecting ended, once: give it to the caller of `connect`.
+    pub connected: Option<Result<u64, ConnectError>>,
+    /// False once the endpoint is done: the driver stops.
+    pub running: bool,
+}
+
+/// The bookkeeping both client drivers share around a
+/// [`ClientEndpoint`](securecom_proto::endpoint::ClientEndpoint): the socket's own error
+/// (so a handshake cut by one reports it), whether `connect` was answered, and why the
+/// session ended.
+#[derive(Debug, Default)]
+pub struct ClientProgress {
+    socket_error: Option<io::Error>,
+    answered: bool,
+    ended: SessionEnded,
+}
+
+impl ClientProgress {
+    /// Bookkeeping for a new connection.
+    pub fn new() -> Self {
+        ClientProgress::default()
+    }
+
+    /// The handles' view of why the session ended.
+    pub fn session_ended(&self) -> SessionEnded {
+        self.ended.clone()
+    }
+
+    /// The socket to the server ended, with its error if it failed (the first one kept).
+    pub fn socket_ended(&mut self, error: Option<io::Error>) {
+        if self.socket_error.is_none() {
+            self.socket_error = error;
+        }
+    }
+
+    /// Reads where `endpoint` stands after its actions were carried out.
+    pub fn after_actions(
+        &mut self,
+        endpoint: &securecom_proto::endpoint::ClientEndpoint,
+    ) -> AfterActions {
+        use securecom_proto::endpoint::Phase;
+        let (connected, running) = match endpoint.phase() {
+            Phase::Handshaking => (None, true),
+            Phase::Established { session_id } => (Some(Ok(session_id)), true),
+            Phase::Failed(failure) => (
+                Some(Err(ConnectError::from_failure(
+                    failure,
+                    self.socket_error.take(),
+                ))),
+                false,
+            ),
+            _ => {
+                if let Some(error) = endpoint.ended() {
+                    let _ = self.ended.0.set(error);
+                }
+                (None, false)
+            }
+        };
+        let connected = connected.filter(|_| !core::mem::replace(&mut self.answered, true));
+        AfterActions { connected, running }
     }
 }

@@ -8,17 +8,18 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
-use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::Duration;
 
 pub use securecom_host::driver::{ClientOptions, ConnectError};
+use securecom_host::driver::{ClientProgress, SessionEnded};
 use securecom_host::time::{StdClock, UnixTimeExt as _};
 use securecom_proto::chat::SafetyNumber;
 use securecom_proto::client::{ChatClient, ChatStatus, ClientError, ClientEvent, SessionEnd};
 use securecom_proto::endpoint::{
-    CallbackId, ClientAction, ClientEndpoint, ClientSocket, Phase, READ_CHUNK,
+    CallbackId, ClientAction, ClientEndpoint, ClientSocket, READ_CHUNK,
 };
 use securecom_proto::handshake::{ClientConfig, HandshakeError};
 use securecom_proto::identity::{PublicKey, Username};
@@ -84,7 +85,7 @@ pub struct ClientHandle {
     username: Username,
     session_id: u64,
     callback_addr: Option<SocketAddr>,
-    ended: Ended,
+    ended: SessionEnded,
     _guard: Arc<HandleGuard>,
 }
 
@@ -160,7 +161,8 @@ impl Client {
         };
         let callback_addr = acceptor.as_ref().map(Acceptor::local_addr);
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
-        let ended = Ended::default();
+        let progress = ClientProgress::new();
+        let ended = progress.session_ended();
         let driver = Driver {
             endpoint,
             clock,
@@ -175,8 +177,7 @@ impl Client {
             acceptor,
             callbacks: BTreeMap::new(),
             ready: Some(ready_tx),
-            socket_error: None,
-            ended: ended.clone(),
+            progress,
         };
         let spawned = thread::Builder::new()
             .name(format!("securecom-client-{username}"))
@@ -241,16 +242,6 @@ fn time_left(deadline: std::time::Instant) -> Result<Duration, ConnectError> {
     Ok(left)
 }
 
-/// Why the session is over, as the driver recorded it when it ended.
-type Ended = Arc<OnceLock<ClientError>>;
-
-fn ended_error(ended: &Ended) -> ClientError {
-    ended
-        .get()
-        .cloned()
-        .unwrap_or(ClientError::Ended(SessionEnd::ConnectionLost))
-}
-
 impl ClientHandle {
     /// Our username.
     pub fn username(&self) -> &Username {
@@ -276,8 +267,8 @@ impl ClientHandle {
         let (reply, answer) = mpsc::sync_channel(1);
         self.tx
             .send(Msg::Command(Command::Call(Box::new(f), reply)))
-            .map_err(|_| ended_error(&self.ended))?;
-        answer.recv().map_err(|_| ended_error(&self.ended))?
+            .map_err(|_| self.ended.error())?;
+        answer.recv().map_err(|_| self.ended.error())?
     }
 
     /// Asks who is online ([`ClientEvent::Users`]).
@@ -345,8 +336,8 @@ impl ClientHandle {
         let (reply, answer) = mpsc::sync_channel(1);
         self.tx
             .send(Msg::Command(Command::Status(reply)))
-            .map_err(|_| ended_error(&self.ended))?;
-        answer.recv().map_err(|_| ended_error(&self.ended))
+            .map_err(|_| self.ended.error())?;
+        answer.recv().map_err(|_| self.ended.error())
     }
 }
 
@@ -363,13 +354,10 @@ struct Driver {
     tx: Sender<Msg>,
     acceptor: Option<Acceptor>,
     callbacks: BTreeMap<CallbackId, TcpStream>,
-    /// Shared with the handles: why the session ended.
-    ended: Ended,
     /// Tells [`Client::connect`] how the handshake ended.
     ready: Option<SyncSender<Result<u64, ConnectError>>>,
-    /// Why the socket to the server failed, if it did: a handshake cut by a socket error is
-    /// reported as that error rather than as a close.
-    socket_error: Option<io::Error>,
+    /// The socket's error, the answer to `connect`, why the session ended.
+    progress: ClientProgress,
 }
 
 impl Driver {
@@ -434,30 +422,13 @@ impl Driver {
         while let Some(event) = self.endpoint.poll_event() {
             let _ = self.events.send(event);
         }
-        match self.endpoint.phase() {
-            Phase::Handshaking => true,
-            Phase::Established { session_id } => {
-                if let Some(ready) = self.ready.take() {
-                    let _ = ready.send(Ok(session_id));
-                }
-                true
-            }
-            Phase::Failed(failure) => {
-                if let Some(ready) = self.ready.take() {
-                    let _ = ready.send(Err(ConnectError::from_failure(
-                        failure,
-                        self.socket_error.take(),
-                    )));
-                }
-                false
-            }
-            _ => {
-                if let Some(error) = self.endpoint.ended() {
-                    let _ = self.ended.set(error);
-                }
-                false
-            }
+        let step = self.progress.after_actions(&self.endpoint);
+        if let Some(connected) = step.connected
+            && let Some(ready) = self.ready.take()
+        {
+            let _ = ready.send(connected);
         }
+        step.running
     }
 
     fn handle(&mut self, msg: Msg) {
@@ -487,7 +458,7 @@ impl Driver {
             Msg::ServerData(bytes) => self.endpoint.handle_input(now, &bytes),
             Msg::Written(n) => self.endpoint.handle_written(now, n),
             Msg::ServerClosed(error) => {
-                self.socket_error = self.socket_error.take().or(error);
+                self.progress.socket_ended(error);
                 self.endpoint.handle_closed(now, ClientSocket::Server);
             }
             Msg::CallbackAccepted(stream) => self.accept_callback(stream),

@@ -8,14 +8,15 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 pub use securecom_host::driver::{ClientOptions, ConnectError};
+use securecom_host::driver::{ClientProgress, SessionEnded};
 use securecom_host::time::{StdClock, UnixTimeExt as _};
 use securecom_proto::chat::SafetyNumber;
 use securecom_proto::client::{ChatClient, ChatStatus, ClientError, ClientEvent, SessionEnd};
 use securecom_proto::endpoint::{
-    CallbackId, ClientAction, ClientEndpoint, ClientSocket, Phase, READ_CHUNK,
+    CallbackId, ClientAction, ClientEndpoint, ClientSocket, READ_CHUNK,
 };
 use securecom_proto::handshake::{ClientConfig, HandshakeError};
 use securecom_proto::identity::{PublicKey, Username};
@@ -62,7 +63,7 @@ pub struct ClientHandle {
     username: Username,
     session_id: u64,
     callback_addr: Option<SocketAddr>,
-    ended: Ended,
+    ended: SessionEnded,
 }
 
 impl Client {
@@ -110,7 +111,8 @@ impl Client {
         let writer = tokio::spawn(write_loop(write, chunks_rx, reports.clone()));
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (ready_tx, ready_rx) = oneshot::channel();
-        let ended = Ended::default();
+        let progress = ClientProgress::new();
+        let ended = progress.session_ended();
         let (tx, rx) = mpsc::channel(64);
         let driver = Driver {
             endpoint,
@@ -125,8 +127,7 @@ impl Client {
             reports,
             callbacks: BTreeMap::new(),
             ready: Some(ready_tx),
-            socket_error: None,
-            ended: ended.clone(),
+            progress,
             accepting: true,
         };
         tokio::spawn(driver.run(read, inbox, rx, listener));
@@ -146,16 +147,6 @@ impl Client {
             events_rx,
         ))
     }
-}
-
-/// Why the session is over, as the driver recorded it when it ended.
-type Ended = Arc<OnceLock<ClientError>>;
-
-fn ended_error(ended: &Ended) -> ClientError {
-    ended
-        .get()
-        .cloned()
-        .unwrap_or(ClientError::Ended(SessionEnd::ConnectionLost))
 }
 
 impl ClientHandle {
@@ -183,8 +174,8 @@ impl ClientHandle {
         self.tx
             .send((Command::Call(Box::new(f)), Some(reply)))
             .await
-            .map_err(|_| ended_error(&self.ended))?;
-        answer.await.map_err(|_| ended_error(&self.ended))?
+            .map_err(|_| self.ended.error())?;
+        answer.await.map_err(|_| self.ended.error())?
     }
 
     /// Asks who is online ([`ClientEvent::Users`]).
@@ -256,8 +247,8 @@ impl ClientHandle {
         self.tx
             .send((Command::Status(tx), None))
             .await
-            .map_err(|_| ended_error(&self.ended))?;
-        rx.await.map_err(|_| ended_error(&self.ended))
+            .map_err(|_| self.ended.error())?;
+        rx.await.map_err(|_| self.ended.error())
     }
 }
 
@@ -271,13 +262,10 @@ struct Driver {
     writer: JoinHandle<()>,
     reports: mpsc::Sender<Report>,
     callbacks: BTreeMap<CallbackId, JoinHandle<()>>,
-    /// Shared with the handles: why the session ended.
-    ended: Ended,
     /// Tells [`Client::connect`] how the handshake ended.
     ready: Option<oneshot::Sender<Result<u64, ConnectError>>>,
-    /// Why the socket to the server failed, if it did: a handshake cut by a socket error is
-    /// reported as that error rather than as a close.
-    socket_error: Option<io::Error>,
+    /// The socket's error, the answer to `connect`, why the session ended.
+    progress: ClientProgress,
     /// False after the callback daemon failed to accept, until the endpoint says again.
     accepting: bool,
 }
@@ -310,7 +298,7 @@ impl Driver {
                         }
                         result => {
                             reading = false;
-                            self.socket_error = self.socket_error.take().or(result.err());
+                            self.progress.socket_ended(result.err());
                             self.endpoint.handle_closed(now, ClientSocket::Server);
                         }
                     }
@@ -369,30 +357,13 @@ impl Driver {
         while let Some(event) = self.endpoint.poll_event() {
             let _ = self.events.send(event);
         }
-        match self.endpoint.phase() {
-            Phase::Handshaking => true,
-            Phase::Established { session_id } => {
-                if let Some(ready) = self.ready.take() {
-                    let _ = ready.send(Ok(session_id));
-                }
-                true
-            }
-            Phase::Failed(failure) => {
-                if let Some(ready) = self.ready.take() {
-                    let _ = ready.send(Err(ConnectError::from_failure(
-                        failure,
-                        self.socket_error.take(),
-                    )));
-                }
-                false
-            }
-            _ => {
-                if let Some(error) = self.endpoint.ended() {
-                    let _ = self.ended.set(error);
-                }
-                false
-            }
+        let step = self.progress.after_actions(&self.endpoint);
+        if let Some(connected) = step.connected
+            && let Some(ready) = self.ready.take()
+        {
+            let _ = ready.send(connected);
         }
+        step.running
     }
 
     fn handle(&mut self, report: Report) {
@@ -400,7 +371,7 @@ impl Driver {
         match report {
             Report::Written(n) => self.endpoint.handle_written(now, n),
             Report::ServerClosed(error) => {
-                self.socket_error = self.socket_error.take().or(error);
+                self.progress.socket_ended(error);
                 self.endpoint.handle_closed(now, ClientSocket::Server);
             }
             Report::CallbackData(id, bytes) => self.endpoint.handle_callback_input(now, id, &bytes),
