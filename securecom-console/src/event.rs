@@ -150,6 +150,7 @@ fn close_reason(reason: CloseReason) -> String {
         CloseReason::SHUTDOWN => "shutdown".into(),
         CloseReason::REPLACED => "replaced".into(),
         CloseReason::TOO_SLOW => "too-slow".into(),
+        CloseReason::UNAVAILABLE => "unavailable".into(),
         CloseReason(other) => format!("0x{other:02x}"),
     }
 }

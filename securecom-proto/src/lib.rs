@@ -16,6 +16,7 @@
 //! |---|---|
 //! | [`command`] | the commands, responses and notices exchanged inside a session |
 //! | [`client`] | the client's chat logic: [`client::ChatClient`] |
+//! | [`cluster`] | the relay's cluster side: bus messages, presence entries, the cluster key |
 //! | [`chat`] | the end-to-end chat: its handshake, ratchet, safety numbers and known keys |
 //! | [`codec`] | the checked [`codec::Reader`], the stream [`codec::Deframer`] and frame limits |
 //! | [`identity`] | Ed25519 identities, PEM files, fingerprints, usernames, the user directory |
@@ -46,6 +47,7 @@ extern crate std;
 
 pub mod chat;
 pub mod client;
+pub mod cluster;
 pub mod codec;
 pub mod command;
 pub mod endpoint;

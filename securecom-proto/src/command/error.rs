@@ -28,6 +28,8 @@ impl CommandError {
     pub const ALREADY_CHATTING: CommandError = CommandError(0x09);
     /// The server does not offer this (for example, the callback request channel).
     pub const NOT_SUPPORTED: CommandError = CommandError(0x0a);
+    /// The user is on another relay node that cannot be reached now.
+    pub const UNREACHABLE: CommandError = CommandError(0x0b);
 
     fn name(self) -> Option<&'static str> {
         Some(match self {
@@ -41,6 +43,7 @@ impl CommandError {
             Self::SELF_REQUEST => "cannot chat with yourself",
             Self::ALREADY_CHATTING => "already in a chat",
             Self::NOT_SUPPORTED => "not supported by this server",
+            Self::UNREACHABLE => "user is on a relay node that cannot be reached now",
             _ => return None,
         })
     }

@@ -72,6 +72,9 @@ impl GoneReason {
     pub const PROTOCOL_ERROR: GoneReason = GoneReason(0x06);
     /// The server is shutting down.
     pub const SHUTDOWN: GoneReason = GoneReason(0x07);
+    /// The peer is on another relay node that this one can no longer reach (the cluster's
+    /// bus is down).
+    pub const UNREACHABLE: GoneReason = GoneReason(0x08);
 }
 
 impl core::fmt::Debug for GoneReason {
@@ -85,6 +88,7 @@ impl core::fmt::Debug for GoneReason {
             Self::STALLED => "Stalled",
             Self::PROTOCOL_ERROR => "ProtocolError",
             Self::SHUTDOWN => "Shutdown",
+            Self::UNREACHABLE => "Unreachable",
             GoneReason(other) => return write!(f, "GoneReason(0x{other:02x})"),
         };
         f.write_str(name)

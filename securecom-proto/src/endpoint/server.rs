@@ -8,6 +8,7 @@ use core::fmt;
 use rand_core::CryptoRng;
 
 use super::outgoing::{InFlight, WRITE_CHUNK, WriteDeadlines};
+use crate::cluster::{ClusterAction, ClusterConfig, ClusterInput};
 use crate::handshake::ServerConfig;
 use crate::relay::{ConnectionId, Relay, RelayConfig, RelayError, RelayEvent};
 use crate::time::Instant;
@@ -64,6 +65,9 @@ pub enum ServerAction {
     Close(ServerSocket),
     /// Accept connections again (after [`ServerEndpoint::handle_accept_failed`]).
     ResumeAccepting,
+    /// Something for the cluster's bus (clustered endpoints only): carry it out and report
+    /// with [`ServerEndpoint::handle_cluster_input`].
+    Cluster(ClusterAction),
 }
 
 impl fmt::Debug for ServerAction {
@@ -83,6 +87,7 @@ impl fmt::Debug for ServerAction {
                 .finish(),
             ServerAction::Close(socket) => f.debug_tuple("Close").field(socket).finish(),
             ServerAction::ResumeAccepting => f.write_str("ResumeAccepting"),
+            ServerAction::Cluster(action) => f.debug_tuple("Cluster").field(action).finish(),
         }
     }
 }
@@ -178,6 +183,31 @@ impl ServerEndpoint {
             accept_resume: None,
             now: Instant::ZERO,
         }
+    }
+
+    /// An endpoint that is node `cluster.node` of a cluster (see [`crate::cluster`]). `now`
+    /// and `unix_ms` are the same moment on the driver's monotonic and wall clocks. Until
+    /// the driver reports [`ClusterInput::Connected`], logins wait for the bus (and are
+    /// refused as unavailable after the claim timeout).
+    pub fn new_clustered(
+        server: Arc<ServerConfig>,
+        config: RelayConfig,
+        cluster: ClusterConfig,
+        now: Instant,
+        unix_ms: u64,
+    ) -> Self {
+        let mut endpoint = ServerEndpoint::new(server.clone(), config.clone());
+        endpoint.relay = Relay::new_clustered(server, config, cluster, now, unix_ms);
+        endpoint.now = now;
+        endpoint
+    }
+
+    /// What the cluster's bus driver reports: messages, presence changes, claim results,
+    /// the bus going and coming back.
+    pub fn handle_cluster_input(&mut self, now: Instant, input: ClusterInput) {
+        self.tick(now);
+        self.relay.handle_cluster_input(now, input);
+        self.pump();
     }
 
     /// The relay, for its state (who is online, counts).
@@ -383,6 +413,10 @@ impl ServerEndpoint {
             while let Some(id) = self.relay.poll_transmit() {
                 moved = true;
                 self.flush(id);
+            }
+            while let Some(action) = self.relay.poll_cluster_action() {
+                moved = true;
+                self.actions.push_back(ServerAction::Cluster(action));
             }
             if !moved {
                 return;

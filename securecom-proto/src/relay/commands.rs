@@ -3,6 +3,7 @@
 use alloc::vec::Vec;
 
 use super::{ConnectionId, Deliver, OfflineReason, RelayEvent, Route};
+use crate::cluster::{BusBody, NodeId};
 use crate::codec::Codec;
 use crate::command::{
     CommandError, GoneReason, MAX_LISTED_USERS, Notice, Request, RequestBody, RequestId, Response,
@@ -33,18 +34,28 @@ impl super::Relay {
                 }),
                 None => Err(CommandError::UNKNOWN_USER),
             },
-            RequestBody::RequestChat(to) => self.request_chat(&me, &to, now, route),
+            RequestBody::RequestChat(to) => {
+                match self.request_chat(&me, &to, now, (id, rid), route) {
+                    Ok(Some(body)) => Ok(body),
+                    // A user of another node: the response waits for that node's verdict.
+                    Ok(None) => return,
+                    Err(error) => Err(error),
+                }
+            }
             RequestBody::Answer { from, accept } => self.answer(&me, &from, accept, route),
             RequestBody::Withdraw => match self.requests.remove_outgoing(&me) {
                 Some(to) => {
                     self.notify(&to, &Notice::RequestWithdrawn { from: me.clone() });
                     Ok(ResponseBody::Withdrawn)
                 }
-                None => Err(CommandError::NO_SUCH_REQUEST),
+                None => match self.withdraw_remote(&me) {
+                    Some(_) => Ok(ResponseBody::Withdrawn),
+                    None => Err(CommandError::NO_SUCH_REQUEST),
+                },
             },
             RequestBody::ChatData(payload) => match self.chat_peer(&me).cloned() {
                 Some(peer) => {
-                    route.chat_data(&me, &peer, payload, Deliver(self));
+                    route.chat_data(&me, &peer, payload, Deliver(self, &me));
                     return;
                 }
                 None => Err(CommandError::NOT_IN_CHAT),
@@ -70,7 +81,7 @@ impl super::Relay {
         self.respond(id, rid, body);
     }
 
-    fn respond(&mut self, id: ConnectionId, rid: RequestId, body: ResponseBody) {
+    pub(super) fn respond(&mut self, id: ConnectionId, rid: RequestId, body: ResponseBody) {
         // The user list is cut at MAX_LISTED_USERS and names are valid by construction:
         // the encoder cannot refuse. Were it to, the response is not sent.
         if let Ok(response) = (Response { id: rid, body }).to_bytes() {
@@ -78,43 +89,67 @@ impl super::Relay {
         }
     }
 
+    /// Everyone online, on this node and (clustered) the others, in name order.
     fn list_users(&self) -> ResponseBody {
-        let mut users = Vec::new();
-        for (user, id) in self.online.iter().take(MAX_LISTED_USERS) {
-            if let Some(super::ConnState::Online(o)) = self.connections.get(id).map(|c| &c.state) {
-                users.push(UserEntry {
-                    username: user.clone(),
-                    fingerprint: o.key.fingerprint(),
-                });
+        let remote = self.remote_users();
+        let local = self.online.iter().filter_map(|(user, id)| {
+            match self.connections.get(id).map(|c| &c.state) {
+                Some(super::ConnState::Online(o)) => Some((user.clone(), o.key)),
+                _ => None,
             }
-        }
-        ResponseBody::Users {
-            users,
-            truncated: self.online.len() > MAX_LISTED_USERS,
-        }
+        });
+        let mut all: Vec<(Username, crate::identity::PublicKey)> = local.chain(remote).collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        let truncated = all.len() > MAX_LISTED_USERS;
+        let users = all
+            .into_iter()
+            .take(MAX_LISTED_USERS)
+            .map(|(username, key)| UserEntry {
+                username,
+                fingerprint: key.fingerprint(),
+            })
+            .collect();
+        ResponseBody::Users { users, truncated }
     }
 
+    /// `Ok(None)`: sent to another node, whose verdict answers the request later.
     fn request_chat<R: Route + ?Sized>(
         &mut self,
         me: &Username,
         to: &Username,
         now: Instant,
+        awaiting: (ConnectionId, RequestId),
         route: &mut R,
-    ) -> Result<ResponseBody, CommandError> {
+    ) -> Result<Option<ResponseBody>, CommandError> {
         if me == to {
             return Err(CommandError::SELF_REQUEST);
         }
         if self.chat_peer(me).is_some() {
             return Err(CommandError::ALREADY_CHATTING);
         }
-        if self.requests.outgoing_of(me).is_some() {
+        if self.outgoing_target(me).is_some() {
             return Err(CommandError::REQUEST_PENDING);
         }
         if self.server.directory.lookup(to).is_none() {
             return Err(CommandError::UNKNOWN_USER);
         }
         if !self.online.contains_key(to) {
-            return Err(CommandError::OFFLINE);
+            let Some(node) = self.remote_node(to) else {
+                return Err(if self.bus_reachable() {
+                    CommandError::OFFLINE
+                } else {
+                    CommandError::UNREACHABLE
+                });
+            };
+            if self.requests.contains(me, to) {
+                return Err(CommandError::REQUEST_PENDING);
+            }
+            let Some(my_key) = self.online_mut(me).map(|o| o.key) else {
+                return Err(CommandError::OFFLINE);
+            };
+            let my_key = route.key_for(me, my_key);
+            self.send_remote_request(me, my_key, to, node, awaiting);
+            return Ok(None);
         }
         if self.chat_peer(to).is_some() {
             return Err(CommandError::BUSY);
@@ -140,7 +175,7 @@ impl super::Relay {
                 key: my_key,
             },
         );
-        Ok(ResponseBody::RequestSent)
+        Ok(Some(ResponseBody::RequestSent))
     }
 
     fn answer<R: Route + ?Sized>(
@@ -150,8 +185,11 @@ impl super::Relay {
         accept: bool,
         route: &mut R,
     ) -> Result<ResponseBody, CommandError> {
-        if !self.requests.remove(me, from) {
+        let Some(origin) = self.requests.take(me, from) else {
             return Err(CommandError::NO_SUCH_REQUEST);
+        };
+        if let Some(node) = origin {
+            return self.answer_remote(me, from, node, accept, route);
         }
         if !accept {
             self.notify(from, &Notice::RequestDenied { peer: me.clone() });
@@ -191,17 +229,76 @@ impl super::Relay {
         Ok(ResponseBody::Answered)
     }
 
-    /// Ends the chat between `me` and `peer`, telling the peer.
-    fn end_chat(&mut self, me: &Username, peer: &Username) {
-        self.end_chat_of(me);
-        self.end_chat_of(peer);
-        self.notify(
-            peer,
-            &Notice::PeerLeft {
-                peer: me.clone(),
-                reason: GoneReason::LEFT,
+    /// Answers a request from `from`, a user of `node`: that node learns the answer and,
+    /// if it still wants it, the chat starts there too (else it says the requester left).
+    fn answer_remote<R: Route + ?Sized>(
+        &mut self,
+        me: &Username,
+        from: &Username,
+        node: NodeId,
+        accept: bool,
+        route: &mut R,
+    ) -> Result<ResponseBody, CommandError> {
+        let deny = BusBody::Denied {
+            from: me.clone(),
+            to: from.clone(),
+        };
+        if !accept {
+            self.publish(&node, deny);
+            return Ok(ResponseBody::Answered);
+        }
+        if self.chat_peer(me).is_some() {
+            self.publish(&node, deny);
+            return Err(CommandError::ALREADY_CHATTING);
+        }
+        let Some(my_key) = self.online_mut(me).map(|o| o.key) else {
+            return Err(CommandError::OFFLINE);
+        };
+        let my_key = route.key_for(me, my_key);
+        self.settle_requests_of(me);
+        if let Some(o) = self.online_mut(me) {
+            o.chat = Some(from.clone());
+            o.chat_node = Some(node.clone());
+        }
+        self.publish(
+            &node,
+            BusBody::Accepted {
+                from: me.clone(),
+                to: from.clone(),
+                key: my_key,
             },
         );
+        self.events.push_back(RelayEvent::ChatStarted {
+            initiator: from.clone(),
+            responder: me.clone(),
+        });
+        Ok(ResponseBody::Answered)
+    }
+
+    /// Ends the chat between `me` and `peer`, telling the peer.
+    fn end_chat(&mut self, me: &Username, peer: &Username) {
+        let peer_node = self.online_mut(me).and_then(|o| o.chat_node.clone());
+        self.end_chat_of(me);
+        match peer_node {
+            Some(node) => self.publish(
+                &node,
+                BusBody::Left {
+                    from: me.clone(),
+                    to: peer.clone(),
+                    reason: GoneReason::LEFT,
+                },
+            ),
+            None => {
+                self.end_chat_of(peer);
+                self.notify(
+                    peer,
+                    &Notice::PeerLeft {
+                        peer: me.clone(),
+                        reason: GoneReason::LEFT,
+                    },
+                );
+            }
+        }
         self.events.push_back(RelayEvent::ChatEnded {
             a: me.clone(),
             b: peer.clone(),

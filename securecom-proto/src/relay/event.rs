@@ -3,6 +3,7 @@
 use alloc::vec::Vec;
 
 use super::ConnectionId;
+use crate::cluster::{BusError, NodeId};
 use crate::command::GoneReason;
 use crate::handshake::HandshakeError;
 use crate::identity::Username;
@@ -99,6 +100,27 @@ pub enum RelayEvent {
         connection: ConnectionId,
         /// What failed.
         error: SessionFailure,
+    },
+    /// The cluster's bus is reachable (at start, or again after an outage).
+    BusConnected,
+    /// The cluster's bus is unreachable: users of other nodes are unreachable.
+    BusDisconnected,
+    /// Another relay node was heard from (first, again, or after a restart).
+    NodeJoined {
+        /// Its id.
+        node: NodeId,
+    },
+    /// Another relay node said goodbye or fell silent for longer than the node timeout;
+    /// its users' chat peers here were told they are gone.
+    NodeLost {
+        /// Its id.
+        node: NodeId,
+    },
+    /// A bus message or presence entry was dropped: forged, altered, replayed, stale, or
+    /// not for this node.
+    BusMessageDropped {
+        /// Why.
+        error: BusError,
     },
     /// A client asked for the callback request channel: the driver must connect to the
     /// client's address on `port`, write `hello`, then write

@@ -21,6 +21,7 @@
 //! complete handshake; chat data is forwarded opaquely between the two members of a chat
 //! and nobody else.
 
+mod cluster;
 mod commands;
 mod config;
 mod event;
@@ -38,9 +39,10 @@ use core::fmt;
 
 use rand_core::CryptoRng;
 
+use crate::cluster::{BusBody, NodeId};
 use crate::codec::Codec;
 use crate::command::{Notice, Request};
-use crate::handshake::{ServerConfig, ServerHandshake, ServerProgress};
+use crate::handshake::{AuthenticatedClient, ServerConfig, ServerHandshake, ServerProgress};
 use crate::identity::{PublicKey, Username};
 use crate::session::{Channel, CloseReason, Incoming, Session};
 use crate::time::Instant;
@@ -86,6 +88,8 @@ pub const CLOSE_LINGER: core::time::Duration = core::time::Duration::from_secs(1
 
 enum ConnState {
     Handshaking(Option<Box<ServerHandshake>>),
+    /// Authenticated; waiting for the cluster's presence store to confirm the login.
+    Claiming(Box<cluster::Claiming>),
     Online(Box<Online>),
     /// Finished: only the remaining output is left to write.
     Closing(Vec<u8>),
@@ -99,6 +103,10 @@ struct Online {
     key: PublicKey,
     /// The user this one is chatting with.
     chat: Option<Username>,
+    /// The node of that user, when it is not this one.
+    chat_node: Option<NodeId>,
+    /// The presence store's revision of this session's entry (clustered relays).
+    claim: Option<u64>,
 }
 
 /// The relay. See the [module documentation](self) for the driving contract.
@@ -120,6 +128,8 @@ pub struct Relay {
     /// a deadline is added. Deadlines only move later otherwise, so the bound stays safe
     /// and `poll_timeout` costs nothing however many connections there are.
     next_timeout: Option<Instant>,
+    /// The other nodes, for a clustered relay.
+    cluster: Option<Box<cluster::ClusterState>>,
 }
 
 impl fmt::Debug for Relay {
@@ -148,6 +158,7 @@ impl Relay {
             inbox: Vec::new(),
             now: Instant::ZERO,
             next_timeout: None,
+            cluster: None,
         }
     }
 
@@ -241,6 +252,15 @@ impl Relay {
                 None => return Ok(()),
             },
             ConnState::Online(_) => data,
+            ConnState::Claiming(claiming) => {
+                // Early session input waits (bounded) for the claim.
+                if claiming.input.len() + data.len() > cluster::MAX_CLAIM_INPUT {
+                    self.set_closing(id, Vec::new());
+                } else {
+                    claiming.input.extend_from_slice(data);
+                }
+                return Ok(());
+            }
             // Nothing a closing connection sends matters any more.
             ConnState::Closing(_) => return Ok(()),
         };
@@ -272,6 +292,8 @@ impl Relay {
                 let key = *client.public_key();
                 if let Some(existing) = self.online.get(&user).copied() {
                     match self.config.duplicate_login {
+                        // Clustered, the local session gives way once the claim succeeds.
+                        DuplicateLogin::ReplaceExisting if self.cluster.is_some() => {}
                         DuplicateLogin::RejectNew => {
                             let out = client.reject(CloseReason::ALREADY_LOGGED_IN);
                             self.set_closing(id, out);
@@ -299,22 +321,15 @@ impl Relay {
                     });
                     return None;
                 }
-                let session = client.accept(id.0);
-                if let Some(conn) = self.connections.get_mut(&id) {
-                    conn.state = ConnState::Online(Box::new(Online {
-                        session,
-                        user: user.clone(),
-                        key,
-                        chat: None,
-                    }));
+                if self.cluster.is_some() {
+                    // The name is claimed cluster-wide first; the session starts when the
+                    // presence store confirms it.
+                    let rest = data.get(consumed..).unwrap_or(&[]).to_vec();
+                    self.begin_claim(id, client, rest);
+                    return None;
                 }
-                self.online.insert(user.clone(), id);
-                self.transmit.insert(id);
-                self.note_deadline(now + self.config.idle_timeout);
-                self.events.push_back(RelayEvent::UserOnline {
-                    connection: id,
-                    user,
-                });
+                let _ = key;
+                self.go_online(id, now, client, None);
                 Some(consumed)
             }
             Err(error) => {
@@ -328,6 +343,36 @@ impl Relay {
                 None
             }
         }
+    }
+
+    /// Starts the session of an authenticated (and, clustered, claimed) login.
+    fn go_online(
+        &mut self,
+        id: ConnectionId,
+        now: Instant,
+        client: AuthenticatedClient,
+        claim: Option<u64>,
+    ) {
+        let user = client.username().clone();
+        let key = *client.public_key();
+        let session = client.accept(id.0);
+        if let Some(conn) = self.connections.get_mut(&id) {
+            conn.state = ConnState::Online(Box::new(Online {
+                session,
+                user: user.clone(),
+                key,
+                chat: None,
+                chat_node: None,
+                claim,
+            }));
+        }
+        self.online.insert(user.clone(), id);
+        self.transmit.insert(id);
+        self.note_deadline(now + self.config.idle_timeout);
+        self.events.push_back(RelayEvent::UserOnline {
+            connection: id,
+            user,
+        });
     }
 
     /// Feeds session bytes of an online connection and executes the commands in them.
@@ -497,7 +542,8 @@ impl Relay {
             ConnState::Handshaking(_) => {
                 self.handshaking = self.handshaking.saturating_sub(1);
             }
-            ConnState::Closing(_) => {}
+            // A claim still in flight is given back when its result arrives.
+            ConnState::Closing(_) | ConnState::Claiming(_) => {}
         }
         self.connections.remove(&id);
         self.transmit.remove(&id);
@@ -526,9 +572,13 @@ impl Relay {
                     self.handshaking = self.handshaking.saturating_sub(1);
                     self.set_closing(id, Vec::new());
                 }
+                Some(ConnState::Claiming(_)) => self.refuse_claim(id, CloseReason::SHUTDOWN),
                 _ => {}
             }
         }
+        // After every Left and release: the other nodes forget this one at once.
+        self.cluster_goodbye(now);
+        self.next_timeout = self.earliest_deadline();
     }
 
     /// When [`Relay::handle_timeout`] must be called next (possibly a little early: a call
@@ -555,7 +605,10 @@ impl Relay {
             }
             _ => None,
         });
-        conns.chain(self.requests.next_expiry()).min()
+        conns
+            .chain(self.requests.next_expiry())
+            .chain(self.cluster_deadline())
+            .min()
     }
 
     /// Fires every deadline that has passed: handshakes that took too long, chat requests
@@ -595,10 +648,20 @@ impl Relay {
         for id in idle {
             self.close_online(id, CloseReason::IDLE_TIMEOUT, OfflineReason::Idle);
         }
-        for (from, to) in self.requests.expire(now) {
-            self.notify(&from, &Notice::RequestExpired { peer: to.clone() });
+        for (from, to, origin) in self.requests.expire(now) {
+            match origin {
+                None => self.notify(&from, &Notice::RequestExpired { peer: to.clone() }),
+                Some(node) => self.publish(
+                    &node,
+                    BusBody::Expired {
+                        from: from.clone(),
+                        to: to.clone(),
+                    },
+                ),
+            }
             self.notify(&to, &Notice::RequestExpired { peer: from });
         }
+        self.cluster_timeout(now);
         self.next_timeout = self.earliest_deadline();
     }
 
@@ -703,15 +766,28 @@ impl Relay {
         if self.online.get(&user) == Some(&id) {
             self.online.remove(&user);
         }
+        self.release_claim(&user, online.claim);
         if let Some(peer) = online.chat.take() {
-            self.end_chat_of(&peer);
-            self.notify(
-                &peer,
-                &Notice::PeerLeft {
-                    peer: user.clone(),
-                    reason: why.gone_reason(),
-                },
-            );
+            match online.chat_node.take() {
+                Some(node) => self.publish(
+                    &node,
+                    BusBody::Left {
+                        from: user.clone(),
+                        to: peer.clone(),
+                        reason: why.gone_reason(),
+                    },
+                ),
+                None => {
+                    self.end_chat_of(&peer);
+                    self.notify(
+                        &peer,
+                        &Notice::PeerLeft {
+                            peer: user.clone(),
+                            reason: why.gone_reason(),
+                        },
+                    );
+                }
+            }
             self.events.push_back(RelayEvent::ChatEnded {
                 a: user.clone(),
                 b: peer,
@@ -728,6 +804,7 @@ impl Relay {
     fn end_chat_of(&mut self, user: &Username) {
         if let Some(o) = self.online_mut(user) {
             o.chat = None;
+            o.chat_node = None;
         }
     }
 
@@ -736,8 +813,18 @@ impl Relay {
         if let Some(to) = self.requests.remove_outgoing(user) {
             self.notify(&to, &Notice::RequestWithdrawn { from: user.clone() });
         }
-        for from in self.requests.remove_incoming(user) {
-            self.notify(&from, &Notice::RequestDenied { peer: user.clone() });
+        self.withdraw_remote(user);
+        for (from, origin) in self.requests.remove_incoming(user) {
+            match origin {
+                None => self.notify(&from, &Notice::RequestDenied { peer: user.clone() }),
+                Some(node) => self.publish(
+                    &node,
+                    BusBody::Denied {
+                        from: user.clone(),
+                        to: from,
+                    },
+                ),
+            }
         }
     }
 
@@ -753,6 +840,9 @@ impl Relay {
                 return Err(format!("{user} maps to a connection of {}", o.user));
             }
             if let Some(peer) = &o.chat {
+                if o.chat_node.is_some() {
+                    continue;
+                }
                 let Some(pid) = self.online.get(peer) else {
                     return Err(format!("{user} chats with offline {peer}"));
                 };
@@ -789,7 +879,8 @@ impl Relay {
                 self.handshaking
             ));
         }
-        self.requests.check(|u| self.online.contains_key(u))
+        self.requests.check(|u| self.online.contains_key(u))?;
+        self.check_cluster()
     }
 }
 

@@ -4,16 +4,21 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::cluster::NodeId;
 use crate::identity::Username;
 use crate::time::Instant;
 
-/// Pending chat requests: each user has at most one outgoing request, and a bounded number
-/// waiting for their answer.
+/// Where a requester is: `None` on this node, else the node holding it.
+pub(super) type Origin = Option<NodeId>;
+
+/// Pending chat requests waiting for a user of this node: each local user has at most one
+/// outgoing request (to a local user here; to a remote one in the cluster state), and a
+/// bounded number waiting for their answer, from users of any node.
 #[derive(Default)]
 pub(super) struct PendingRequests {
-    /// target -> (requester -> expiry)
-    incoming: BTreeMap<Username, BTreeMap<Username, Instant>>,
-    /// requester -> target
+    /// target -> (requester -> (expiry, where the requester is))
+    incoming: BTreeMap<Username, BTreeMap<Username, (Instant, Origin)>>,
+    /// local requester -> local target
     outgoing: BTreeMap<Username, Username>,
 }
 
@@ -34,23 +39,61 @@ impl PendingRequests {
         self.incoming
             .entry(to.clone())
             .or_default()
-            .insert(from.clone(), expires);
+            .insert(from.clone(), (expires, None));
         self.outgoing.insert(from.clone(), to.clone());
     }
 
-    /// Removes the request from `from` to `to`; true if it existed.
-    pub(super) fn remove(&mut self, to: &Username, from: &Username) -> bool {
-        let Some(waiting) = self.incoming.get_mut(to) else {
-            return false;
-        };
-        let existed = waiting.remove(from).is_some();
+    /// Records a request from `from`, a user of node `origin`, to local `to`.
+    pub(super) fn insert_remote(
+        &mut self,
+        from: &Username,
+        origin: NodeId,
+        to: &Username,
+        expires: Instant,
+    ) {
+        self.incoming
+            .entry(to.clone())
+            .or_default()
+            .insert(from.clone(), (expires, Some(origin)));
+    }
+
+    /// Removes the request from `from` to `to`; where the requester is, if it existed.
+    pub(super) fn take(&mut self, to: &Username, from: &Username) -> Option<Origin> {
+        let waiting = self.incoming.get_mut(to)?;
+        let existed = waiting.remove(from);
         if waiting.is_empty() {
             self.incoming.remove(to);
         }
         if self.outgoing.get(from) == Some(to) {
             self.outgoing.remove(from);
         }
-        existed
+        existed.map(|(_, origin)| origin)
+    }
+
+    /// Removes the request from `from` to `to`; true if it existed.
+    pub(super) fn remove(&mut self, to: &Username, from: &Username) -> bool {
+        self.take(to, from).is_some()
+    }
+
+    /// Where the requester of the request from `from` to `to` is, if there is one.
+    pub(super) fn origin(&self, to: &Username, from: &Username) -> Option<&Origin> {
+        self.incoming.get(to)?.get(from).map(|(_, o)| o)
+    }
+
+    /// Removes every request from users of `node`; returns `(from, to)` pairs.
+    pub(super) fn remove_from_node(&mut self, node: &NodeId) -> Vec<(Username, Username)> {
+        let mut gone = Vec::new();
+        for (to, waiting) in &self.incoming {
+            for (from, (_, origin)) in waiting {
+                if origin.as_ref() == Some(node) {
+                    gone.push((from.clone(), to.clone()));
+                }
+            }
+        }
+        for (from, to) in &gone {
+            self.remove(to, from);
+        }
+        gone
     }
 
     /// Removes `from`'s outgoing request; returns its target.
@@ -60,13 +103,16 @@ impl PendingRequests {
         Some(to)
     }
 
-    /// Removes every request waiting for `to`; returns the requesters.
-    pub(super) fn remove_incoming(&mut self, to: &Username) -> Vec<Username> {
+    /// Removes every request waiting for `to`; returns the requesters and where they are.
+    pub(super) fn remove_incoming(&mut self, to: &Username) -> Vec<(Username, Origin)> {
         let Some(waiting) = self.incoming.remove(to) else {
             return Vec::new();
         };
-        let from: Vec<Username> = waiting.into_keys().collect();
-        for f in &from {
+        let from: Vec<(Username, Origin)> = waiting
+            .into_iter()
+            .map(|(from, (_, origin))| (from, origin))
+            .collect();
+        for (f, _) in &from {
             if self.outgoing.get(f) == Some(to) {
                 self.outgoing.remove(f);
             }
@@ -74,17 +120,17 @@ impl PendingRequests {
         from
     }
 
-    /// Removes every request whose time is up; returns `(from, to)` pairs.
-    pub(super) fn expire(&mut self, now: Instant) -> Vec<(Username, Username)> {
+    /// Removes every request whose time is up; returns `(from, to, origin)`.
+    pub(super) fn expire(&mut self, now: Instant) -> Vec<(Username, Username, Origin)> {
         let mut expired = Vec::new();
         for (to, waiting) in &self.incoming {
-            for (from, expires) in waiting {
+            for (from, (expires, origin)) in waiting {
                 if now >= *expires {
-                    expired.push((from.clone(), to.clone()));
+                    expired.push((from.clone(), to.clone(), origin.clone()));
                 }
             }
         }
-        for (from, to) in &expired {
+        for (from, to, _) in &expired {
             self.remove(to, from);
         }
         expired
@@ -93,7 +139,7 @@ impl PendingRequests {
     pub(super) fn next_expiry(&self) -> Option<Instant> {
         self.incoming
             .values()
-            .flat_map(|m| m.values().copied())
+            .flat_map(|m| m.values().map(|(t, _)| *t))
             .min()
     }
 
@@ -111,7 +157,10 @@ impl PendingRequests {
             if !is_online(to) {
                 return Err(format!("request waiting for offline {to}"));
             }
-            for from in waiting.keys() {
+            for (from, (_, origin)) in waiting {
+                if origin.is_some() {
+                    continue;
+                }
                 if !is_online(from) {
                     return Err(format!("request from offline {from}"));
                 }

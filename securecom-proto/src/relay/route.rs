@@ -7,7 +7,8 @@
 
 use alloc::vec::Vec;
 
-use super::Relay;
+use super::{Online, Relay};
+use crate::cluster::BusBody;
 use crate::command::Notice;
 use crate::identity::{PublicKey, Username};
 
@@ -20,13 +21,29 @@ pub(crate) trait Route {
     fn key_for(&mut self, user: &Username, key: PublicKey) -> PublicKey;
 }
 
-/// The relay's side of a chat data forward: delivers to an online user.
-pub(crate) struct Deliver<'r>(pub(super) &'r mut Relay);
+/// The relay's side of a chat data forward from one user: delivers to an online user of
+/// this node, or to the sender's chat peer on another node.
+pub(crate) struct Deliver<'r>(pub(super) &'r mut Relay, pub(super) &'r Username);
 
 impl Deliver<'_> {
     /// Sends `payload` to `to` as chat data (nothing if `to` is offline).
     pub(crate) fn chat_data(&mut self, to: &Username, payload: Vec<u8>) {
-        self.0.notify(to, &Notice::ChatData(payload));
+        let Deliver(relay, from) = self;
+        let remote = relay
+            .online_by_name(from)
+            .filter(|o| o.chat.as_ref() == Some(to))
+            .and_then(|o| o.chat_node.clone());
+        match remote {
+            Some(node) => relay.publish(
+                &node,
+                BusBody::ChatData {
+                    from: (*from).clone(),
+                    to: to.clone(),
+                    payload,
+                },
+            ),
+            None => relay.notify(to, &Notice::ChatData(payload)),
+        }
     }
 }
 
@@ -46,5 +63,15 @@ impl Route for Honest {
 
     fn key_for(&mut self, _user: &Username, key: PublicKey) -> PublicKey {
         key
+    }
+}
+
+impl Relay {
+    fn online_by_name(&self, user: &Username) -> Option<&Online> {
+        let id = self.online.get(user)?;
+        match &self.connections.get(id)?.state {
+            super::ConnState::Online(o) => Some(o),
+            _ => None,
+        }
     }
 }

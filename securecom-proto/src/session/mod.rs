@@ -72,6 +72,9 @@ impl CloseReason {
     pub const REPLACED: CloseReason = CloseReason(0x06);
     /// The peer did not read its output fast enough.
     pub const TOO_SLOW: CloseReason = CloseReason(0x07);
+    /// The server cannot serve this login now (a clustered relay could not confirm the
+    /// login with the other nodes); try again later.
+    pub const UNAVAILABLE: CloseReason = CloseReason(0x08);
 }
 
 impl fmt::Debug for CloseReason {
@@ -85,6 +88,7 @@ impl fmt::Debug for CloseReason {
             Self::SHUTDOWN => "Shutdown",
             Self::REPLACED => "Replaced",
             Self::TOO_SLOW => "TooSlow",
+            Self::UNAVAILABLE => "Unavailable",
             CloseReason(other) => return write!(f, "CloseReason(0x{other:02x})"),
         };
         f.write_str(name)

@@ -168,6 +168,7 @@ impl Net {
                     self.callback_requests.push((connection, port));
                 }
                 ServerAction::ResumeAccepting => {}
+                ServerAction::Cluster(action) => panic!("a single node has no bus: {action:?}"),
                 ServerAction::Close(socket) => {
                     self.outstanding.remove(&socket);
                     assert!(
