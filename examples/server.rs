@@ -9,6 +9,10 @@
 //! With no certificate flags it creates (on first run) and uses a development PKI, and prints
 //! how to start the clients. Logs go to stderr; set the level with `--log` or `RUST_LOG`.
 //! Ctrl-C shuts down gracefully: every client gets an authenticated goodbye.
+//!
+//! With `--cluster nats://HOST:PORT --node-id n1 --cluster-key-file cluster.key` the server
+//! is one node of a relay cluster on NATS (docs/CLUSTER.md); without it, a single node
+//! needing nothing else.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +21,8 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use securecom_admin::cli::{PassphraseSource, load_identity};
 use securecom_host::identity::PemFolderDirectory;
+use securecom_nats::{NatsCredentials, NatsOptions, read_cluster_key};
+use securecom_proto::cluster::{ClusterConfig, NodeId};
 use securecom_proto::handshake::ServerConfig;
 use securecom_proto::pki::{ServerCredentials, certificates_from_pem};
 use securecom_proto::relay::{DuplicateLogin, RelayConfig};
@@ -95,6 +101,29 @@ struct Args {
     /// Seconds a shutdown (Ctrl-C) waits for the goodbyes to be written.
     #[arg(long, default_value_t = 2)]
     shutdown_grace: u64,
+    /// Join a relay cluster through this NATS server (nats://host:port, JetStream on).
+    /// Without it the server is a single node. See docs/CLUSTER.md.
+    #[arg(long, value_name = "NATS_URL", requires_all = ["node_id", "cluster_key_file"])]
+    cluster: Option<String>,
+    /// This node's id in the cluster (unique; letters, digits, - and _).
+    #[arg(long, requires = "cluster")]
+    node_id: Option<String>,
+    /// The key every node of the cluster shares (64 hex digits; keytool cluster-key).
+    #[arg(long, requires = "cluster")]
+    cluster_key_file: Option<PathBuf>,
+    /// NATS credentials: a file of `user=`/`password=`, `token=` or `nkey=` lines. Without
+    /// it, SECURECOM_NATS_USER and SECURECOM_NATS_PASSWORD (or SECURECOM_NATS_TOKEN, or
+    /// SECURECOM_NATS_NKEY) are used if set. Never on the command line.
+    #[arg(long, requires = "cluster")]
+    nats_credentials_file: Option<PathBuf>,
+    /// Seconds of silence after which another node is taken for dead (its users' chat
+    /// peers are told they are gone).
+    #[arg(long, default_value_t = 10)]
+    node_timeout: u64,
+    /// First token of the cluster's NATS subjects and bucket (several clusters can share
+    /// one NATS).
+    #[arg(long, default_value = "securecom")]
+    nats_prefix: String,
     /// Log level (error, warn, info, debug, trace); RUST_LOG wins when set.
     #[arg(long, default_value = "info")]
     log: String,
@@ -178,21 +207,86 @@ async fn run(args: Args) -> Result<(), String> {
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         ..RelayConfig::default()
     };
-    let server = Server::bind(
-        args.listen.as_str(),
-        Arc::new(config),
-        ServerOptions { relay },
-    )
-    .await
-    .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let options = ServerOptions { relay };
+    let (server, bus) = match &args.cluster {
+        None => {
+            let server = Server::bind(args.listen.as_str(), Arc::new(config), options).await;
+            (server, None)
+        }
+        Some(url) => {
+            let (cluster, nats) = cluster_options(&args, url)?;
+            tracing::info!(node = %cluster.node, %url, "joining the cluster");
+            let (link, bus) = securecom_nats::spawn(nats, cluster.node.clone());
+            let server = Server::bind_clustered(
+                args.listen.as_str(),
+                Arc::new(config),
+                options,
+                cluster,
+                link,
+            )
+            .await;
+            (server, Some(bus))
+        }
+    };
+    let server = server.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = server.local_addr().map_err(|e| e.to_string())?;
     println!("securecom server listening on {addr}");
     tracing::info!(%addr, "listening");
     server
-        .run(async {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("Ctrl-C: shutting down");
-        })
+        .run(shutdown_signal())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    if let Some(bus) = bus {
+        // The goodbye and the releases of the presence entries go out before exiting.
+        let _ = tokio::time::timeout(Duration::from_secs(5), bus).await;
+    }
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (a service manager stopping the server).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: shutting down"),
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("Ctrl-C: shutting down");
+    }
+}
+
+/// The cluster's settings from the flags, the key file and the credentials.
+fn cluster_options(args: &Args, url: &str) -> Result<(ClusterConfig, NatsOptions), String> {
+    let node = args
+        .node_id
+        .as_deref()
+        .ok_or("--node-id is needed with --cluster")?;
+    let node = NodeId::new(node).map_err(|e| format!("--node-id {node}: {e}"))?;
+    let key_file = args
+        .cluster_key_file
+        .as_ref()
+        .ok_or("--cluster-key-file is needed with --cluster")?;
+    let key = read_cluster_key(key_file).map_err(|e| format!("--cluster-key-file {e}"))?;
+    let credentials = match &args.nats_credentials_file {
+        Some(path) => NatsCredentials::from_file(path),
+        None => NatsCredentials::from_env(),
+    }
+    .map_err(|e| format!("NATS credentials: {e}"))?;
+    let mut cluster = ClusterConfig::new(node, key);
+    cluster.node_timeout = Duration::from_secs(args.node_timeout.max(1));
+    let mut nats = NatsOptions::new(url, credentials);
+    nats.prefix = args.nats_prefix.clone();
+    Ok((cluster, nats))
 }

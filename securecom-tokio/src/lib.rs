@@ -8,6 +8,8 @@
 //!   write and callback deadlines, connection limits, backpressure, the shutdown grace
 //!   (all configured in [`securecom_proto::relay::RelayConfig`]). [`Server::run`] ends
 //!   gracefully when its shutdown future completes (for example on Ctrl-C).
+//!   [`Server::bind_clustered`] makes it one node of a cluster, over a [`ClusterLink`] to
+//!   a bus driver (`securecom-nats`).
 //! - [`Client`]: connects, then carries out the actions of a
 //!   [`securecom_proto::endpoint::ClientEndpoint`] (the handshake, the chat logic, the
 //!   callback daemon's limits, all decided there), and hands out a [`ClientHandle`] with a
@@ -30,9 +32,11 @@
 )]
 
 mod client;
+mod cluster;
 mod server;
 
 pub use client::{Client, ClientHandle, ClientOptions, ConnectError};
+pub use cluster::{BusEnds, ClusterLink};
 pub use securecom_proto as proto;
 pub use server::{Server, ServerOptions};
 

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use securecom_host::time::StdClock;
+use securecom_proto::cluster::{ClusterConfig, ClusterInput};
 use securecom_proto::endpoint::{READ_CHUNK, ServerAction, ServerEndpoint, ServerSocket};
 use securecom_proto::handshake::ServerConfig;
 use securecom_proto::relay::{ConnectionId, RelayConfig};
@@ -19,6 +20,8 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+
+use crate::cluster::ClusterLink;
 
 /// Options of the server beyond the relay's own configuration.
 #[derive(Clone, Debug, Default)]
@@ -32,6 +35,8 @@ pub struct ServerOptions {
 pub struct Server {
     listener: TcpListener,
     endpoint: ServerEndpoint,
+    clock: StdClock,
+    cluster: Option<ClusterLink>,
 }
 
 impl std::fmt::Debug for Server {
@@ -80,6 +85,33 @@ impl Server {
         Ok(Server {
             listener,
             endpoint: ServerEndpoint::new(config, options.relay),
+            clock: StdClock::new(),
+            cluster: None,
+        })
+    }
+
+    /// Binds the listening socket of node `cluster.node` of a cluster, which reaches the
+    /// other nodes through `link` (for example `securecom_nats::spawn`). Logins wait for
+    /// the bus: until it is connected they are refused as unavailable.
+    pub async fn bind_clustered(
+        addr: impl tokio::net::ToSocketAddrs,
+        config: Arc<ServerConfig>,
+        options: ServerOptions,
+        cluster: ClusterConfig,
+        link: ClusterLink,
+    ) -> io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        let clock = StdClock::new();
+        let unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let endpoint =
+            ServerEndpoint::new_clustered(config, options.relay, cluster, clock.now(), unix_ms);
+        Ok(Server {
+            listener,
+            endpoint,
+            clock,
+            cluster: Some(link),
         })
     }
 
@@ -91,17 +123,25 @@ impl Server {
     /// Serves until `shutdown` completes, then says goodbye to every client and returns
     /// once every socket is closed (or the configured shutdown grace has passed).
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-        let Server { listener, endpoint } = self;
+        let Server {
+            listener,
+            endpoint,
+            clock,
+            cluster,
+        } = self;
         let (reports, inbox) = mpsc::channel(1024);
         let mut running = Running {
             endpoint,
             conns: BTreeMap::new(),
             reports,
-            clock: StdClock::new(),
+            clock,
             rng: crate::os_rng(),
             accepting: true,
+            cluster,
         };
         running.serve(listener, inbox, shutdown).await;
+        // Dropping the link tells the bus driver that the last action (the goodbye) is in.
+        drop(running.cluster.take());
         Ok(())
     }
 }
@@ -114,6 +154,8 @@ struct Running {
     rng: rand_core::UnwrapErr<getrandom::SysRng>,
     /// False after a failed accept, until the endpoint says to accept again.
     accepting: bool,
+    /// The bus to the other nodes, when clustered.
+    cluster: Option<ClusterLink>,
 }
 
 impl Running {
@@ -145,6 +187,9 @@ impl Running {
                     }
                 },
                 Some(report) = inbox.recv() => self.handle(report),
+                Some(input) = cluster_input(self.cluster.as_mut()) => {
+                    self.endpoint.handle_cluster_input(self.clock.now(), input);
+                }
                 () = sleep_until(deadline) => self.endpoint.handle_timeout(self.clock.now()),
             }
             self.carry_out();
@@ -209,6 +254,12 @@ impl Running {
                 }
                 ServerAction::Close(socket) => self.close(socket),
                 ServerAction::ResumeAccepting => self.accepting = true,
+                ServerAction::Cluster(action) => {
+                    if let Some(link) = &self.cluster {
+                        // A bus driver that has stopped reports Disconnected first.
+                        let _ = link.actions.send(action);
+                    }
+                }
                 other => tracing::warn!(?other, "unknown action"),
             }
         }
@@ -284,6 +335,13 @@ fn close_callback(callback: CallbackIo) {
 async fn accept(listener: Option<&TcpListener>) -> io::Result<(TcpStream, SocketAddr)> {
     match listener {
         Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn cluster_input(link: Option<&mut ClusterLink>) -> Option<ClusterInput> {
+    match link {
+        Some(link) => link.inputs.recv().await,
         None => std::future::pending().await,
     }
 }
