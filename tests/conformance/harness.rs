@@ -85,6 +85,9 @@ pub(crate) trait Handle: Clone + Send + 'static {
     fn accept(&self) -> Result<(), ClientError>;
     /// Refuses the request we are asked.
     fn deny(&self) -> Result<(), ClientError>;
+    /// Withdraws our pending chat request.
+    #[allow(dead_code, reason = "used by the cluster tests (tests/cluster.rs)")]
+    fn withdraw_request(&self) -> Result<(), ClientError>;
     /// Sends a message to the chat peer.
     fn send_text(&self, text: impl Into<String>) -> Result<(), ClientError>;
     /// Leaves the chat.

@@ -150,6 +150,10 @@ impl Handle for ClientHandle {
         ClientHandle::deny(self)
     }
 
+    fn withdraw_request(&self) -> Result<(), ClientError> {
+        ClientHandle::withdraw_request(self)
+    }
+
     fn send_text(&self, text: impl Into<String>) -> Result<(), ClientError> {
         ClientHandle::send_text(self, text)
     }

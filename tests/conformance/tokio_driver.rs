@@ -126,6 +126,14 @@ impl Driver for Tokio {
     }
 }
 
+impl Tokio {
+    /// The runtime, for servers other than the plain one (the cluster tests' nodes).
+    #[allow(dead_code, reason = "used by the cluster tests (tests/cluster.rs)")]
+    pub(crate) fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+}
+
 impl TokioServer {
     fn stop_now(&mut self) -> io::Result<()> {
         let (Some(stop), Some(running)) = (self.stop.take(), self.running.take()) else {
@@ -186,6 +194,10 @@ impl Handle for TokioHandle {
 
     fn deny(&self) -> Result<(), ClientError> {
         self.runtime.block_on(self.inner.deny())
+    }
+
+    fn withdraw_request(&self) -> Result<(), ClientError> {
+        self.runtime.block_on(self.inner.withdraw_request())
     }
 
     fn send_text(&self, text: impl Into<String>) -> Result<(), ClientError> {

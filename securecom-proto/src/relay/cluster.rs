@@ -57,6 +57,11 @@ pub(super) struct ClusterState {
     start_unix_ms: u64,
     next_heartbeat: Option<Instant>,
     pub(super) remote_out: BTreeMap<Username, RemoteOutgoing>,
+    /// What the other nodes would have been told of the chats and requests with their
+    /// users that ended when the bus went down, for when it is back: a node that never
+    /// declared this one dead (a short outage) still holds them, and a chat would stay open
+    /// there for good (also one accepted while this node could not hear it).
+    untold: Vec<(NodeId, BusBody)>,
 }
 
 impl ClusterState {
@@ -72,6 +77,7 @@ impl ClusterState {
             start_unix_ms: unix_ms,
             next_heartbeat: None,
             remote_out: BTreeMap::new(),
+            untold: Vec::new(),
         }
     }
 
@@ -503,6 +509,9 @@ impl Relay {
         c.connected = true;
         c.publish(now, None, BusBody::Heartbeat);
         c.next_heartbeat = Some(now + c.config.heartbeat_interval);
+        for (node, body) in core::mem::take(&mut c.untold) {
+            c.publish(now, Some(&node), body);
+        }
         self.events.push_back(RelayEvent::BusConnected);
         // Restore this node's presence: the store may have lost or replaced entries while
         // the bus was away.
@@ -515,6 +524,19 @@ impl Relay {
             })
             .collect();
         if let Some(c) = self.cluster_mut() {
+            // Entries of this run that no session holds: their release was lost while the
+            // bus was away (the watch repeats their revision, which the mirror ignores).
+            let (me, mine) = (c.nodes.me(), c.nodes.incarnation());
+            let stale: Vec<(Username, u64)> = c
+                .presence
+                .iter()
+                .filter(|(_, e)| e.node == *me && e.incarnation == mine)
+                .filter(|(_, e)| !sessions.iter().any(|(id, ..)| id.0 == e.session))
+                .map(|(u, e)| (u.clone(), e.revision))
+                .collect();
+            for (user, revision) in stale {
+                c.release(&user, revision);
+            }
             for (id, user, key, claim) in sessions {
                 let expect = claim.map_or(Expect::Absent, Expect::Revision);
                 c.claim(id, &user, key, expect);
@@ -571,9 +593,16 @@ impl Relay {
         };
         match admitted {
             Admitted::Known => {}
-            Admitted::Joined => self.events.push_back(RelayEvent::NodeJoined {
-                node: env.from.clone(),
-            }),
+            Admitted::Joined => {
+                // Answer a newcomer at once rather than at the next heartbeat, so that a
+                // node that starts knows the others within a round trip.
+                if let Some(c) = self.cluster.as_deref_mut() {
+                    c.publish(now, None, BusBody::Heartbeat);
+                }
+                self.events.push_back(RelayEvent::NodeJoined {
+                    node: env.from.clone(),
+                });
+            }
             Admitted::Restarted => {
                 // Everything of its previous run is gone; its new run is alive.
                 self.node_gone(now, &env.from, GoneReason::DISCONNECTED);
@@ -810,6 +839,10 @@ impl Relay {
                 _ => None,
             })
             .collect();
+        for (user, peer) in &chats {
+            let (from, to) = (user.clone(), peer.clone());
+            self.untold(node, BusBody::Left { from, to, reason });
+        }
         for (user, peer) in chats {
             self.end_chat_of(&user);
             self.notify(
@@ -838,6 +871,11 @@ impl Relay {
             None => Vec::new(),
         };
         for (user, out) in outgoing {
+            // Withdrawn if still pending there; ended if accepted meanwhile.
+            let (from, to) = (user.clone(), out.to.clone());
+            self.untold(node, BusBody::Withdrawn { from, to });
+            let (from, to) = (user.clone(), out.to.clone());
+            self.untold(node, BusBody::Left { from, to, reason });
             match out.awaiting {
                 Some((conn, rid)) => {
                     self.respond(conn, rid, ResponseBody::Error(CommandError::UNREACHABLE));
@@ -846,7 +884,21 @@ impl Relay {
             }
         }
         for (from, to) in self.requests.remove_from_node(node) {
+            let denied = BusBody::Denied {
+                from: to.clone(),
+                to: from.clone(),
+            };
+            self.untold(node, denied);
             self.notify(&to, &Notice::RequestWithdrawn { from });
+        }
+    }
+
+    /// Keeps `body` for `node` until the bus is back, if it is down now.
+    fn untold(&mut self, node: &NodeId, body: BusBody) {
+        if let Some(c) = self.cluster_mut()
+            && !c.connected
+        {
+            c.untold.push((node.clone(), body));
         }
     }
 
