@@ -47,8 +47,11 @@ enum Command {
         #[arg(long, default_value = "load-users")]
         out: PathBuf,
     },
-    /// Runs the load against a server.
+    /// Runs the load against a server, or the nodes of a cluster.
     Run {
+        /// The server's address; for a cluster, every node's, comma-separated: users are
+        /// spread over the nodes, and chat pairs alternate between two users of one node
+        /// and two users of different nodes, whose latencies are reported apart.
         #[arg(long, default_value = "127.0.0.1:4433")]
         server: String,
         #[arg(long, default_value = "localhost")]
@@ -105,7 +108,11 @@ fn main() {
             concurrency,
             server_pid,
         } => rt.block_on(run(RunArgs {
-            server,
+            servers: server
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
             server_name,
             pki_dir,
             idle,
@@ -134,7 +141,8 @@ fn prepare(users: usize, out: &std::path::Path) -> Result<(), String> {
 }
 
 struct RunArgs {
-    server: String,
+    /// One address per node.
+    servers: Vec<String>,
     server_name: String,
     pki_dir: PathBuf,
     idle: usize,
@@ -157,8 +165,8 @@ struct Connected {
 async fn connect_many(
     args: &RunArgs,
     users: std::ops::Range<usize>,
+    node_of: impl Fn(usize) -> usize,
 ) -> Result<(Vec<Connected>, Duration), String> {
-    let server = args.server.clone();
     let started = Instant::now();
     let semaphore = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
     let mut tasks = Vec::new();
@@ -170,7 +178,8 @@ async fn connect_many(
             name,
             identity,
         ));
-        let server = server.clone();
+        let node = node_of(i) % args.servers.len().max(1);
+        let server = args.servers.get(node).cloned().unwrap_or_default();
         let permit = semaphore
             .clone()
             .acquire_owned()
@@ -219,7 +228,8 @@ async fn wait_for(
 
 async fn run(args: RunArgs) -> Result<(), String> {
     let rss_before = args.server_pid.and_then(rss_kib);
-    let (idle, idle_time) = connect_many(&args, 0..args.idle).await?;
+    let nodes = args.servers.len().max(1);
+    let (idle, idle_time) = connect_many(&args, 0..args.idle, |i| i).await?;
     let rss_after = args.server_pid.and_then(rss_kib);
     println!(
         "idle connections: {} in {:.2} s = {:.0} handshakes/s",
@@ -235,7 +245,14 @@ async fn run(args: RunArgs) -> Result<(), String> {
     }
 
     let first = args.idle;
-    let (active, _) = connect_many(&args, first..first + 2 * args.pairs).await?;
+    // Pair k is users first+2k and first+2k+1: on one node when k is even, on two
+    // neighbouring nodes when k is odd (with one node, every pair shares it).
+    let node_of = move |i: usize| {
+        let k = (i - first) / 2;
+        let second = (i - first) % 2 == 1;
+        k / 2 + usize::from(second && k % 2 == 1)
+    };
+    let (active, _) = connect_many(&args, first..first + 2 * args.pairs, node_of).await?;
     let mut pairs = Vec::new();
     let mut active = active.into_iter();
     while let (Some(mut a), Some(mut b)) = (active.next(), active.next()) {
@@ -265,11 +282,14 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let origin = Instant::now();
     let messages = args.messages;
     let mut tasks = Vec::new();
-    for (a, b) in pairs {
+    let mut cross_node = Vec::new();
+    for (k, (a, b)) in pairs.into_iter().enumerate() {
+        let cross = nodes > 1 && k % 2 == 1;
         for (me, peer) in [
             (a.handle.clone(), b.handle.username().clone()),
             (b.handle.clone(), a.handle.username().clone()),
         ] {
+            cross_node.push(false);
             tasks.push(tokio::spawn(async move {
                 for n in 0..messages {
                     let ts = origin.elapsed().as_nanos();
@@ -282,6 +302,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
             }));
         }
         for mut side in [a, b] {
+            cross_node.push(cross);
             tasks.push(tokio::spawn(async move {
                 let _ = &side.handle;
                 receive(&mut side.events, messages, origin).await
@@ -289,9 +310,11 @@ async fn run(args: RunArgs) -> Result<(), String> {
         }
     }
     let mut latencies: Vec<u128> = Vec::new();
+    let mut cross_latencies: Vec<u128> = Vec::new();
     let mut problems = 0;
-    for t in tasks {
+    for (t, cross) in tasks.into_iter().zip(cross_node) {
         match t.await.map_err(|e| e.to_string())? {
+            Ok(measured) if cross => cross_latencies.extend(measured),
             Ok(measured) => latencies.extend(measured),
             Err(problem) => {
                 problems += 1;
@@ -300,22 +323,28 @@ async fn run(args: RunArgs) -> Result<(), String> {
         }
     }
     let elapsed = started.elapsed();
-    latencies.sort_unstable();
-    let pct = |p: f64| -> f64 {
-        if latencies.is_empty() {
-            return 0.0;
-        }
-        let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
-        latencies[i] as f64 / 1e6
-    };
+    let total = latencies.len() + cross_latencies.len();
     println!(
-        "chat messages: {} in {:.2} s = {:.0} messages/s; relay latency p50 {:.2} ms, p99 {:.2} ms",
-        latencies.len(),
+        "chat messages: {total} in {:.2} s = {:.0} messages/s",
         elapsed.as_secs_f64(),
-        latencies.len() as f64 / elapsed.as_secs_f64(),
-        pct(0.50),
-        pct(0.99)
+        total as f64 / elapsed.as_secs_f64(),
     );
+    for (what, mut measured) in [("same-node", latencies), ("cross-node", cross_latencies)] {
+        if measured.is_empty() {
+            continue;
+        }
+        measured.sort_unstable();
+        let pct = |p: f64| -> f64 {
+            let i = ((measured.len() as f64 - 1.0) * p).round() as usize;
+            measured.get(i).copied().unwrap_or(0) as f64 / 1e6
+        };
+        println!(
+            "{what} messages: {}; relay latency p50 {:.2} ms, p99 {:.2} ms",
+            measured.len(),
+            pct(0.50),
+            pct(0.99)
+        );
+    }
     if let Some(pid) = args.server_pid
         && let Some(rss) = rss_kib(pid)
     {
