@@ -12,6 +12,8 @@
 //!   (all configured in [`securecom_proto::relay::RelayConfig`]). [`Server::run`] serves on
 //!   the calling thread and ends gracefully when its [`ShutdownHandle`] is shut down (for
 //!   example from a Ctrl-C handler).
+//!   It is a single node: the relay cluster on NATS (`securecom-nats`) is driven by the
+//!   async server only, whose `Server::bind_clustered` takes the bus link.
 //! - [`Client`]: connects, then carries out the actions of a
 //!   [`securecom_proto::endpoint::ClientEndpoint`] (the handshake, the chat logic, the
 //!   callback daemon's limits, all decided there), and hands out a [`ClientHandle`] with a
