@@ -73,6 +73,10 @@ enum Command {
         /// The server's pid, to read its memory from /proc.
         #[arg(long)]
         server_pid: Option<u32>,
+        /// Milliseconds each sender waits between its messages (0: a burst). Paced, the
+        /// latencies are the path's own rather than queueing behind a burst.
+        #[arg(long, default_value_t = 0)]
+        interval_ms: u64,
     },
 }
 
@@ -107,6 +111,7 @@ fn main() {
             messages,
             concurrency,
             server_pid,
+            interval_ms,
         } => rt.block_on(run(RunArgs {
             servers: server
                 .split(',')
@@ -120,6 +125,7 @@ fn main() {
             messages,
             concurrency,
             server_pid,
+            interval: Duration::from_millis(interval_ms),
         })),
     };
     if let Err(e) = result {
@@ -150,6 +156,7 @@ struct RunArgs {
     messages: usize,
     concurrency: usize,
     server_pid: Option<u32>,
+    interval: Duration,
 }
 
 fn verifier(pki_dir: &std::path::Path) -> Result<ServerCertVerifier, String> {
@@ -281,6 +288,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let started = Instant::now();
     let origin = Instant::now();
     let messages = args.messages;
+    let interval = args.interval;
     let mut tasks = Vec::new();
     let mut cross_node = Vec::new();
     for (k, (a, b)) in pairs.into_iter().enumerate() {
@@ -292,6 +300,9 @@ async fn run(args: RunArgs) -> Result<(), String> {
             cross_node.push(false);
             tasks.push(tokio::spawn(async move {
                 for n in 0..messages {
+                    if !interval.is_zero() {
+                        tokio::time::sleep(interval).await;
+                    }
                     let ts = origin.elapsed().as_nanos();
                     let text = format!("{}:{n}:{ts}", me.username());
                     if me.send_text(text).await.is_err() {
