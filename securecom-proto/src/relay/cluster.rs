@@ -62,6 +62,9 @@ pub(super) struct ClusterState {
     /// declared this one dead (a short outage) still holds them, and a chat would stay open
     /// there for good (also one accepted while this node could not hear it).
     untold: Vec<(NodeId, BusBody)>,
+    /// Online sessions whose claim (made again after an outage, or after their entry
+    /// vanished) failed: claimed again at the next heartbeat if the name is still free.
+    unclaimed: Vec<ConnectionId>,
 }
 
 impl ClusterState {
@@ -78,6 +81,7 @@ impl ClusterState {
             next_heartbeat: None,
             remote_out: BTreeMap::new(),
             untold: Vec::new(),
+            unclaimed: Vec::new(),
         }
     }
 
@@ -220,8 +224,18 @@ impl Relay {
             ClusterInput::ClaimConflict { claim } => self.claim_conflict(now, claim),
             ClusterInput::ClaimFailed { claim } => {
                 let id = ConnectionId(claim.0);
-                if matches!(self.state(id), Some(ConnState::Claiming(_))) {
-                    self.refuse_claim(id, CloseReason::UNAVAILABLE);
+                match self.state(id) {
+                    Some(ConnState::Claiming(_)) => {
+                        self.refuse_claim(id, CloseReason::UNAVAILABLE);
+                    }
+                    Some(ConnState::Online(_)) => {
+                        if let Some(c) = self.cluster.as_deref_mut()
+                            && !c.unclaimed.contains(&id)
+                        {
+                            c.unclaimed.push(id);
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
@@ -313,6 +327,19 @@ impl Relay {
         let user = claiming.client.username().clone();
         let out = claiming.client.reject(reason);
         self.set_closing(id, out);
+        // A claim that took effect although its result was lost (the watch showed it
+        // first): give the name back.
+        if let Some(c) = self.cluster.as_deref_mut() {
+            let (me, mine) = (c.nodes.me(), c.nodes.incarnation());
+            let taken = c
+                .presence
+                .get(&user)
+                .filter(|e| e.node == *me && e.incarnation == mine && e.session == id.0)
+                .map(|e| e.revision);
+            if let Some(revision) = taken {
+                c.release(&user, revision);
+            }
+        }
         self.events.push_back(RelayEvent::LoginRefused {
             connection: id,
             user,
@@ -469,10 +496,32 @@ impl Relay {
         match (&record, local) {
             // Someone else holds the name now: this node's session was replaced.
             (Some(r), Some(id)) if r.node != me || r.incarnation != mine || r.session != id.0 => {
+                // Unless it is a session of this run that is gone (refused after its claim
+                // took effect): then the name is given back, and claimed again for `id`
+                // once the deletion is seen.
+                let gone = r.node == me
+                    && r.incarnation == mine
+                    && !matches!(
+                        self.state(ConnectionId(r.session)),
+                        Some(ConnState::Claiming(_) | ConnState::Online(_))
+                    );
+                if gone {
+                    if let Some(c) = self.cluster_mut() {
+                        c.release(&user, revision);
+                    }
+                    return;
+                }
                 let ours = self.online_by_id(id).and_then(|o| o.claim);
                 if ours.is_some_and(|rev| rev < revision) {
                     self.take_claim(id);
                     self.close_online(id, CloseReason::REPLACED, super::OfflineReason::Replaced);
+                }
+            }
+            // Our own session's entry, written again (a claim whose result was lost): this
+            // revision is the one to release.
+            (Some(_), Some(id)) => {
+                if let Some(online) = self.online_by_id(id) {
+                    online.claim = Some(revision);
                 }
             }
             // Our own entry is gone (deleted by hand, or lost): claim the name again.
@@ -910,6 +959,14 @@ impl Relay {
         if c.connected && c.next_heartbeat.is_some_and(|t| now >= t) {
             c.publish(now, None, BusBody::Heartbeat);
             c.next_heartbeat = Some(now + c.config.heartbeat_interval);
+            // Sessions left without an entry by a failed claim: try again, if still free.
+            for id in core::mem::take(&mut c.unclaimed) {
+                if let Some(ConnState::Online(o)) = self.connections.get(&id).map(|c| &c.state)
+                    && c.presence.get(&o.user).is_none()
+                {
+                    c.claim(id, &o.user, o.key, Expect::Absent);
+                }
+            }
         }
         let timeout = c.config.node_timeout;
         let lost = c.nodes.expire(now, timeout);

@@ -6,6 +6,7 @@
 
 mod adversary;
 mod callback;
+mod cluster;
 mod proptests;
 mod scenarios;
 

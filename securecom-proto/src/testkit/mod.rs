@@ -10,8 +10,11 @@
 //! | [`adversary`] | [`adversary::AdversarialRelay`]: a malicious relay wrapping the real one |
 //! | [`pair`] | the genuine client-server handshake, and the session pair it makes |
 //! | [`world`] | [`world::World`]: a relay, its clients and a virtual clock, driven in memory |
+//! | `bus` | `bus::Bus`: an in-memory double of the cluster's bus (pub/sub and presence store), for tests |
 
 pub(crate) mod adversary;
+#[cfg(test)]
+pub(crate) mod bus;
 #[cfg_attr(
     not(feature = "fuzzing"),
     allow(unreachable_pub, reason = "public through the fuzzing module")
