@@ -8,6 +8,7 @@
 //! cargo run --example keytool -- revoke server.pem --ca-dir ca
 //! cargo run --example keytool -- renew-crl --ca-dir ca
 //! cargo run --example keytool -- dev-pki
+//! cargo run --example keytool -- cluster-key --out cluster.key
 //! ```
 //!
 //! `--help` on any subcommand lists its options; docs/KEY-MANAGEMENT.md walks through a

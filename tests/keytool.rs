@@ -285,3 +285,23 @@ fn dev_pki_smoke() {
     let out = keytool(&["dev-pki", arg(&dir)]).unwrap();
     assert!(out.contains("already there"), "{out}");
 }
+
+#[test]
+fn cluster_key_is_created_once_and_read_by_the_server() {
+    let folder = TempFolder::new("keytool-cluster-key");
+    let path = folder.join("cluster.key");
+    let out = keytool(&["cluster-key", "--out", arg(&path)]).unwrap();
+    assert!(out.contains(&path.display().to_string()), "{out}");
+    // What the server's --cluster-key-file reads.
+    securecom_nats::read_cluster_key(&path).unwrap();
+    let error = keytool(&["cluster-key", "--out", arg(&path)]).unwrap_err();
+    assert_eq!(error.exit_code(), EXIT_FAILED);
+    assert_eq!(
+        error,
+        CliError::Failed(AdminError::Identity(IdentityError::AlreadyExists {
+            path: path.display().to_string()
+        }))
+    );
+    let error = keytool(&["cluster-key"]).unwrap_err();
+    assert_eq!(error.exit_code(), EXIT_USAGE, "{error}");
+}

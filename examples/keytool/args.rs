@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use securecom_admin::cli::{CliError, Command, PassphraseSource};
 
-/// Key management for securecom: a CA, server certificates, CRLs, users.
+/// Key management for securecom: a CA, server certificates, CRLs, users, cluster keys.
 ///
 /// Every key is Ed25519 and every file is PEM, as the OpenSSL command line reads and
-/// writes them (see docs/KEY-MANAGEMENT.md). Private keys are created mode 0600 and no
-/// existing file is ever overwritten, except the CRL, which `revoke` replaces atomically.
+/// writes them (see docs/KEY-MANAGEMENT.md). Private keys and cluster keys are created
+/// mode 0600 and no existing file is ever overwritten, except the CRL, which `revoke`
+/// replaces atomically.
 #[derive(Debug, Parser)]
 #[command(name = "keytool", version, about, long_about)]
 pub(crate) struct Cli {
@@ -110,6 +111,13 @@ enum Sub {
     DevPki {
         /// Folder (default ./securecom-dev).
         dir: Option<PathBuf>,
+    },
+    /// Create the key every node of a relay cluster shares: 32 random bytes as 64 hex
+    /// digits, in a new file of mode 0600 (see docs/CLUSTER.md).
+    ClusterKey {
+        /// The file to create (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
 }
 
@@ -222,6 +230,7 @@ impl Cli {
                 crl_days,
             },
             Sub::DevPki { dir } => Command::DevPki { dir },
+            Sub::ClusterKey { out } => Command::ClusterKey { out },
         })
     }
 }

@@ -10,7 +10,8 @@
 //!
 //! Files are named as the OpenSSL walk-through in `docs/KEY-MANAGEMENT.md` names them: a
 //! CA folder holds `ca.pem`, `ca.key` and `crl.pem`; a server has `server.pem` and
-//! `server.key`; a user has `<name>.key` and `<name>.pem`.
+//! `server.key`; a user has `<name>.key` and `<name>.pem`. A relay cluster's key file has
+//! the name it is given (`cluster.key` in `docs/CLUSTER.md`).
 
 mod passphrase;
 
@@ -25,8 +26,8 @@ pub use passphrase::{MAX_PASSPHRASE_FILE_LEN, PassphraseSource, load_identity};
 
 use crate::{
     AdminError, DevPki, SerialNumber, ServerName, Validity, add_days, certificate_serial,
-    create_ca, create_crl, create_user, issue_server_certificate, random, read_pem_file,
-    register_user, renew_crl, replace_file, revoke, write_new_file,
+    create_ca, create_cluster_key, create_crl, create_user, issue_server_certificate, random,
+    read_pem_file, register_user, renew_crl, replace_file, revoke, write_new_file,
 };
 
 /// Exit code of a successful run.
@@ -112,6 +113,11 @@ pub enum Command {
     DevPki {
         /// The folder; [`DEV_PKI_FOLDER`](crate::DEV_PKI_FOLDER) if `None`.
         dir: Option<PathBuf>,
+    },
+    /// Create the key the nodes of a relay cluster share, in a new owner-only file.
+    ClusterKey {
+        /// The file to create.
+        out: PathBuf,
     },
 }
 
@@ -236,6 +242,17 @@ pub fn run(command: &Command, out: &mut dyn Write) -> Result<(), CliError> {
             let pki = DevPki::ensure(dir)?;
             write!(out, "{}", pki.describe()).map_err(stdout_error)?;
             Ok(())
+        }
+        Command::ClusterKey { out: file } => {
+            create_cluster_key(file)?;
+            say(out, format_args!("Created cluster key {}", file.display()))?;
+            say(
+                out,
+                format_args!(
+                    "  secret, mode 0600: copy it to every node of the cluster over a channel \
+                     you trust, and give it to the server with --cluster-key-file"
+                ),
+            )
         }
     }
 }

@@ -46,23 +46,37 @@ pub fn read_pem_file(path: impl AsRef<Path>) -> Result<String, AdminError> {
 /// [`AdminError::Identity`] wrapping `AlreadyExists` if `path` exists;
 /// [`AdminError::Io`] if it cannot be written (a partial file is removed).
 pub fn write_new_file(path: impl AsRef<Path>, contents: &str) -> Result<(), AdminError> {
-    let path = path.as_ref();
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            ErrorKind::AlreadyExists => {
-                AdminError::Identity(securecom_proto::identity::IdentityError::AlreadyExists {
-                    path: path.display().to_string(),
-                })
-            }
-            _ => AdminError::io(path, &e),
-        })?;
-    if let Err(e) = file
-        .write_all(contents.as_bytes())
-        .and_then(|()| file.sync_all())
-    {
+    create_new(path.as_ref(), contents.as_bytes(), 0o644)
+}
+
+/// Creates `path` with `contents`, readable and writable by its owner only (mode 0600 on
+/// Unix), failing if it exists: for secrets other than private keys, such as the cluster
+/// key.
+///
+/// # Errors
+/// As [`write_new_file`].
+pub(crate) fn write_new_secret_file(path: &Path, contents: &[u8]) -> Result<(), AdminError> {
+    create_new(path, contents, 0o600)
+}
+
+/// Creates `path` with `contents` and, on Unix, `mode` (less the umask); never replaces
+/// a file, and removes what it wrote if the write fails.
+fn create_new(path: &Path, contents: &[u8], mode: u32) -> Result<(), AdminError> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut file = options.open(path).map_err(|e| match e.kind() {
+        ErrorKind::AlreadyExists => {
+            AdminError::Identity(securecom_proto::identity::IdentityError::AlreadyExists {
+                path: path.display().to_string(),
+            })
+        }
+        _ => AdminError::io(path, &e),
+    })?;
+    if let Err(e) = file.write_all(contents).and_then(|()| file.sync_all()) {
         drop(file);
         let _ = fs::remove_file(path);
         return Err(AdminError::io(path, &e));

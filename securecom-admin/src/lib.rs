@@ -19,6 +19,7 @@
 //! | create a user's key pair | [`create_user`] |
 //! | register a user's public key with the server | [`register_user`] |
 //! | all of it for development, on first run | [`DevPki::ensure`] |
+//! | create the key the nodes of a relay cluster share | [`create_cluster_key`] |
 //!
 //! The [`cli`] module is the command line over these functions (`examples/keytool.rs`
 //! parses its arguments into a [`cli::Command`] and calls [`cli::run`]) and what the
@@ -61,6 +62,7 @@
 mod ca;
 mod cert;
 pub mod cli;
+mod cluster_key;
 mod crl;
 mod dev_pki;
 mod error;
@@ -74,6 +76,7 @@ mod validity;
 
 pub use ca::{create_ca, issue_server_certificate};
 pub use cert::certificate_serial;
+pub use cluster_key::{CLUSTER_KEY_LEN, create_cluster_key};
 pub use crl::{create_crl, renew_crl, revoke, revoked_serials};
 pub use dev_pki::{DEV_PKI_FOLDER, DEV_SERVER_NAMES, DEV_USERS, DevPki, DevUser};
 pub use error::AdminError;
