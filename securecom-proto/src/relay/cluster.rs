@@ -316,7 +316,12 @@ impl Relay {
     }
 
     pub(super) fn refuse_claim(&mut self, id: ConnectionId, reason: CloseReason) {
-        let Some(conn) = self.connections.get_mut(&id) else {
+        // Only a login still waiting for its claim: any other state stays as it is.
+        let Some(conn) = self
+            .connections
+            .get_mut(&id)
+            .filter(|c| matches!(c.state, ConnState::Claiming(_)))
+        else {
             return;
         };
         let ConnState::Claiming(claiming) =
