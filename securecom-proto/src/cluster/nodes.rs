@@ -64,6 +64,11 @@ impl Nodes {
         *seq
     }
 
+    /// The run of `node` this node knows (0: none).
+    pub(crate) fn incarnation_of(&self, node: &NodeId) -> u64 {
+        self.peers.get(node).map_or(0, |p| p.incarnation)
+    }
+
     /// True when `node`'s incarnation `incarnation` is alive.
     pub(crate) fn is_live(&self, node: &NodeId, incarnation: u64) -> bool {
         self.peers
@@ -84,7 +89,11 @@ impl Nodes {
         if env.from == self.me {
             return Err(BusError::FromSelf);
         }
-        if env.to.as_ref().is_some_and(|to| *to != self.me) {
+        if env
+            .to
+            .as_ref()
+            .is_some_and(|to| *to != self.me || env.to_incarnation != self.incarnation)
+        {
             return Err(BusError::NotForUs);
         }
         let skew = u64::try_from(max_skew.as_millis()).unwrap_or(u64::MAX);

@@ -95,6 +95,7 @@ fn envelope(to: Option<&str>, seq: u64, body: BusBody) -> Envelope {
     Envelope {
         from: node("n1"),
         to: to.map(node),
+        to_incarnation: 1,
         incarnation: 1_000,
         seq,
         unix_ms: 1_768_435_200_000,
@@ -236,6 +237,7 @@ fn the_largest_message_fits_and_anything_longer_is_too_long() {
     let env = Envelope {
         from: node(&long_node),
         to: Some(node(&long_node.replace('n', "m"))),
+        to_incarnation: u64::MAX,
         incarnation: u64::MAX,
         seq: u64::MAX,
         unix_ms: u64::MAX,
@@ -263,6 +265,7 @@ fn a_bus_message_and_a_presence_entry_are_not_interchangeable() {
         node: node("n1"),
         incarnation: 5,
         session: 9,
+        replaces: 0,
         key: alice_key(),
     };
     let store_key = presence_key(&user("alice"));
@@ -284,6 +287,7 @@ fn a_presence_record_round_trips_under_its_own_key_only() {
         node: node("node-2_b"),
         incarnation: 1_768_435_200_123,
         session: 42,
+        replaces: 7,
         key: alice_key(),
     };
     let alice = presence_key(&user("alice"));
@@ -437,6 +441,8 @@ fn msg(from: &str, to: Option<&str>, inc: u64, seq: u64, skew_ms: i64) -> Envelo
     Envelope {
         from: node(from),
         to: to.map(node),
+        // The receiving node of these tests is `me`, incarnation 1.
+        to_incarnation: if to.is_some() { 1 } else { 0 },
         incarnation: inc,
         seq,
         unix_ms: WALL.saturating_add_signed(skew_ms),
@@ -709,6 +715,7 @@ fn record(n: &str, session: u64) -> PresenceRecord {
         node: node(n),
         incarnation: 1,
         session,
+        replaces: 0,
         key: alice_key(),
     }
 }
@@ -817,6 +824,7 @@ proptest! {
         let env = Envelope {
             from: node("n1"),
             to: to.as_deref().map(node),
+            to_incarnation: inc ^ 1,
             incarnation: inc,
             seq,
             unix_ms,

@@ -2,10 +2,13 @@
 //! key derived from the [`ClusterKey`].
 //!
 //! A bus message: `version (1) | kind | sender node | addressee node (empty: everyone) |
-//! incarnation u64 | sequence u64 | unix time in ms u64 | body | HMAC-SHA256 tag (32)`.
-//! A presence entry: `version (1) | node | incarnation u64 | session u64 | key (32) | tag
-//! (32)`, the tag also covering the store key, so an entry cannot be copied to another
-//! name. Node ids are one-byte length-prefixed. The tag is checked, in constant time,
+//! addressee incarnation u64 (0: everyone) | incarnation u64 | sequence u64 | unix time in
+//! ms u64 | body | HMAC-SHA256 tag (32)`: naming the addressee's run means a message for a
+//! node's previous run is never taken by its next.
+//! A presence entry: `version (1) | node | incarnation u64 | session u64 | replaces u64 |
+//! key (32) | tag (32)`, the tag also covering the store key, so an entry cannot be copied
+//! to another name; `replaces` is the store revision the claim overwrote (0: created), so
+//! an old entry put back later cannot pass for a claim over the current one. Node ids are one-byte length-prefixed. The tag is checked, in constant time,
 //! before anything else is parsed.
 
 use alloc::string::String;
@@ -277,6 +280,8 @@ pub(crate) struct Envelope {
     pub(crate) from: NodeId,
     /// `None`: for every node.
     pub(crate) to: Option<NodeId>,
+    /// The addressee's run (its incarnation) the sender knows; 0 for every node.
+    pub(crate) to_incarnation: u64,
     pub(crate) incarnation: u64,
     pub(crate) seq: u64,
     pub(crate) unix_ms: u64,
@@ -298,6 +303,7 @@ impl Envelope {
         )?;
         let to = self.to.as_ref().map_or("", NodeId::as_str);
         put_u8_prefixed(&mut out, "node id", to.as_bytes(), 0, MAX_NODE_ID_LEN)?;
+        out.extend_from_slice(&self.to_incarnation.to_be_bytes());
         out.extend_from_slice(&self.incarnation.to_be_bytes());
         out.extend_from_slice(&self.seq.to_be_bytes());
         out.extend_from_slice(&self.unix_ms.to_be_bytes());
@@ -328,6 +334,7 @@ impl Envelope {
         } else {
             Some(NodeId::from_bytes(to).map_err(|_| DecodeError::InvalidValue("node id"))?)
         };
+        let to_incarnation = r.u64()?;
         let incarnation = r.u64()?;
         let seq = r.u64()?;
         let unix_ms = r.u64()?;
@@ -336,6 +343,7 @@ impl Envelope {
         Ok(Envelope {
             from,
             to,
+            to_incarnation,
             incarnation,
             seq,
             unix_ms,
@@ -356,6 +364,8 @@ pub(crate) struct PresenceRecord {
     pub(crate) incarnation: u64,
     /// The connection id on that node: tells one session of a user from the next.
     pub(crate) session: u64,
+    /// The store revision this claim overwrote (0: it created the entry).
+    pub(crate) replaces: u64,
     pub(crate) key: PublicKey,
 }
 
@@ -372,6 +382,7 @@ impl PresenceRecord {
         )?;
         out.extend_from_slice(&self.incarnation.to_be_bytes());
         out.extend_from_slice(&self.session.to_be_bytes());
+        out.extend_from_slice(&self.replaces.to_be_bytes());
         out.extend_from_slice(self.key.as_bytes());
         Ok(seal(&keys.presence, store_key.as_bytes(), out))
     }
@@ -390,6 +401,7 @@ impl PresenceRecord {
                 node: read_node(&mut r)?,
                 incarnation: r.u64()?,
                 session: r.u64()?,
+                replaces: r.u64()?,
                 key: read_public_key(&mut r)?,
             };
             r.expect_empty()?;

@@ -100,6 +100,7 @@ impl ClusterState {
         let env = Envelope {
             from: self.nodes.me().clone(),
             to: to.cloned(),
+            to_incarnation: to.map_or(0, |n| self.nodes.incarnation_of(n)),
             incarnation: self.nodes.incarnation(),
             seq: self.nodes.next_seq(to),
             unix_ms: self.wall_ms(now),
@@ -121,18 +122,23 @@ impl ClusterState {
             .filter(|r| r.node != *self.nodes.me() && self.nodes.is_live(&r.node, r.incarnation))
     }
 
-    fn record(&self, session: ConnectionId, key: PublicKey) -> PresenceRecord {
+    fn record(&self, session: ConnectionId, key: PublicKey, replaces: u64) -> PresenceRecord {
         PresenceRecord {
             node: self.nodes.me().clone(),
             incarnation: self.nodes.incarnation(),
             session: session.0,
+            replaces,
             key,
         }
     }
 
     fn claim(&mut self, id: ConnectionId, user: &Username, key: PublicKey, expect: Expect) {
         let store_key = presence_key(user);
-        if let Ok(value) = self.record(id, key).seal(&self.keys, &store_key) {
+        let replaces = match expect {
+            Expect::Absent => 0,
+            Expect::Revision(revision) => revision,
+        };
+        if let Ok(value) = self.record(id, key, replaces).seal(&self.keys, &store_key) {
             self.actions.push_back(ClusterAction::Claim {
                 claim: ClaimId(id.0),
                 key: store_key,
@@ -408,7 +414,7 @@ impl Relay {
     /// Records this node's own entry in the mirror as soon as the store confirms it.
     fn mirror_own(&mut self, user: &Username, id: ConnectionId, key: PublicKey, revision: u64) {
         if let Some(c) = self.cluster_mut() {
-            let record = c.record(id, key);
+            let record = c.record(id, key, 0);
             let max = c.config.max_remote_users;
             let _ = c.presence.apply(user, revision, Some(record), max);
         }
@@ -517,9 +523,38 @@ impl Relay {
                     return;
                 }
                 let ours = self.online_by_id(id).and_then(|o| o.claim);
-                if ours.is_some_and(|rev| rev < revision) {
-                    self.take_claim(id);
-                    self.close_online(id, CloseReason::REPLACED, super::OfflineReason::Replaced);
+                match ours {
+                    // A claim made over this session's entry (or over a newer one): the
+                    // name has moved on.
+                    Some(rev) if rev < revision && r.replaces >= rev => {
+                        self.take_claim(id);
+                        self.close_online(
+                            id,
+                            CloseReason::REPLACED,
+                            super::OfflineReason::Replaced,
+                        );
+                    }
+                    // Written over this session's entry by someone who never saw it: an
+                    // old entry put back (a replay through the store). Claim the name back.
+                    Some(rev) if rev < revision => {
+                        self.events.push_back(RelayEvent::BusMessageDropped {
+                            error: BusError::Replayed,
+                        });
+                        let key_of = self.online_by_id(id).map(|o| o.key);
+                        if let (Some(key_of), Some(c)) = (key_of, self.cluster_mut()) {
+                            c.claim(id, &user, key_of, Expect::Revision(revision));
+                        }
+                    }
+                    // This session holds no entry (its own was deleted, or its claim
+                    // failed): the store gives the name to the other session.
+                    None => {
+                        self.close_online(
+                            id,
+                            CloseReason::REPLACED,
+                            super::OfflineReason::Replaced,
+                        );
+                    }
+                    Some(_) => {}
                 }
             }
             // Our own session's entry, written again (a claim whose result was lost): this

@@ -1668,6 +1668,7 @@ fn forged_and_misplaced_presence_entries_are_dropped() {
         node: c.nodes[1].id.clone(),
         incarnation: 1,
         session: 1,
+        replaces: 0,
         key: fixtures::user("carol").1.public_key(),
     };
     let carol = presence_key(&name("carol"));
@@ -1707,6 +1708,92 @@ fn forged_and_misplaced_presence_entries_are_dropped() {
     // Carol is still where she is, and reachable there.
     assert_eq!(c.users_seen_by("alice"), ["alice", "bob", "carol"]);
     c.chat("alice", "carol");
+    c.check_settled();
+}
+
+#[test]
+fn regression_an_old_presence_entry_put_back_does_not_log_the_user_out() {
+    // Alice on n1, bob on n2, carol on n3.
+    let mut c = Cluster::three();
+    let first = c.peer("alice");
+    let key = presence_key(&name("alice"));
+    let old = c
+        .bus
+        .entry(&key)
+        .and_then(|e| e.value.clone())
+        .expect("alice's entry");
+    c.kill(first);
+    let second = c.login("alice", 1);
+    assert!(
+        c.is_online(second),
+        "{:?} {:?}",
+        c.refusal(second),
+        c.node_events(1)
+    );
+    let _ = c.node_events(1);
+    // Another bus client puts alice's genuine entry from her session on n1 back.
+    c.bus.put_raw(&key, old);
+    c.pump();
+    assert!(
+        c.node_events(1).contains(&RelayEvent::BusMessageDropped {
+            error: BusError::Replayed
+        }),
+        "the put-back entry is recognised as old"
+    );
+    assert!(c.is_online(second), "alice's session on n2 survives");
+    // The store names her session on n2 again, and she is reachable there.
+    let entry = c
+        .bus
+        .entry(&key)
+        .and_then(|e| e.value.clone())
+        .expect("an entry");
+    let keys = Keys::new(&ClusterKey::from_bytes(CLUSTER_KEY));
+    let record = PresenceRecord::open(&keys, &key, &entry).expect("genuine");
+    assert_eq!(record.node, c.nodes[1].id);
+    c.chat("carol", "alice");
+    c.check_settled();
+}
+
+#[test]
+fn regression_a_message_for_a_previous_run_is_not_taken_by_the_next() {
+    // Alice on n1, bob on n2, carol on n3.
+    let mut c = Cluster::three();
+    let mark = c.bus.log.len();
+    let to = name("bob");
+    c.act("alice", |cl, now, rng| cl.request_chat(now, &to, rng))
+        .expect("alice asks bob");
+    let keys = Keys::new(&ClusterKey::from_bytes(CLUSTER_KEY));
+    let captured = c.bus.log[mark..]
+        .iter()
+        .find(|m| {
+            matches!(
+                Envelope::open(&keys, &m.bytes).map(|e| e.body),
+                Ok(BusBody::Request { .. })
+            )
+        })
+        .expect("alice's request crossed the bus")
+        .bytes
+        .clone();
+    // Bob's node restarts; bob logs in to the new run.
+    c.restart(1);
+    c.login("bob", 1);
+    let _ = c.events("bob");
+    let _ = c.node_events(1);
+    // The request to the previous run, replayed at once (well within the clock skew).
+    c.bus.inject(1, ClusterInput::Message(captured));
+    c.pump();
+    assert_eq!(
+        c.node_events(1),
+        [RelayEvent::BusMessageDropped {
+            error: BusError::NotForUs
+        }]
+    );
+    assert!(
+        !c.events("bob")
+            .iter()
+            .any(|e| matches!(e, ClientEvent::IncomingRequest { .. })),
+        "the old request reached the new run"
+    );
     c.check_settled();
 }
 

@@ -148,6 +148,13 @@ impl Bus {
         }
     }
 
+    /// Another client of the store writes `value` under `key` (a new revision, seen by every
+    /// watch): what a bus client with write access but without the cluster key can do.
+    pub(crate) fn put_raw(&mut self, key: &str, value: Vec<u8>) {
+        self.change(String::from(key), Some(value));
+        self.notify(key);
+    }
+
     /// The latest state of `key` in the store.
     pub(crate) fn entry(&self, key: &str) -> Option<&StoreEntry> {
         self.store.get(key)
