@@ -286,6 +286,13 @@ fn cluster_options(args: &Args, url: &str) -> Result<(ClusterConfig, NatsOptions
     .map_err(|e| format!("NATS credentials: {e}"))?;
     let mut cluster = ClusterConfig::new(node, key);
     cluster.node_timeout = Duration::from_secs(args.node_timeout.max(1));
+    // The prefix is a subject token and part of the bucket's name: the node id's rules.
+    NodeId::new(&args.nats_prefix).map_err(|_| {
+        format!(
+            "--nats-prefix {}: 1 to 32 of a-z A-Z 0-9 _ -",
+            args.nats_prefix
+        )
+    })?;
     let mut nats = NatsOptions::new(url, credentials);
     nats.prefix = args.nats_prefix.clone();
     Ok((cluster, nats))

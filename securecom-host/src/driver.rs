@@ -114,6 +114,20 @@ pub fn log_relay_event(event: &securecom_proto::relay::RelayEvent) {
         } => {
             tracing::debug!(%connection, port, "callback requested");
         }
+        RelayEvent::LoginRefused { connection, user } => {
+            tracing::info!(%connection, %user, "login refused");
+        }
+        // The cluster's events matter to whoever runs it: a forged or replayed bus message
+        // is an attack, or a misconfigured node, and must show in the default log.
+        RelayEvent::BusMessageDropped { error } => {
+            tracing::warn!(%error, "cluster bus message dropped");
+        }
+        RelayEvent::NodeJoined { node } => tracing::info!(%node, "cluster node joined"),
+        RelayEvent::NodeLost { node } => tracing::warn!(%node, "cluster node lost"),
+        RelayEvent::BusConnected => tracing::info!("cluster bus connected"),
+        RelayEvent::BusDisconnected => {
+            tracing::warn!("cluster bus lost: users of other nodes are unreachable");
+        }
         other => tracing::debug!(?other, "relay event"),
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, kv};
 use async_nats::{ConnectOptions, Event};
 use futures_util::StreamExt;
-use securecom_proto::cluster::{ClaimId, ClusterAction, ClusterInput, Destination, Expect, NodeId};
+use securecom_proto::cluster::{ClusterAction, ClusterInput, Destination, NodeId};
 use securecom_tokio::{BusEnds, ClusterLink};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -117,6 +117,8 @@ impl Bus {
             return;
         };
         let js = jetstream::new(client.clone());
+        let (presence, presence_task) =
+            crate::presence::spawn(self.ends.inputs.clone(), self.options.op_timeout);
         let mut store: Option<kv::Store> = None;
         let mut watch: Option<kv::Watch> = None;
         let mut retry = Backoff::new(self.options.max_reconnect_delay);
@@ -128,7 +130,7 @@ impl Bus {
                         watch = Some(w);
                         self.up = true;
                         retry.reset();
-                        tracing::info!(url = %self.options.url, "cluster bus connected");
+                        tracing::debug!(url = %self.options.url, "presence store open");
                         self.report(ClusterInput::Connected).await;
                     }
                     Err(e) => tracing::warn!("presence store not ready: {e}"),
@@ -137,9 +139,15 @@ impl Bus {
             let wait = retry.next_delay();
             tokio::select! {
                 action = self.ends.actions.recv() => match action {
-                    Some(action) => self.carry_out(&client, store.as_ref().filter(|_| self.up), action).await,
+                    Some(action) => {
+                        let store = store.as_ref().filter(|_| self.up);
+                        self.carry_out(&client, store, &presence, action).await;
+                    }
                     None => {
-                        // The server stopped after its last action: make sure it is sent.
+                        // The server stopped after its last action: let the store's work
+                        // (the releases) finish, and make sure every message is sent.
+                        drop(presence);
+                        let _ = tokio::time::timeout(2 * self.options.op_timeout, presence_task).await;
                         let _ = tokio::time::timeout(self.options.op_timeout, client.flush()).await;
                         return;
                     }
@@ -171,7 +179,7 @@ impl Bus {
                         watch = None;
                         self.lose(&mut store).await;
                     }
-                    Event::Connected => tracing::info!("NATS connection restored"),
+                    Event::Connected => tracing::debug!("NATS connected"),
                     other => tracing::warn!("NATS: {other}"),
                 },
                 () = tokio::time::sleep(wait), if !self.up => {}
@@ -183,7 +191,7 @@ impl Bus {
         *store = None;
         if self.up {
             self.up = false;
-            tracing::warn!("cluster bus lost: users of other nodes are unreachable");
+            tracing::debug!("NATS connection lost");
             self.report(ClusterInput::Disconnected).await;
         }
     }
@@ -267,6 +275,7 @@ impl Bus {
         &self,
         client: &async_nats::Client,
         store: Option<&kv::Store>,
+        presence: &mpsc::UnboundedSender<(kv::Store, ClusterAction)>,
         action: ClusterAction,
     ) {
         match action {
@@ -276,77 +285,23 @@ impl Bus {
                     tracing::debug!("bus message not sent: {e}");
                 }
             }
-            ClusterAction::Claim {
-                claim,
-                key,
-                value,
-                expect,
-            } => {
-                let input = match store {
-                    Some(store) => self.claim(store, claim, &key, value, expect).await,
-                    None => ClusterInput::ClaimFailed { claim },
-                };
-                self.report(input).await;
-            }
-            ClusterAction::Release { key, revision } => {
+            // The store's work goes to its own task, in order, so that bus messages never
+            // wait behind a claim's round trip.
+            ClusterAction::Claim { claim, .. } => match store {
+                Some(store) => {
+                    if presence.send((store.clone(), action)).is_err() {
+                        self.report(ClusterInput::ClaimFailed { claim }).await;
+                    }
+                }
+                None => self.report(ClusterInput::ClaimFailed { claim }).await,
+            },
+            release @ ClusterAction::Release { .. } => {
                 if let Some(store) = store {
-                    let delete = store.delete_expect_revision(&key, Some(revision));
-                    // A newer revision is someone else's claim: it stays, as intended.
-                    let _ = tokio::time::timeout(self.options.op_timeout, delete).await;
+                    let _ = presence.send((store.clone(), release));
                 }
             }
             other => tracing::warn!(?other, "unknown cluster action"),
         }
-    }
-
-    async fn claim(
-        &self,
-        store: &kv::Store,
-        claim: ClaimId,
-        key: &str,
-        value: Vec<u8>,
-        expect: Expect,
-    ) -> ClusterInput {
-        let timeout = self.options.op_timeout;
-        let conflict = match expect {
-            Expect::Absent => {
-                match tokio::time::timeout(timeout, store.create(key, value.into())).await {
-                    Ok(Ok(revision)) => return ClusterInput::Claimed { claim, revision },
-                    Ok(Err(e)) if e.kind() == kv::CreateErrorKind::AlreadyExists => true,
-                    _ => false,
-                }
-            }
-            Expect::Revision(revision) => {
-                match tokio::time::timeout(timeout, store.update(key, value.into(), revision)).await
-                {
-                    Ok(Ok(revision)) => return ClusterInput::Claimed { claim, revision },
-                    Ok(Err(e)) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => true,
-                    _ => false,
-                }
-            }
-        };
-        if !conflict {
-            return ClusterInput::ClaimFailed { claim };
-        }
-        // Tell the core what is there now, so it decides again with the truth.
-        if let Ok(Ok(entry)) = tokio::time::timeout(timeout, store.entry(key)).await {
-            let (revision, value) = match entry {
-                Some(entry) => (
-                    entry.revision,
-                    matches!(entry.operation, kv::Operation::Put).then(|| entry.value.to_vec()),
-                ),
-                None => (0, None),
-            };
-            if revision > 0 {
-                self.report(ClusterInput::Presence {
-                    key: key.to_string(),
-                    revision,
-                    value,
-                })
-                .await;
-            }
-        }
-        ClusterInput::ClaimConflict { claim }
     }
 }
 

@@ -46,6 +46,7 @@
 
 mod bus;
 mod credentials;
+mod presence;
 
 pub use bus::{NatsOptions, spawn};
 pub use credentials::{CredentialsError, NatsCredentials, read_cluster_key};
