@@ -9,6 +9,10 @@
 //! and tested. Nothing here does I/O: the program reads the lines, runs the commands
 //! against its client handle and prints the events.
 //!
+//! The terminal screen is [`screen::ChatScreen`]: the conversation, who is online and
+//! where the chat stands, as a model the program feeds with events, keys and times and
+//! draws into any ratatui backend.
+//!
 //! ```
 //! use securecom_console::{ConsoleCommand, format_event, parse_command};
 //! use securecom_proto::client::ClientEvent;
@@ -33,6 +37,7 @@
 
 mod command;
 mod event;
+pub mod screen;
 
 pub use command::{ConsoleCommand, HELP, parse_command};
 pub use event::format_event;

@@ -1,0 +1,204 @@
+//! One plain sentence per event, for people (line mode keeps its own format).
+
+use securecom_proto::chat::KeyStatus;
+use securecom_proto::client::{AutoRefusal, ChatEndReason, ClientEvent, CommandKind};
+use securecom_proto::command::GoneReason;
+use securecom_proto::session::CloseReason;
+
+/// How loudly a notice is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Level {
+    /// Something happened.
+    Info,
+    /// Something the user must look at: a changed key, a security failure.
+    Warning,
+    /// Something failed.
+    Error,
+}
+
+/// The sentence for `event`, unless the event is shown another way (messages, and user
+/// lists, which only update the side panel).
+pub(crate) fn describe(event: &ClientEvent) -> Option<(Level, String)> {
+    use Level::{Error, Info, Warning};
+    Some(match event {
+        ClientEvent::Users { .. } | ClientEvent::Message { .. } => return None,
+        ClientEvent::PublicKey { user, key } => {
+            (Info, format!("{user}'s key is {}.", key.fingerprint()))
+        }
+        ClientEvent::RequestSent { to } => (
+            Info,
+            format!("Asked {to} to chat; waiting for an answer (/withdraw to cancel)."),
+        ),
+        ClientEvent::IncomingRequest {
+            from,
+            fingerprint,
+            key_status,
+        } => match key_status {
+            KeyStatus::Changed { previous } => (
+                Warning,
+                format!(
+                    "{from} wants to chat, but their key CHANGED (was {}, now {fingerprint}). \
+                     Check it with {from} before you /accept.",
+                    previous.fingerprint()
+                ),
+            ),
+            status => (
+                Info,
+                format!(
+                    "{from} wants to chat (key {fingerprint}, {}). /accept or /deny",
+                    key_status_words(status)
+                ),
+            ),
+        },
+        ClientEvent::AutoRefused { from, reason } => (
+            Info,
+            match reason {
+                AutoRefusal::Busy => {
+                    format!("{from} asked to chat; refused automatically because you are busy.")
+                }
+                AutoRefusal::KeyChanged => format!(
+                    "{from} asked to chat; refused automatically because their key changed."
+                ),
+                _ => format!("{from} asked to chat; refused automatically."),
+            },
+        ),
+        ClientEvent::RequestAccepted { peer } => {
+            (Info, format!("{peer} accepted; securing the chat..."))
+        }
+        ClientEvent::RequestDenied { peer } => (Info, format!("{peer} declined the chat.")),
+        ClientEvent::RequestExpired { peer } => (
+            Info,
+            format!("The request to {peer} expired without an answer."),
+        ),
+        ClientEvent::RequestWithdrawn { from } => {
+            (Info, format!("{from} withdrew the request to chat."))
+        }
+        ClientEvent::KeyChanged {
+            user,
+            previous,
+            current,
+            ..
+        } => (
+            Warning,
+            format!(
+                "WARNING: {user}'s key changed (was {previous}, now {current}). The server may \
+                 be impersonating {user}. Check the new key with {user} out of band, then \
+                 /trust {user}."
+            ),
+        ),
+        ClientEvent::ChatEstablished {
+            peer,
+            safety_number,
+        } => (
+            Info,
+            format!(
+                "Chat with {peer} started. Safety number: {safety_number}. Compare it with \
+                 {peer}, then /verify"
+            ),
+        ),
+        ClientEvent::ChatEnded { peer, reason } => chat_ended(&peer.to_string(), reason),
+        ClientEvent::CommandFailed { command, error } => (
+            Error,
+            format!("The server refused {}: {error}.", command_words(*command)),
+        ),
+        ClientEvent::CallbackAttached => (
+            Info,
+            "The server now reaches you over the callback connection.".to_owned(),
+        ),
+        ClientEvent::Closed { reason } => (
+            Error,
+            format!("The server closed the session: {}.", close_words(*reason)),
+        ),
+        ClientEvent::ConnectionLost { clean } => (
+            Error,
+            if *clean {
+                "Connection closed by the server.".to_owned()
+            } else {
+                "Connection lost: it was reset or cut without the server's goodbye.".to_owned()
+            },
+        ),
+        other => (Info, format!("Event: {other:?}")),
+    })
+}
+
+/// How a key compares with the one remembered.
+pub(crate) fn key_status_words(status: &KeyStatus) -> String {
+    match status {
+        KeyStatus::FirstSeen => "first time seen".to_owned(),
+        KeyStatus::Known => "known".to_owned(),
+        KeyStatus::Changed { .. } => "CHANGED".to_owned(),
+        // A status a newer core added (such as a verified key): its name.
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+fn chat_ended(peer: &str, reason: &ChatEndReason) -> (Level, String) {
+    use Level::{Info, Warning};
+    match reason {
+        ChatEndReason::WeLeft => (Info, format!("You left the chat with {peer}.")),
+        ChatEndReason::PeerClosed => (Info, format!("{peer} left the chat.")),
+        ChatEndReason::PeerGone(gone) => (
+            Info,
+            format!(
+                "{peer} {}; the chat ended (their last messages may be missing).",
+                gone_words(*gone)
+            ),
+        ),
+        ChatEndReason::Security(e) => (
+            Warning,
+            format!("The chat with {peer} was closed by a security failure: {e}."),
+        ),
+        ChatEndReason::KeyChanged => (
+            Warning,
+            format!("The chat with {peer} ended: their key changed."),
+        ),
+        ChatEndReason::Disconnected => (
+            Info,
+            format!("The chat with {peer} ended: the connection to the server was lost."),
+        ),
+        _ => (Info, format!("The chat with {peer} ended.")),
+    }
+}
+
+fn gone_words(reason: GoneReason) -> &'static str {
+    match reason {
+        GoneReason::LEFT => "left",
+        GoneReason::EXITED => "quit",
+        GoneReason::DISCONNECTED => "lost their connection",
+        GoneReason::IDLE => "timed out",
+        GoneReason::REPLACED => "logged in somewhere else",
+        GoneReason::STALLED => "stopped reading",
+        _ => "is gone",
+    }
+}
+
+fn command_words(kind: CommandKind) -> &'static str {
+    match kind {
+        CommandKind::ListUsers => "the user list",
+        CommandKind::GetPublicKey => "/key",
+        CommandKind::RequestChat => "the chat request",
+        CommandKind::Answer => "the answer",
+        CommandKind::Withdraw => "/withdraw",
+        CommandKind::ChatData => "the message",
+        CommandKind::LeaveChat => "/leave",
+        CommandKind::Exit => "/quit",
+        CommandKind::Ping => "a keep-alive",
+        CommandKind::RegisterCallback => "the callback connection",
+        _ => "a command",
+    }
+}
+
+fn close_words(reason: CloseReason) -> String {
+    match reason {
+        CloseReason::NORMAL => "goodbye".into(),
+        CloseReason::ALREADY_LOGGED_IN => "you are already logged in elsewhere".into(),
+        CloseReason::SERVER_FULL => "the server is full".into(),
+        CloseReason::IDLE_TIMEOUT => "idle for too long".into(),
+        CloseReason::PROTOCOL_ERROR => "protocol error".into(),
+        CloseReason::SHUTDOWN => "the server is shutting down".into(),
+        CloseReason::REPLACED => "a newer login replaced this one".into(),
+        CloseReason::TOO_SLOW => "this client read too slowly".into(),
+        CloseReason::UNAVAILABLE => "the server cannot serve this login now".into(),
+        CloseReason(other) => format!("reason 0x{other:02x}"),
+    }
+}
