@@ -53,9 +53,18 @@ impl super::Relay {
                     None => Err(CommandError::NO_SUCH_REQUEST),
                 },
             },
-            RequestBody::ChatData(payload) => match self.chat_peer(&me).cloned() {
-                Some(peer) => {
-                    route.chat_data(&me, &peer, payload, Deliver(self, &me));
+            RequestBody::ChatData(payload) => match self.online_by_id(id).and_then(|o| {
+                let node = o.chat_node.clone();
+                o.chat.clone().map(|peer| (peer, node))
+            }) {
+                Some((peer, node)) => {
+                    let deliver = Deliver {
+                        relay: self,
+                        from: &me,
+                        peer: &peer,
+                        peer_node: node,
+                    };
+                    route.chat_data(&me, &peer, payload, deliver);
                     return;
                 }
                 None => Err(CommandError::NOT_IN_CHAT),

@@ -7,8 +7,8 @@
 
 use alloc::vec::Vec;
 
-use super::{Online, Relay};
-use crate::cluster::BusBody;
+use super::Relay;
+use crate::cluster::{BusBody, NodeId};
 use crate::command::Notice;
 use crate::identity::{PublicKey, Username};
 
@@ -23,26 +23,27 @@ pub(crate) trait Route {
 
 /// The relay's side of a chat data forward from one user: delivers to an online user of
 /// this node, or to the sender's chat peer on another node.
-pub(crate) struct Deliver<'r>(pub(super) &'r mut Relay, pub(super) &'r Username);
+pub(crate) struct Deliver<'r> {
+    pub(super) relay: &'r mut Relay,
+    pub(super) from: &'r Username,
+    /// The sender's chat peer, and its node when it is not this one.
+    pub(super) peer: &'r Username,
+    pub(super) peer_node: Option<NodeId>,
+}
 
 impl Deliver<'_> {
     /// Sends `payload` to `to` as chat data (nothing if `to` is offline).
     pub(crate) fn chat_data(&mut self, to: &Username, payload: Vec<u8>) {
-        let Deliver(relay, from) = self;
-        let remote = relay
-            .online_by_name(from)
-            .filter(|o| o.chat.as_ref() == Some(to))
-            .and_then(|o| o.chat_node.clone());
-        match remote {
-            Some(node) => relay.publish(
-                &node,
+        match &self.peer_node {
+            Some(node) if to == self.peer => self.relay.publish(
+                node,
                 BusBody::ChatData {
-                    from: (*from).clone(),
+                    from: self.from.clone(),
                     to: to.clone(),
                     payload,
                 },
             ),
-            None => relay.notify(to, &Notice::ChatData(payload)),
+            _ => self.relay.notify(to, &Notice::ChatData(payload)),
         }
     }
 }
@@ -63,15 +64,5 @@ impl Route for Honest {
 
     fn key_for(&mut self, _user: &Username, key: PublicKey) -> PublicKey {
         key
-    }
-}
-
-impl Relay {
-    fn online_by_name(&self, user: &Username) -> Option<&Online> {
-        let id = self.online.get(user)?;
-        match &self.connections.get(id)?.state {
-            super::ConnState::Online(o) => Some(o),
-            _ => None,
-        }
     }
 }
