@@ -82,6 +82,7 @@ replay_tests!(
     client,
     chat,
     scheduler,
+    cluster,
 );
 
 #[test]
@@ -164,13 +165,13 @@ fn unedited_seeds_complete_the_handshake() {
     );
 }
 
-/// The seeds of the relay, client and scheduler targets must reach the deep states: a
-/// chat established in the relay, messages shown by the client, and a fresh chat after
-/// the scheduler's interference.
+/// The seeds of the relay, client, scheduler and cluster targets must reach the deep
+/// states: a chat established in the relay, messages shown by the client, a fresh chat
+/// after the scheduler's interference, and texts shown in chats across cluster nodes.
 #[test]
 fn new_target_seeds_reach_deep_states() {
     use securecom_proto::fuzzing::{
-        client_messages_shown, relay_reaches_chat, scheduler_final_chat,
+        client_messages_shown, cluster_messages_shown, relay_reaches_chat, scheduler_final_chat,
     };
     let relay = seeds("relay");
     assert!(
@@ -196,6 +197,16 @@ fn new_target_seeds_reach_deep_states() {
             "scheduler seed {i}: no fresh chat"
         );
     }
+    // The cluster seeds chat across nodes.
+    let cluster = seeds("cluster");
+    assert!(
+        cluster_messages_shown(&cluster[0]) >= 3,
+        "cluster seed 0 shows no messages"
+    );
+    assert!(
+        cluster_messages_shown(&cluster[1]) >= 2,
+        "cluster seed 1 shows no messages"
+    );
 }
 
 /// Regressions: every crash the fuzzers found, by name, with its input in the corpus.

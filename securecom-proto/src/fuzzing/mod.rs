@@ -31,6 +31,7 @@ mod chat;
 mod check;
 mod client;
 mod client_handshake;
+mod cluster;
 mod deframer;
 mod feed;
 mod input;
@@ -46,6 +47,7 @@ mod server_handshake;
 pub use chat::chat;
 pub use client::{client, client_messages_shown};
 pub use client_handshake::{client_handshake, client_handshake_reached};
+pub use cluster::{cluster, cluster_messages_shown};
 pub use deframer::deframer;
 pub use feed::Reached;
 pub use messages::handshake_messages;
@@ -72,6 +74,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("client", client),
     ("chat", chat),
     ("scheduler", scheduler),
+    ("cluster", cluster),
 ];
 
 /// A handful of small genuine inputs for `target`, written to `fuzz/corpus/<target>/` by
@@ -89,6 +92,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         "client" => client::seeds(),
         "chat" => chat::seeds(),
         "scheduler" => scheduler::seeds(),
+        "cluster" => cluster::seeds(),
         _ => Vec::new(),
     }
 }

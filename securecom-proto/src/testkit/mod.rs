@@ -10,10 +10,13 @@
 //! | [`adversary`] | [`adversary::AdversarialRelay`]: a malicious relay wrapping the real one |
 //! | [`pair`] | the genuine client-server handshake, and the session pair it makes |
 //! | [`world`] | [`world::World`]: a relay, its clients and a virtual clock, driven in memory |
-//! | `bus` | `bus::Bus`: an in-memory double of the cluster's bus (pub/sub and presence store), for tests |
+//! | [`bus`] | [`bus::Bus`]: an in-memory double of the cluster's bus (pub/sub and presence store) |
 
 pub(crate) mod adversary;
-#[cfg(test)]
+#[cfg_attr(
+    not(test),
+    allow(dead_code, reason = "the cluster fuzz target uses only part of it")
+)]
 pub(crate) mod bus;
 #[cfg_attr(
     not(feature = "fuzzing"),

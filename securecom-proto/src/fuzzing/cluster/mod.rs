@@ -1,0 +1,701 @@
+//! The `cluster` target: two or three clustered relays on the test kit's in-memory
+//! [`Bus`], a few users logged in genuinely (real handshakes, real chat clients), and a
+//! schedule the input chooses of user commands, bus deliveries and failures, time, and
+//! hostile bus input: raw bytes, messages and presence entries authenticated with the
+//! cluster's key but carrying arbitrary fields, and claim results for arbitrary claims.
+//!
+//! The bus is honest (`testkit/bus.rs`), but what it delivers waits in one pending list
+//! that the input edits: deliver, drop, duplicate or move any entry, or deliver all of it.
+
+mod hostile;
+mod seeds;
+
+pub(super) use seeds::seeds;
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use super::check::{assert_subsequence, messages};
+use super::input::{Input, username};
+use crate::chat::MemoryKnownKeys;
+use crate::client::{ChatClient, ChatStatus, ClientEvent};
+use crate::cluster::{ClusterAction, ClusterConfig, ClusterInput, ClusterKey, Keys, NodeId};
+use crate::handshake::{ClientConfig, ClientHandshake, ClientProgress};
+use crate::identity::Username;
+use crate::relay::{ConnectionId, DuplicateLogin, Relay, RelayConfig};
+use crate::testkit::TestRng;
+use crate::testkit::bus::Bus;
+use crate::testkit::fixtures::{self, VALID_TIME};
+use crate::time::Instant;
+
+/// The key the nodes share.
+const CLUSTER_KEY: [u8; 32] = [0x17; 32];
+/// The wall clock at virtual time zero (when the fixtures are valid).
+const EPOCH_MS: u64 = 1_768_435_200_000;
+/// Steps per input.
+const MAX_STEPS: usize = 128;
+/// Logins per input (each costs a full handshake), the initial ones included.
+const MAX_LOGINS: usize = 4;
+/// Delivery rounds of one honest pump (more means a livelock, which is not a crash here:
+/// hostile input may keep nodes busy).
+const MAX_ROUNDS: usize = 48;
+/// Claimed presence entries remembered per input.
+const MAX_ENTRIES: usize = 64;
+
+/// Step codes (the input's step byte, modulo 16).
+pub(super) mod op {
+    pub(in crate::fuzzing) const USER: u8 = 0;
+    pub(in crate::fuzzing) const DELIVER: u8 = 1;
+    pub(in crate::fuzzing) const DROP: u8 = 2;
+    pub(in crate::fuzzing) const DUPLICATE: u8 = 3;
+    pub(in crate::fuzzing) const REORDER: u8 = 4;
+    pub(in crate::fuzzing) const PUMP: u8 = 5;
+    pub(in crate::fuzzing) const LINK: u8 = 6;
+    pub(in crate::fuzzing) const NODE: u8 = 7;
+    pub(in crate::fuzzing) const FLAGS: u8 = 8;
+    pub(in crate::fuzzing) const TIME: u8 = 9;
+    pub(in crate::fuzzing) const RAW: u8 = 10;
+    pub(in crate::fuzzing) const FORGE: u8 = 11;
+    pub(in crate::fuzzing) const PRESENCE: u8 = 12;
+    pub(in crate::fuzzing) const CLAIM: u8 = 13;
+    pub(in crate::fuzzing) const REPLAY: u8 = 14;
+    pub(in crate::fuzzing) const LOGIN: u8 = 15;
+}
+
+/// User commands (the command byte, modulo 9).
+pub(super) mod cmd {
+    pub(in crate::fuzzing) const LIST: u8 = 0;
+    pub(in crate::fuzzing) const REQUEST: u8 = 1;
+    pub(in crate::fuzzing) const ACCEPT: u8 = 2;
+    pub(in crate::fuzzing) const DENY: u8 = 3;
+    pub(in crate::fuzzing) const WITHDRAW: u8 = 4;
+    pub(in crate::fuzzing) const SAY: u8 = 5;
+    pub(in crate::fuzzing) const LEAVE: u8 = 6;
+    pub(in crate::fuzzing) const EXIT: u8 = 7;
+    pub(in crate::fuzzing) const GET_KEY: u8 = 8;
+}
+
+fn unix_ms(now: Instant) -> u64 {
+    let ms = u64::try_from(now.as_duration().as_millis()).unwrap_or(u64::MAX);
+    EPOCH_MS.saturating_add(ms)
+}
+
+/// One relay node.
+struct Node {
+    id: NodeId,
+    relay: Relay,
+    /// False while frozen: not driven, deaf and mute.
+    running: bool,
+    incarnation: u64,
+}
+
+/// What is at the client end of a connection.
+enum End {
+    Handshake(Option<Box<ClientHandshake>>),
+    Client(Box<ChatClient>),
+    Refused,
+}
+
+/// One user's connection to one node.
+struct User {
+    name: Username,
+    node: usize,
+    conn: ConnectionId,
+    config: Arc<ClientConfig>,
+    end: End,
+    connected: bool,
+}
+
+impl User {
+    /// Hands `bytes` from the relay to this end; false if the end failed on them.
+    fn deliver(&mut self, now: Instant, bytes: &[u8]) -> bool {
+        match &mut self.end {
+            End::Handshake(hs) => {
+                let Some(h) = hs.take() else {
+                    return false;
+                };
+                match h.handle_input(now, bytes) {
+                    Ok(ClientProgress::Continue(next)) => {
+                        *hs = Some(Box::new(next));
+                        true
+                    }
+                    Ok(ClientProgress::Established { session, consumed }) => {
+                        let mut client = ChatClient::new(
+                            session,
+                            Arc::clone(&self.config),
+                            Box::new(MemoryKnownKeys::default()),
+                            now,
+                        );
+                        let ok = client
+                            .handle_input(now, bytes.get(consumed..).unwrap_or(&[]))
+                            .is_ok();
+                        self.end = End::Client(Box::new(client));
+                        ok
+                    }
+                    Err(_) => {
+                        self.end = End::Refused;
+                        false
+                    }
+                }
+            }
+            End::Client(c) => c.handle_input(now, bytes).is_ok(),
+            End::Refused => true,
+        }
+    }
+
+    fn lose(&mut self) {
+        if !self.connected {
+            return;
+        }
+        self.connected = false;
+        if let End::Client(c) = &mut self.end {
+            c.connection_lost();
+        }
+    }
+
+    fn take_output(&mut self) -> Vec<u8> {
+        match &mut self.end {
+            End::Handshake(Some(hs)) => {
+                let out = hs.output().to_vec();
+                hs.consume_output(out.len());
+                out
+            }
+            End::Client(c) => {
+                let out = c.output().to_vec();
+                c.consume_output(out.len());
+                out
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn client(&mut self) -> Option<&mut ChatClient> {
+        match &mut self.end {
+            End::Client(c) if self.connected => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// The clustered relays, the bus, the users, and what the checks remember.
+struct Harness {
+    now: Instant,
+    config: RelayConfig,
+    nodes: Vec<Node>,
+    bus: Bus,
+    /// What the bus delivered, not yet handed to its node: (node, input).
+    pending: Vec<(usize, ClusterInput)>,
+    users: Vec<User>,
+    keys: Keys,
+    key: ClusterKey,
+    /// Every text sent, by (sender, the chat peer it was sent to).
+    sent: BTreeMap<(Username, Username), Vec<String>>,
+    /// How far each user (by index) has read each sender's texts.
+    cursors: BTreeMap<(usize, Username), usize>,
+    texts: u32,
+    seed: u64,
+    logins: usize,
+    /// Messages shown, in total.
+    shown: usize,
+    /// Every presence entry a node claimed with (store key, value), for putting old ones
+    /// back into the store.
+    entries: Vec<(String, Vec<u8>)>,
+    /// Sequence numbers of forged messages: above anything honest, increasing.
+    forged_seq: u64,
+}
+
+impl Harness {
+    fn new(setup: u8) -> Self {
+        let config = RelayConfig {
+            duplicate_login: if setup & 2 == 0 {
+                DuplicateLogin::RejectNew
+            } else {
+                DuplicateLogin::ReplaceExisting
+            },
+            max_pending_requests_per_user: 2,
+            ..RelayConfig::default()
+        };
+        let key = ClusterKey::from_bytes(CLUSTER_KEY);
+        let mut h = Harness {
+            now: Instant::ZERO,
+            config,
+            nodes: Vec::new(),
+            bus: Bus::new(),
+            pending: Vec::new(),
+            users: Vec::new(),
+            keys: Keys::new(&key),
+            key,
+            sent: BTreeMap::new(),
+            cursors: BTreeMap::new(),
+            texts: 0,
+            seed: 0,
+            logins: 0,
+            shown: 0,
+            forged_seq: 1 << 40,
+            entries: Vec::new(),
+        };
+        h.bus.watch_first = setup & 4 != 0;
+        let n = if setup & 1 == 0 { 3 } else { 2 };
+        for i in 0..n {
+            let Ok(id) = NodeId::new(&format!("n{}", i + 1)) else {
+                continue;
+            };
+            let incarnation = unix_ms(h.now);
+            let relay = h.relay(&id, incarnation);
+            let index = h.bus.attach(id.clone());
+            h.nodes.push(Node {
+                id,
+                relay,
+                running: true,
+                incarnation,
+            });
+            h.bus.connect(index);
+        }
+        h.pump();
+        h
+    }
+
+    fn relay(&self, id: &NodeId, wall_ms: u64) -> Relay {
+        let mut cluster = ClusterConfig::new(id.clone(), self.key.clone());
+        // Small bounds, so that hostile input reaches them.
+        cluster.max_nodes = 4;
+        cluster.max_remote_users = 8;
+        Relay::new_clustered(
+            Arc::clone(&fixtures::get().server),
+            self.config.clone(),
+            cluster,
+            self.now,
+            wall_ms,
+        )
+    }
+
+    fn next_rng(&mut self) -> TestRng {
+        self.seed += 1;
+        TestRng::new(self.seed)
+    }
+
+    fn node_index(&self, b: u8) -> usize {
+        usize::from(b) % self.nodes.len().max(1)
+    }
+
+    fn user_index(&self, b: u8) -> Option<usize> {
+        let n = self.users.len();
+        (n > 0).then(|| usize::from(b) % n)
+    }
+
+    // ----- users -----
+
+    /// Starts fixture user `user`'s login on node `node` (moves nothing).
+    fn start_login(&mut self, user: usize, node: usize) {
+        if self.logins >= MAX_LOGINS {
+            return;
+        }
+        self.logins += 1;
+        let fixture = fixtures::get().user(user);
+        let (name, config) = (fixture.name.clone(), Arc::clone(&fixture.config));
+        let mut rng = self.next_rng();
+        let now = self.now;
+        let Some(n) = self.nodes.get_mut(node).filter(|n| n.running) else {
+            return;
+        };
+        let Ok(conn) = n.relay.open_connection(now, &mut rng) else {
+            return;
+        };
+        let hs = ClientHandshake::start(Arc::clone(&config), &mut rng, now, VALID_TIME);
+        self.users.push(User {
+            name,
+            node,
+            conn,
+            config,
+            end: End::Handshake(Some(Box::new(hs))),
+            connected: true,
+        });
+    }
+
+    /// A user command on user `u`'s client.
+    fn command(&mut self, u: usize, input: &mut Input<'_>) {
+        let what = input.u8() % 9;
+        let target = username(input);
+        let now = self.now;
+        let mut rng = self.next_rng();
+        self.texts += 1;
+        let text = format!("text {}", self.texts);
+        let Some(user) = self.users.get_mut(u) else {
+            return;
+        };
+        let sender = user.name.clone();
+        let Some(c) = user.client() else {
+            return;
+        };
+        let _ = match what {
+            cmd::LIST => c.list_users(now),
+            cmd::REQUEST => c.request_chat(now, &target, &mut rng),
+            cmd::ACCEPT => c.accept(now, &mut rng),
+            cmd::DENY => c.deny(now),
+            cmd::WITHDRAW => c.withdraw_request(now),
+            cmd::SAY => {
+                let peer = match c.status() {
+                    ChatStatus::Chatting(peer) => Some(peer),
+                    _ => None,
+                };
+                let r = c.send_text(now, &text);
+                if let (Ok(()), Some(peer)) = (&r, peer) {
+                    self.sent.entry((sender, peer)).or_default().push(text);
+                }
+                r
+            }
+            cmd::LEAVE => c.leave_chat(now),
+            cmd::EXIT => c.exit(now),
+            _ => c.get_public_key(now, &target),
+        };
+    }
+
+    /// Checks every message shown since the last call: a text its chat peer sent to this
+    /// user, in order, at most once.
+    fn check_messages(&mut self) {
+        for u in 0..self.users.len() {
+            let Some(user) = self.users.get_mut(u) else {
+                continue;
+            };
+            let me = user.name.clone();
+            let End::Client(c) = &mut user.end else {
+                continue;
+            };
+            let mut events: Vec<ClientEvent> = Vec::new();
+            while let Some(e) = c.poll_event() {
+                events.push(e);
+            }
+            for (from, text) in messages(&events) {
+                let sent = self
+                    .sent
+                    .get(&(from.clone(), me.clone()))
+                    .map_or(&[][..], Vec::as_slice);
+                let cursor = self.cursors.entry((u, from.clone())).or_insert(0);
+                assert_subsequence(sent, cursor, text);
+                self.shown += 1;
+            }
+        }
+    }
+
+    // ----- moving bytes -----
+
+    /// Client transport (honest), relay events, and the relays' cluster actions onto the
+    /// bus, whose deliveries join the pending list. True if anything moved.
+    fn flush(&mut self) -> bool {
+        let now = self.now;
+        let mut moved = false;
+        for user in &mut self.users {
+            let Some(node) = self.nodes.get_mut(user.node).filter(|n| n.running) else {
+                continue;
+            };
+            if !user.connected {
+                continue;
+            }
+            let out = user.take_output();
+            if !out.is_empty() {
+                moved = true;
+                if node.relay.handle_input(user.conn, now, &out).is_err() {
+                    user.lose();
+                }
+            }
+        }
+        for (n, node) in self.nodes.iter_mut().enumerate() {
+            if !node.running {
+                continue;
+            }
+            while let Some(conn) = node.relay.poll_transmit() {
+                let out = node.relay.output(conn).to_vec();
+                node.relay.consume_output(conn, out.len());
+                let mut lost = node.relay.should_close(conn);
+                let user = self
+                    .users
+                    .iter_mut()
+                    .find(|u| u.node == n && u.conn == conn && u.connected);
+                if let Some(user) = user {
+                    if !out.is_empty() {
+                        moved = true;
+                        lost |= !user.deliver(now, &out);
+                    }
+                    if lost {
+                        user.lose();
+                    }
+                }
+                if lost {
+                    node.relay.connection_lost(conn);
+                }
+            }
+            while node.relay.poll_event().is_some() {}
+            while let Some(action) = node.relay.poll_cluster_action() {
+                moved = true;
+                if let ClusterAction::Claim { key, value, .. } = &action
+                    && self.entries.len() < MAX_ENTRIES
+                {
+                    self.entries.push((key.clone(), value.clone()));
+                }
+                self.bus.perform(n, action);
+            }
+        }
+        for n in 0..self.nodes.len() {
+            while let Some(input) = self.bus.pop(n) {
+                self.pending.push((n, input));
+            }
+        }
+        moved
+    }
+
+    /// Hands `input` to node `n` now (if it runs), then checks it.
+    fn give(&mut self, n: usize, input: ClusterInput) {
+        let now = self.now;
+        if let Some(node) = self.nodes.get_mut(n).filter(|n| n.running) {
+            node.relay.handle_cluster_input(now, input);
+        }
+        self.check();
+    }
+
+    /// Delivers the pending entry the input byte names.
+    fn deliver_pending(&mut self, b: u8) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let (n, input) = self.pending.remove(usize::from(b) % self.pending.len());
+        self.give(n, input);
+    }
+
+    /// Honest delivery of everything, until nothing moves.
+    fn pump(&mut self) {
+        for _ in 0..MAX_ROUNDS {
+            let mut moved = self.flush();
+            for (n, input) in core::mem::take(&mut self.pending) {
+                moved = true;
+                self.give(n, input);
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Every running node's invariants.
+    fn check(&self) {
+        for node in self.nodes.iter().filter(|n| n.running) {
+            if let Err(e) = node.relay.check_invariants() {
+                panic!("{}: {e}", node.id);
+            }
+        }
+    }
+
+    // ----- nodes -----
+
+    fn freeze(&mut self, n: usize) {
+        if let Some(node) = self.nodes.get_mut(n) {
+            node.running = false;
+            self.bus.crash(n);
+            self.pending.retain(|(m, _)| *m != n);
+        }
+    }
+
+    fn restart(&mut self, n: usize) {
+        let Some(id) = self.nodes.get(n).map(|node| node.id.clone()) else {
+            return;
+        };
+        for user in self.users.iter_mut().filter(|u| u.node == n) {
+            user.lose();
+        }
+        self.bus.crash(n);
+        self.pending.retain(|(m, _)| *m != n);
+        let old = self.nodes.get(n).map_or(0, |node| node.incarnation);
+        let incarnation = unix_ms(self.now).max(old.saturating_add(1));
+        let relay = self.relay(&id, incarnation);
+        if let Some(node) = self.nodes.get_mut(n) {
+            node.relay = relay;
+            node.incarnation = incarnation;
+            node.running = true;
+        }
+        self.bus.connect(n);
+    }
+
+    fn advance(&mut self, d: Duration) {
+        self.now = self.now + d;
+        let now = self.now;
+        for node in self.nodes.iter_mut().filter(|n| n.running) {
+            node.relay.handle_timeout(now);
+        }
+        self.check();
+        for user in &mut self.users {
+            let running = self.nodes.get(user.node).is_some_and(|n| n.running);
+            if let (true, Some(c)) = (running, user.client()) {
+                let _ = c.handle_timeout(now);
+            }
+        }
+    }
+}
+
+/// Two or three clustered relays (the first byte chooses how many, the duplicate-login
+/// policy, whether claim results or watch updates come first, and where the users are),
+/// alice and bob (and carol with three nodes) logged in genuinely, then up to 128 steps:
+///
+/// - a user command: list, request (a fuzzed name), accept, deny, withdraw, a text in the
+///   chat, leave, exit, get a key;
+/// - the bus: deliver, drop, duplicate or move any pending delivery, or deliver all until
+///   quiet; a node's bus disconnected or reconnected; a node frozen (silent), restarted
+///   (a new incarnation) or shut down (its goodbye); the store's claims answered with the
+///   update first, lost, failed, or never answered;
+/// - virtual time jumps (every timer fires);
+/// - hostile input: raw bytes as a bus message; a message sealed with the cluster key with
+///   fuzzed envelope (sender, addressee, incarnation, sequence, timestamp) and body (any
+///   kind, names, keys, payloads, codes), or an arbitrary authenticated body; a presence
+///   change with a fuzzed key, revision and value (raw, or sealed with fuzzed fields);
+///   `Claimed` / `ClaimConflict` / `ClaimFailed` for any claim; a logged message replayed
+///   as is or sealed afresh;
+/// - another login (at most four per input) or a user's socket dying.
+///
+/// Checks after every step and every bus input: no panic, `check_invariants()` on every
+/// running node, and every chat message shown is a text its chat peer sent, in order, at
+/// most once.
+pub fn cluster(data: &[u8]) {
+    let _ = cluster_messages_shown(data);
+}
+
+/// For the replay tests: [`cluster`], returning how many chat messages were shown (the
+/// seeds must reach chats across nodes).
+pub fn cluster_messages_shown(data: &[u8]) -> usize {
+    let mut input = Input::new(data);
+    let setup = input.u8();
+    let mut h = Harness::new(setup);
+    let users = if h.nodes.len() == 3 || setup & 8 != 0 {
+        3
+    } else {
+        2
+    };
+    let shift = usize::from(setup >> 4);
+    for u in 0..users {
+        let node = (u + shift) % h.nodes.len().max(1);
+        h.start_login(u, node);
+        h.pump();
+    }
+    h.check_messages();
+    for _ in 0..MAX_STEPS {
+        if input.is_empty() {
+            break;
+        }
+        step(&mut h, &mut input);
+        h.flush();
+        h.check();
+        h.check_messages();
+    }
+    h.pump();
+    h.check_messages();
+    h.shown
+}
+
+fn step(h: &mut Harness, input: &mut Input<'_>) {
+    match input.u8() % 16 {
+        op::USER => {
+            let b = input.u8();
+            if let Some(u) = h.user_index(b) {
+                h.command(u, input);
+            }
+        }
+        op::DELIVER => {
+            let b = input.u8();
+            h.deliver_pending(b);
+        }
+        op::DROP => {
+            let b = input.u8();
+            if !h.pending.is_empty() {
+                h.pending.remove(usize::from(b) % h.pending.len());
+            }
+        }
+        op::DUPLICATE => {
+            let b = input.u8();
+            if let Some(entry) = h.pending.get(usize::from(b) % h.pending.len().max(1)) {
+                let entry = entry.clone();
+                h.pending.push(entry);
+            }
+        }
+        op::REORDER => {
+            let b = input.u8();
+            if !h.pending.is_empty() {
+                let entry = h.pending.remove(usize::from(b) % h.pending.len());
+                h.pending.push(entry);
+            }
+        }
+        op::PUMP => h.pump(),
+        op::LINK => {
+            let n = h.node_index(input.u8());
+            if h.nodes.get(n).is_some_and(|node| node.running) {
+                if h.bus.is_connected(n) {
+                    h.bus.disconnect(n);
+                    // What was in flight to it is lost; only its Disconnected remains.
+                    h.pending.retain(|(m, _)| *m != n);
+                } else {
+                    h.bus.connect(n);
+                }
+            }
+        }
+        op::NODE => {
+            let n = h.node_index(input.u8());
+            match input.u8() % 3 {
+                0 => h.freeze(n),
+                1 => h.restart(n),
+                _ => {
+                    let now = h.now;
+                    if let Some(node) = h.nodes.get_mut(n).filter(|n| n.running) {
+                        node.relay.shutdown(now);
+                    }
+                    h.check();
+                }
+            }
+        }
+        op::FLAGS => {
+            let b = input.u8();
+            h.bus.watch_first = b & 1 != 0;
+            h.bus.results_lost = b & 2 != 0;
+            h.bus.claims_fail = b & 4 != 0;
+            h.bus.store_silent = b & 8 != 0;
+        }
+        op::TIME => {
+            let b = input.u8();
+            let unit = match b >> 6 {
+                0 => 50,
+                1 => 500,
+                2 => 5_000,
+                _ => 60_000,
+            };
+            h.advance(Duration::from_millis(u64::from(b & 0x3f) * unit));
+        }
+        op::RAW => {
+            let n = h.node_index(input.u8());
+            let len = usize::from(input.u8());
+            let bytes = input.bytes(len).to_vec();
+            h.give(n, ClusterInput::Message(bytes));
+        }
+        op::FORGE => hostile::forge(h, input),
+        op::PRESENCE => hostile::presence(h, input),
+        op::CLAIM => hostile::claim(h, input),
+        op::REPLAY => hostile::replay(h, input),
+        _ => {
+            let b = input.u8();
+            let node = h.node_index(input.u8());
+            if b & 0x80 == 0 {
+                h.start_login(usize::from(b), node);
+            } else if let Some(u) = h.user_index(b & 0x7f) {
+                let (n, conn) = match h.users.get_mut(u) {
+                    Some(user) if user.connected => {
+                        user.lose();
+                        (user.node, user.conn)
+                    }
+                    _ => return,
+                };
+                if let Some(node) = h.nodes.get_mut(n).filter(|n| n.running) {
+                    node.relay.connection_lost(conn);
+                }
+            }
+        }
+    }
+}
