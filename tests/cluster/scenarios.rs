@@ -71,6 +71,18 @@ impl Cluster {
             }
         }
     }
+
+    /// Logs in each `(node, user)` and waits until every one of them lists them all: the
+    /// cluster has settled.
+    fn online<const N: usize>(&self, placement: [(usize, &str); N]) -> [Client; N] {
+        let mut names: Vec<&str> = placement.iter().map(|(_, name)| *name).collect();
+        names.sort_unstable();
+        let mut clients = placement.map(|(node, name)| self.login(node, name));
+        for client in &mut clients {
+            wait_for_users(client, &names);
+        }
+        clients
+    }
 }
 
 /// Waits until `client` lists exactly `expected` (presence and heartbeats propagate).
@@ -108,11 +120,7 @@ fn lists_requests_and_chats_across_three_nodes() {
     ) else {
         return;
     };
-    let mut alice = cluster.login(0, "alice");
-    let mut bob = cluster.login(1, "bob");
-    let mut carol = cluster.login(2, "carol");
-    wait_for_users(&mut alice, &["alice", "bob", "carol"]);
-    wait_for_users(&mut carol, &["alice", "bob", "carol"]);
+    let [mut alice, mut bob, mut carol] = cluster.online([(0, "alice"), (1, "bob"), (2, "carol")]);
 
     // A request denied, then one withdrawn, across nodes.
     ask(&mut alice, &mut bob);
@@ -167,10 +175,7 @@ fn request_expires_across_nodes() {
     let Some(cluster) = Cluster::start("request_expires_across_nodes", 2, setup) else {
         return;
     };
-    let mut alice = cluster.login(0, "alice");
-    let mut bob = cluster.login(1, "bob");
-    wait_for_users(&mut alice, &["alice", "bob"]);
-    wait_for_users(&mut bob, &["alice", "bob"]);
+    let [mut alice, mut bob] = cluster.online([(0, "alice"), (1, "bob")]);
     ask(&mut alice, &mut bob);
     alice.expect(
         "the expiry",
@@ -194,10 +199,7 @@ fn second_login_on_another_node_is_refused_under_reject() {
     ) else {
         return;
     };
-    let mut alice = cluster.login(0, "alice");
-    let mut bob = cluster.login(1, "bob");
-    wait_for_users(&mut bob, &["alice", "bob"]);
-    wait_for_users(&mut alice, &["alice", "bob"]);
+    let [mut alice, mut bob] = cluster.online([(0, "alice"), (1, "bob")]);
     match cluster.try_login(1, "alice") {
         Err(ConnectError::Handshake(HandshakeError::Rejected(CloseReason::ALREADY_LOGGED_IN))) => {}
         Err(other) => panic!("the second login failed otherwise: {other:?}"),
@@ -218,10 +220,7 @@ fn second_login_on_another_node_replaces_under_replace() {
     ) else {
         return;
     };
-    let mut first = cluster.login(0, "alice");
-    let mut bob = cluster.login(1, "bob");
-    wait_for_users(&mut bob, &["alice", "bob"]);
-    wait_for_users(&mut first, &["alice", "bob"]);
+    let [mut first, mut bob] = cluster.online([(0, "alice"), (1, "bob")]);
     start_chat(&mut first, &mut bob);
     let mut second = cluster.login(2, "alice");
     first.expect(
@@ -248,9 +247,7 @@ fn killed_node_is_noticed_within_the_bound() {
     ) else {
         return;
     };
-    let mut alice = cluster.login(0, "alice");
-    let mut bob = cluster.login(1, "bob");
-    wait_for_users(&mut alice, &["alice", "bob"]);
+    let [mut alice, mut bob] = cluster.online([(0, "alice"), (1, "bob")]);
     start_chat(&mut alice, &mut bob);
 
     let killed = Instant::now();
@@ -283,10 +280,7 @@ fn nats_restart_mid_session() {
     else {
         return;
     };
-    let mut alice = cluster.login(0, "alice");
-    let mut bob = cluster.login(1, "bob");
-    let mut carol = cluster.login(0, "carol");
-    wait_for_users(&mut alice, &["alice", "bob", "carol"]);
+    let [mut alice, mut bob, mut carol] = cluster.online([(0, "alice"), (1, "bob"), (0, "carol")]);
     start_chat(&mut alice, &mut bob);
 
     cluster.nats.stop();
@@ -324,9 +318,7 @@ fn forged_and_replayed_bus_messages_are_dropped() {
     ) else {
         return;
     };
-    let mut alice = cluster.login(0, "alice");
-    let mut bob = cluster.login(1, "bob");
-    wait_for_users(&mut alice, &["alice", "bob"]);
+    let [mut alice, mut bob] = cluster.online([(0, "alice"), (1, "bob")]);
     start_chat(&mut alice, &mut bob);
 
     // Another client of the bus, with the NATS credentials but not the cluster key.
@@ -444,10 +436,7 @@ fn stopped_node_says_goodbye_at_once() {
     else {
         return;
     };
-    let mut alice = cluster.login(0, "alice");
-    let mut bob = cluster.login(1, "bob");
-    wait_for_users(&mut alice, &["alice", "bob"]);
-    wait_for_users(&mut bob, &["alice", "bob"]);
+    let [mut alice, mut bob] = cluster.online([(0, "alice"), (1, "bob")]);
     start_chat(&mut alice, &mut bob);
     let stopping = Instant::now();
     cluster.nodes[1].stop();
