@@ -124,7 +124,7 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let interactive = std::io::stdin().is_terminal() && !args.line_mode;
     if interactive {
-        screen::run(client, events, identity_fingerprint).await
+        screen::run(client, events, identity_fingerprint, &args.server).await
     } else {
         line::run(client, events, identity_fingerprint).await
     }

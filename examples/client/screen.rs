@@ -1,38 +1,34 @@
-//! The terminal chat screen: a status bar, the conversation, and an input line that
-//! incoming messages never disturb.
+//! The terminal chat screen: `securecom_console::screen::ChatScreen` on a real terminal.
+//! This file only moves things: terminal keys and client events into the model, the
+//! user-list refresh out to the server, the model onto the terminal.
+
+mod clock;
+mod keys;
 
 use std::io;
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
-use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::event::Event;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use ratatui::layout::{Constraint, Layout};
-use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use securecom_console::parse_command;
-use securecom_proto::client::{ChatStatus, ClientEvent};
+use securecom_console::screen::{ChatScreen, Key};
+use securecom_proto::client::ClientEvent;
 use securecom_proto::identity::Fingerprint;
 use securecom_tokio::ClientHandle;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
-use tui_input::Input;
-use tui_input::backend::crossterm::EventHandler;
 
 use crate::commands::{ChangedKeys, Outcome, execute, note_event};
+use clock::Clock;
+use keys::Pressed;
 
-/// Lines of conversation kept on screen.
-const SCROLLBACK: usize = 1_000;
-
-struct Screen {
-    log: Vec<Line<'static>>,
-    input: Input,
-    status: ChatStatus,
-    me: String,
-}
+/// The screen of a session that lost its connection, shown again (conversation and all)
+/// when the program opens the screen for the next session.
+static KEPT: Mutex<Option<ChatScreen>> = Mutex::new(None);
 
 /// Restores the terminal however the screen ends.
 struct TerminalGuard;
@@ -44,10 +40,12 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// Runs the screen for one session, until the user quits or the connection ends.
 pub(crate) async fn run(
     client: ClientHandle,
     mut events: UnboundedReceiver<ClientEvent>,
     fingerprint: Fingerprint,
+    server: &str,
 ) -> Result<(), String> {
     enable_raw_mode().map_err(|e| e.to_string())?;
     crossterm::execute!(io::stdout(), EnterAlternateScreen).map_err(|e| e.to_string())?;
@@ -65,206 +63,91 @@ pub(crate) async fn run(
         }
     });
 
-    let mut screen = Screen {
-        log: Vec::new(),
-        input: Input::default(),
-        status: ChatStatus::Idle,
-        me: client.username().to_string(),
-    };
+    let clock = Clock::new();
+    let kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner).take();
+    let mut screen = kept.unwrap_or_else(|| ChatScreen::new(client.username().clone(), server));
+    screen.set_connected(true);
+    screen.push_info(
+        &format!(
+            "Connected as {} to {server} (session {}); type /help for commands.",
+            client.username(),
+            client.session_id()
+        ),
+        clock.now(),
+    );
     let mut changed_keys = ChangedKeys::new();
-    screen.info(format!(
-        "connected as {} (session {}); type /help for commands",
-        client.username(),
-        client.session_id()
-    ));
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
+        // Every pass redraws; after a resize the terminal takes its new size here.
         terminal
             .draw(|f| screen.draw(f))
             .map_err(|e| e.to_string())?;
         tokio::select! {
-            Some(key) = keys.recv() => {
-                if let Some(line) = screen.key(&key) {
-                    match parse_command(&line) {
-                        Ok(command) => {
-                            if let securecom_console::ConsoleCommand::Say(text) = &command {
-                                screen.said(text);
-                            }
-                            match execute(&client, command, &fingerprint, &mut changed_keys).await {
-                                Outcome::Show(lines) => lines.into_iter().for_each(|l| screen.info(l)),
-                                Outcome::Quit => return Ok(()),
-                            }
-                        }
-                        Err(e) => screen.error(e),
+            Some(input) = keys.recv() => {
+                let key = match input {
+                    Event::Key(key) => keys::map(&key),
+                    Event::Paste(text) => {
+                        text.chars().for_each(|c| { screen.handle_key(Key::Char(c)); });
+                        continue;
                     }
-                } else if matches!(key, Event::Key(k) if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL)) {
-                    let _ = client.exit().await;
-                    return Ok(());
-                }
-            }
-            event = events.recv() => match event {
-                Some(event) => {
-                    note_event(&event, &mut changed_keys);
-                    let lost = matches!(event, ClientEvent::ConnectionLost { .. });
-                    screen.event(&event);
-                    if lost {
-                        terminal.draw(|f| screen.draw(f)).map_err(|e| e.to_string())?;
-                        tokio::time::sleep(Duration::from_secs(2)).await;
+                    // A resize needs only the redraw above.
+                    _ => continue,
+                };
+                let key = match key {
+                    Pressed::Screen(key) => key,
+                    Pressed::Quit => {
+                        let _ = client.exit().await;
                         return Ok(());
                     }
+                    Pressed::Ignored => continue,
+                };
+                let Some(line) = screen.handle_key(key) else { continue };
+                match parse_command(&line) {
+                    Ok(command) => {
+                        screen.note_command(&command, clock.now());
+                        match execute(&client, command, &fingerprint, &mut changed_keys).await {
+                            Outcome::Show(lines) => {
+                                for line in lines {
+                                    match line.strip_prefix("error: ") {
+                                        Some(error) => screen.push_error(error, clock.now()),
+                                        None => screen.push_info(&line, clock.now()),
+                                    }
+                                }
+                            }
+                            Outcome::Quit => return Ok(()),
+                        }
+                    }
+                    Err(e) => screen.push_error(&e.to_string(), clock.now()),
                 }
-                None => return Ok(()),
-            },
+            }
+            event = events.recv() => {
+                let Some(event) = event else {
+                    return keep(screen);
+                };
+                note_event(&event, &mut changed_keys);
+                screen.handle_event(&event, clock.now());
+                if matches!(event, ClientEvent::ConnectionLost { .. }) {
+                    // Let the user read why before the terminal is handed back.
+                    terminal.draw(|f| screen.draw(f)).map_err(|e| e.to_string())?;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    return keep(screen);
+                }
+            }
             _ = tick.tick() => {
-                if let Ok((status, _)) = client.status().await {
-                    screen.status = status;
+                if screen.poll_refresh(started.elapsed().as_secs()) {
+                    let _ = client.list_users().await;
+                }
+                if let Ok((status, safety_number)) = client.status().await {
+                    screen.set_status(status, safety_number);
                 }
             }
         }
     }
 }
 
-impl Screen {
-    fn push(&mut self, line: Line<'static>) {
-        self.log.push(line);
-        if self.log.len() > SCROLLBACK {
-            self.log.remove(0);
-        }
-    }
-
-    fn info(&mut self, text: String) {
-        self.push(Line::from(Span::styled(
-            format!("* {text}"),
-            Style::default().fg(Color::DarkGray),
-        )));
-    }
-
-    fn error(&mut self, text: String) {
-        self.push(Line::from(Span::styled(
-            format!("! {text}"),
-            Style::default().fg(Color::Red),
-        )));
-    }
-
-    fn said(&mut self, text: &str) {
-        let me = self.me.clone();
-        self.push(Line::from(vec![
-            Span::styled(format!("{me}: "), Style::default().fg(Color::Cyan)),
-            Span::raw(sanitize(text)),
-        ]));
-    }
-
-    fn event(&mut self, event: &ClientEvent) {
-        match event {
-            ClientEvent::Message { from, text } => self.push(Line::from(vec![
-                Span::styled(
-                    format!("{from}: "),
-                    Style::default()
-                        .fg(Color::Green)
-                        .add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(sanitize(text)),
-            ])),
-            ClientEvent::KeyChanged { user, current, .. } => {
-                self.push(Line::from(Span::styled(
-                    format!(
-                        "!!! WARNING: {user}'s key changed (now {current}). The server may be \
-                         impersonating {user}. Verify out of band, then /trust {user}."
-                    ),
-                    Style::default()
-                        .fg(Color::Yellow)
-                        .add_modifier(Modifier::BOLD),
-                )));
-            }
-            ClientEvent::IncomingRequest { from, .. } => {
-                self.info(format!("{from} asks to chat: /accept or /deny"));
-                self.info(securecom_console::format_event(event));
-            }
-            ClientEvent::ChatEstablished {
-                peer,
-                safety_number,
-            } => {
-                self.info(format!("chatting with {peer}"));
-                self.info(format!(
-                    "safety number {safety_number} - compare it with {peer} out of band"
-                ));
-            }
-            other => self.info(securecom_console::format_event(other)),
-        }
-    }
-
-    /// Handles a key; returns a finished input line on Enter.
-    fn key(&mut self, event: &Event) -> Option<String> {
-        if let Event::Key(k) = event {
-            if k.kind != KeyEventKind::Press {
-                return None;
-            }
-            if k.code == KeyCode::Enter {
-                let line = self.input.value().to_owned();
-                self.input.reset();
-                return Some(line);
-            }
-            if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
-                return None;
-            }
-        }
-        self.input.handle_event(event);
-        None
-    }
-
-    fn draw(&self, frame: &mut ratatui::Frame<'_>) {
-        let [status, log, input] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Min(3),
-            Constraint::Length(3),
-        ])
-        .areas(frame.area());
-        let state = match &self.status {
-            ChatStatus::Idle => "idle".to_owned(),
-            ChatStatus::Requesting(u) => format!("asking {u}..."),
-            ChatStatus::Asked(u) => format!("request from {u}: /accept or /deny"),
-            ChatStatus::Negotiating(u) => format!("securing chat with {u}..."),
-            ChatStatus::Chatting(u) => format!("chatting with {u}"),
-        };
-        frame.render_widget(
-            Paragraph::new(format!(" securecom | {} | {state}", self.me)).style(
-                Style::default()
-                    .bg(Color::Blue)
-                    .fg(Color::White)
-                    .add_modifier(Modifier::BOLD),
-            ),
-            status,
-        );
-        let height = log.height.saturating_sub(2) as usize;
-        let start = self.log.len().saturating_sub(height);
-        frame.render_widget(
-            Paragraph::new(self.log[start..].to_vec())
-                .wrap(Wrap { trim: false })
-                .block(Block::default().borders(Borders::ALL)),
-            log,
-        );
-        let width = input.width.saturating_sub(2) as usize;
-        let scroll = self.input.visual_scroll(width);
-        frame.render_widget(
-            Paragraph::new(self.input.value())
-                .scroll((0, scroll as u16))
-                .block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .title(" message or /command "),
-                ),
-            input,
-        );
-        frame.set_cursor_position((
-            input.x + 1 + (self.input.visual_cursor().saturating_sub(scroll)) as u16,
-            input.y + 1,
-        ));
-    }
-}
-
-/// Removes control characters so a peer cannot drive the terminal.
-fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
+/// Keeps the screen of a lost session for the next one.
+fn keep(screen: ChatScreen) -> Result<(), String> {
+    *KEPT.lock().unwrap_or_else(PoisonError::into_inner) = Some(screen);
+    Ok(())
 }

@@ -413,7 +413,7 @@ fn enter_returns_the_line_and_up_brings_it_back() {
 fn a_session_as_the_readme_shows_it() {
     let mut screen = screen();
     screen.push_info(
-        "Connected as alice (session 7); type /help for commands.",
+        "Connected as alice to 127.0.0.1:4433 (session 7); type /help for commands.",
         at(9, 14),
     );
     screen.handle_event(&users(&["alice", "bob", "carol"]), at(9, 14));
