@@ -1,80 +1,16 @@
 //! The example programs themselves, driven through the client's line mode: the server
-//! creates its development PKI, two clients chat, a third is refused while they do.
+//! creates its development PKI, two clients chat, a third is refused while they do
+//! (here); the server goes away under running clients (`programs/reconnect.rs`); every
+//! failure a user meets is said in words (`programs/failures.rs`).
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
-use std::time::{Duration, Instant};
-
-const WAIT: Duration = Duration::from_secs(30);
-
-/// The examples cargo built for this test run (`target/<profile>/examples/`).
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    profile_dir.join("examples").join(name)
+#[path = "programs"]
+mod programs {
+    mod failures;
+    pub(crate) mod program;
+    mod reconnect;
 }
 
-struct Program {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    name: &'static str,
-}
-
-impl Program {
-    fn start(name: &'static str, path: PathBuf, args: &[&str]) -> Program {
-        let mut child = Command::new(path)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        Program {
-            stdin: child.stdin.take(),
-            child,
-            lines,
-            name,
-        }
-    }
-
-    /// Waits for a line starting with `prefix`; returns it.
-    fn expect(&self, prefix: &str) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) if line.starts_with(prefix) => return line,
-                Ok(_) => continue,
-                Err(_) => panic!("{}: no line starting with {prefix:?} in time", self.name),
-            }
-        }
-    }
-
-    fn send(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().unwrap();
-        writeln!(stdin, "{line}").unwrap();
-        stdin.flush().unwrap();
-    }
-}
-
-impl Drop for Program {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use programs::program::{Program, example};
 
 #[test]
 fn server_and_clients_chat_through_line_mode() {

@@ -8,23 +8,33 @@
 //!
 //! In a terminal it shows a chat screen; when stdin is not a terminal it reads one command
 //! per line and prints one event per line (see `securecom_console`), for scripts and tests.
+//!
+//! When the connection to the server is lost the client says why, logs in again with
+//! growing, jittered waits (`securecom_host::reconnect`), and reports that the chat open
+//! before has ended; `--no-reconnect` turns this off. Exit status: 0 after `/quit` (or the
+//! end of input in line mode), 1 with a one-line reason on stderr after any error,
+//! including giving up reconnecting.
 
 mod commands;
 mod line;
 mod screen;
+mod session;
+mod tap;
 
 use std::io::IsTerminal;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Parser;
 use securecom_admin::cli::PassphraseSource;
-use securecom_host::chat::FileKnownKeys;
 use securecom_host::pki::{RevocationFiles, load_server_verifier};
+use securecom_host::reconnect::BackoffPolicy;
+use securecom_proto::client::{ChatEndReason, ClientEvent};
 use securecom_proto::handshake::ClientConfig;
-use securecom_proto::identity::{Identity, Username};
-use securecom_tokio::{Client, ClientOptions};
+use securecom_proto::identity::{Fingerprint, Identity, Username};
+
+use crate::session::{Connector, Notice, Reconnected, reconnect};
+use crate::tap::Tap;
 
 /// Chat securely through a securecom relay.
 #[derive(Parser, Debug)]
@@ -69,6 +79,11 @@ struct Args {
     /// Force line mode even on a terminal.
     #[arg(long)]
     line_mode: bool,
+    /// Exit (with status 1) when the connection to the server is lost, instead of logging
+    /// in again with growing waits (about 1 s doubling to 30 s, at most 10 attempts in 5
+    /// minutes).
+    #[arg(long)]
+    no_reconnect: bool,
 }
 
 fn main() {
@@ -81,52 +96,94 @@ fn main() {
         Ok(rt) => rt,
         Err(e) => fail(&format!("cannot start the runtime: {e}")),
     };
-    if let Err(e) = runtime.block_on(run(args)) {
-        fail(&e);
+    let result = runtime.block_on(run(args));
+    // The driver tasks may still wait on sockets; they are not waited for.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => std::process::exit(0),
+        Err(e) => fail(&e),
     }
 }
 
+/// Ends the program with status 1 and the reason on one line of stderr.
 fn fail(message: &str) -> ! {
-    eprintln!("error: {message}");
+    eprintln!("error: {}", message.replace('\n', " "));
     std::process::exit(1);
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let username = Username::new(&args.username).map_err(|e| e.to_string())?;
+    let username = Username::new(&args.username).map_err(|e| format!("username: {e}"))?;
     let identity = load_identity(&args)?;
     let identity_fingerprint = identity.public_key().fingerprint();
-    let config = Arc::new(client_config(&args, username, identity)?);
-    let callback_listen = args
-        .callback_port
-        .map(|port| SocketAddr::from(([0, 0, 0, 0], port)));
-    let known_keys_path = args.known_keys.clone().unwrap_or_else(|| {
-        args.pki_dir
-            .join(format!("known-keys-{}.txt", args.username))
-    });
-    let known_keys = FileKnownKeys::open(&known_keys_path)
-        .map_err(|e| format!("{}: {e}", known_keys_path.display()))?;
-    let (client, events) = Client::connect(
-        args.server.as_str(),
-        config,
-        ClientOptions {
-            callback_listen,
-            known_keys: Box::new(known_keys),
-            ..ClientOptions::default()
-        },
-    )
-    .await
-    .map_err(|e| format!("cannot log in to {}: {e}", args.server))?;
-    if let Some(port) = args.callback_port {
-        client
-            .register_callback(port)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
+    let connector = Connector {
+        server: args.server.clone(),
+        config: Arc::new(client_config(&args, username, identity)?),
+        callback_port: args.callback_port,
+        known_keys: args.known_keys.clone().unwrap_or_else(|| {
+            args.pki_dir
+                .join(format!("known-keys-{}.txt", args.username))
+        }),
+    };
+    let first = connector
+        .connect()
+        .await
+        .map_err(|e| format!("cannot log in to {}: {e}", args.server))?;
+    let reconnecting = (!args.no_reconnect).then(BackoffPolicy::default);
     let interactive = std::io::stdin().is_terminal() && !args.line_mode;
     if interactive {
-        screen::run(client, events, identity_fingerprint, &args.server).await
+        run_screen(&connector, first, identity_fingerprint, reconnecting).await
     } else {
-        line::run(client, events, identity_fingerprint).await
+        line::run(&connector, first, identity_fingerprint, reconnecting).await
+    }
+}
+
+/// The chat screen, opened again after each reconnection. While reconnecting the screen
+/// is closed and the attempts are reported on stderr; Ctrl-C stops them.
+async fn run_screen(
+    connector: &Connector,
+    first: session::Connected,
+    fingerprint: Fingerprint,
+    reconnecting: Option<BackoffPolicy>,
+) -> Result<(), String> {
+    let (mut client, mut events) = first;
+    let mut first_events = Vec::new();
+    loop {
+        let (tap, tapped) = Tap::new(events, std::mem::take(&mut first_events));
+        screen::run(client, tapped, fingerprint, &connector.server).await?;
+        let Some(loss) = tap.loss() else {
+            // The screen ended while connected: the user quit.
+            return Ok(());
+        };
+        eprintln!("connection lost: {loss}");
+        let Some(policy) = reconnecting else {
+            return Err(format!("{loss}; not reconnecting (--no-reconnect)"));
+        };
+        let notify = |notice: Notice<'_>| match notice {
+            Notice::Waiting {
+                attempt,
+                max,
+                delay,
+            } => eprintln!(
+                "reconnecting in {:.1} s (attempt {attempt} of {max}; Ctrl-C to stop)",
+                delay.as_secs_f64()
+            ),
+            Notice::Failed { attempt, error } => eprintln!("attempt {attempt} failed: {error}"),
+        };
+        let cancel = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        match reconnect(connector, loss, policy, notify, cancel).await {
+            Reconnected::Online(connected) => (client, events) = connected,
+            Reconnected::Cancelled => return Ok(()),
+            Reconnected::GaveUp(reason) => return Err(reason),
+        }
+        // The new screen starts by saying that the chat open before the loss has ended.
+        if let Some(peer) = tap.chat_ended() {
+            first_events.push(ClientEvent::ChatEnded {
+                peer,
+                reason: ChatEndReason::Disconnected,
+            });
+        }
     }
 }
 
@@ -147,7 +204,8 @@ fn client_config(
     } else {
         RevocationFiles::CheckCrls(args.crl.clone())
     };
-    let verifier = load_server_verifier(&ca_path, &revocation).map_err(|e| e.to_string())?;
+    let verifier = load_server_verifier(&ca_path, &revocation)
+        .map_err(|e| format!("the server's CA or CRL (--ca, --crl, --pki-dir): {e}"))?;
     Ok(ClientConfig::new(
         verifier,
         &args.server_name,
@@ -164,7 +222,15 @@ fn load_identity(args: &Args) -> Result<Identity, String> {
     });
     let source =
         PassphraseSource::from_options(args.passphrase_file.clone(), args.passphrase_env.clone())?;
-    // The prompt is the terminal's, without echo; the library only calls it.
-    securecom_admin::cli::load_identity(&path, source.as_ref(), |p| rpassword::prompt_password(p))
-        .map_err(|e| e.to_string())
+    // The prompt is the terminal's, without echo; the library only calls it. Without a
+    // terminal on stdin (a script drives the client) nobody could answer it.
+    let prompt = |p: &str| {
+        if std::io::stdin().is_terminal() {
+            rpassword::prompt_password(p)
+        } else {
+            Err(std::io::Error::other("stdin is not a terminal"))
+        }
+    };
+    securecom_admin::cli::load_identity(&path, source.as_ref(), prompt)
+        .map_err(|e| format!("your private key (--key, --pki-dir): {e}"))
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use securecom_proto::chat::{KnownKeys, MemoryKnownKeys};
 use securecom_proto::client::{ClientError, SessionEnd};
 use securecom_proto::endpoint::{ClientLimits, ConnectFailure};
-use securecom_proto::handshake::HandshakeError;
+use securecom_proto::handshake::{ALERT_HANDSHAKE_FAILURE, HandshakeError};
 
 /// Options of a client connection.
 ///
@@ -52,7 +52,17 @@ impl core::fmt::Debug for ClientOptions {
     }
 }
 
-/// Why connecting failed.
+/// Why connecting failed. Its message is written for the client's user: the server's
+/// generic handshake alert, which a server sends when the username is unknown or the
+/// signature does not verify under the registered key, reads "the server refused the
+/// login: unknown user or wrong key".
+///
+/// ```
+/// use securecom_host::driver::ConnectError;
+/// use securecom_proto::handshake::{ALERT_HANDSHAKE_FAILURE, HandshakeError};
+/// let refused = ConnectError::Handshake(HandshakeError::PeerAlert(ALERT_HANDSHAKE_FAILURE));
+/// assert_eq!(refused.to_string(), "the server refused the login: unknown user or wrong key");
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     /// The socket failed.
@@ -60,7 +70,7 @@ pub enum ConnectError {
     Io(#[from] io::Error),
     /// The handshake failed (wrong server, bad certificate, refused login, deadline
     /// passed...).
-    #[error("handshake failed: {0}")]
+    #[error("{}", HandshakeWords(.0))]
     Handshake(#[from] HandshakeError),
     /// The server closed the connection during the handshake.
     #[error("server closed the connection during the handshake")]
@@ -88,6 +98,29 @@ impl ConnectError {
             (ConnectFailure::Handshake(e), _) => ConnectError::Handshake(e),
             (_, Some(e)) => ConnectError::Io(e),
             (_, None) => ConnectError::Closed,
+        }
+    }
+}
+
+/// A client's handshake failure in its user's words.
+struct HandshakeWords<'a>(&'a HandshakeError);
+
+impl std::fmt::Display for HandshakeWords<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            HandshakeError::PeerAlert(ALERT_HANDSHAKE_FAILURE) => {
+                f.write_str("the server refused the login: unknown user or wrong key")
+            }
+            HandshakeError::PeerAlert(code) => {
+                write!(f, "the server aborted the login (alert 0x{code:02x})")
+            }
+            // Already "the server refused the login: REASON".
+            HandshakeError::Rejected(_) => write!(f, "{}", self.0),
+            HandshakeError::Certificate(e) => {
+                write!(f, "the server's certificate was rejected: {e}")
+            }
+            HandshakeError::Timeout => f.write_str("the login timed out"),
+            other => write!(f, "handshake failed: {other}"),
         }
     }
 }

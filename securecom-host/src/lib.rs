@@ -16,6 +16,7 @@
 //! | [`chat`] | [`chat::FileKnownKeys`]: trust on first use kept in a file |
 //! | [`pki`] | [`pki::load_server_verifier`]: the client's verifier from a CA file and CRL files |
 //! | [`driver`] | what both socket drivers take and return: [`driver::ClientOptions`], [`driver::ConnectError`] |
+//! | [`reconnect`] | [`reconnect::Backoff`]: when a client tries again after losing the server |
 //!
 //! and [`os_rng`] is the randomness the core's functions take. The file-reading traits are
 //! extension traits on the core's types; [`prelude`] brings them all into scope.
@@ -59,6 +60,7 @@ pub mod chat;
 pub mod driver;
 pub mod identity;
 pub mod pki;
+pub mod reconnect;
 pub mod time;
 
 #[cfg(test)]

@@ -9,8 +9,11 @@
 //! The clocks that produce these values are the host's: `securecom-host` has `StdClock`
 //! for [`Instant`] and `UnixTimeExt::now` for [`UnixTime`].
 
+use core::fmt;
 use core::ops::Add;
 use core::time::Duration;
+
+mod civil;
 
 /// A point on a monotonic clock, measured from an origin the driver picks.
 ///
@@ -58,11 +61,14 @@ impl Add<Duration> for Instant {
 }
 
 /// Wall-clock time in whole seconds since 1970-01-01T00:00:00Z, for certificate validity.
+/// It is shown as a UTC date and time ([`Display`](fmt::Display)), the way certificate
+/// dates are read.
 ///
 /// ```
 /// use securecom_proto::time::UnixTime;
 /// let t = UnixTime::from_secs(1_800_000_000);
 /// assert_eq!(t.as_secs(), 1_800_000_000);
+/// assert_eq!(UnixTime::from_secs(1_609_459_200).to_string(), "2021-01-01 00:00:00 UTC");
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UnixTime(u64);
@@ -76,5 +82,11 @@ impl UnixTime {
     /// Seconds since the UNIX epoch.
     pub const fn as_secs(self) -> u64 {
         self.0
+    }
+}
+
+impl fmt::Display for UnixTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        civil::Civil::from_unix_secs(self.0).fmt(f)
     }
 }

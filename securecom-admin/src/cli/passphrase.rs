@@ -133,7 +133,8 @@ impl PassphraseSource {
 ///
 /// # Errors
 /// The errors of [`IdentityFileExt::load_pem_file_or_ask`] and of
-/// [`PassphraseSource::read`]; a failed prompt is an [`IdentityError::Io`] on "terminal".
+/// [`PassphraseSource::read`]; a failed prompt (no terminal) is
+/// [`IdentityError::PassphraseWithoutTerminal`], which names the options to use instead.
 pub fn load_identity(
     path: &Path,
     source: Option<&PassphraseSource>,
@@ -143,8 +144,8 @@ pub fn load_identity(
         Some(source) => source.read(),
         None => prompt(&format!("passphrase for {}: ", path.display()))
             .map(|p| Zeroizing::new(p.into_bytes()))
-            .map_err(|e| IdentityError::Io {
-                path: "terminal".into(),
+            .map_err(|e| IdentityError::PassphraseWithoutTerminal {
+                path: path.display().to_string(),
                 reason: e.to_string(),
             }),
     })

@@ -127,7 +127,7 @@ pub enum SessionEnd {
     #[error("we left the server")]
     WeClosed,
     /// The server closed the session, for this reason.
-    #[error("the server closed the session ({0:?})")]
+    #[error("the server closed the session: {0}")]
     ServerClosed(CloseReason),
     /// The connection ended without a close from either side.
     #[error("the connection to the server was lost")]

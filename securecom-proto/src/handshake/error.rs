@@ -82,7 +82,7 @@ pub enum HandshakeError {
     #[error("server welcomed another username")]
     UsernameMismatch,
     /// The server authenticated us but refused the session (for example, a second login).
-    #[error("server refused the session: {0:?}")]
+    #[error("the server refused the login: {0}")]
     Rejected(CloseReason),
     /// The handshake did not finish before its deadline.
     #[error("handshake timed out")]

@@ -89,6 +89,19 @@ pub enum IdentityError {
         /// What was wrong with it.
         error: Box<IdentityError>,
     },
+    /// The key file at `path` is passphrase-protected, no passphrase was given with the
+    /// programs' `--passphrase-file` or `--passphrase-env`, and there is no terminal to
+    /// ask one from.
+    #[error(
+        "{path} is protected by a passphrase and there is no terminal to ask for it ({reason}): \
+         give it with --passphrase-file FILE or --passphrase-env VARIABLE"
+    )]
+    PassphraseWithoutTerminal {
+        /// The key file.
+        path: String,
+        /// Why no terminal could be used.
+        reason: String,
+    },
     /// A file could not be read or written.
     #[error("I/O error on {path}: {reason}")]
     Io {

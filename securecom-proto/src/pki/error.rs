@@ -65,7 +65,7 @@ pub enum CertificateError {
     #[error("bad certificate signature")]
     BadSignature,
     /// A certificate in the chain is past its notAfter.
-    #[error("certificate expired at {not_after:?} (now {now:?})")]
+    #[error("certificate expired at {not_after} (now {now})")]
     Expired {
         /// The time of the check.
         now: UnixTime,
@@ -73,7 +73,7 @@ pub enum CertificateError {
         not_after: UnixTime,
     },
     /// A certificate in the chain is before its notBefore.
-    #[error("certificate not valid before {not_before:?} (now {now:?})")]
+    #[error("certificate not valid before {not_before} (now {now})")]
     NotYetValid {
         /// The time of the check.
         now: UnixTime,
@@ -84,7 +84,7 @@ pub enum CertificateError {
     #[error("certificate revoked")]
     Revoked,
     /// The CRL is stale: the time of the check is at or after its nextUpdate.
-    #[error("CRL expired at {next_update:?} (now {now:?})")]
+    #[error("CRL expired at {next_update} (now {now})")]
     CrlExpired {
         /// The time of the check.
         now: UnixTime,

@@ -95,6 +95,33 @@ impl fmt::Debug for CloseReason {
     }
 }
 
+/// The reason in words, as the server's user reads it.
+///
+/// ```
+/// use securecom_proto::session::CloseReason;
+/// assert_eq!(CloseReason::SHUTDOWN.to_string(), "the server is shutting down");
+/// assert_eq!(CloseReason(0x7f).to_string(), "closed for an unknown reason (0x7f)");
+/// ```
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let words = match *self {
+            Self::NORMAL => "the session ended normally",
+            Self::ALREADY_LOGGED_IN => "this user is already logged in from elsewhere",
+            Self::SERVER_FULL => "the server is full",
+            Self::IDLE_TIMEOUT => "the connection was idle for too long",
+            Self::PROTOCOL_ERROR => "the server saw a protocol error",
+            Self::SHUTDOWN => "the server is shutting down",
+            Self::REPLACED => "a newer login of this user replaced this session",
+            Self::TOO_SLOW => "the connection did not keep up with the server",
+            Self::UNAVAILABLE => "the server cannot serve this login now; try again later",
+            CloseReason(other) => {
+                return write!(f, "closed for an unknown reason (0x{other:02x})");
+            }
+        };
+        f.write_str(words)
+    }
+}
+
 /// Who is on the other end, as the handshake proved it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PeerIdentity {

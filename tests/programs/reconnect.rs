@@ -1,0 +1,85 @@
+//! Losing the server under running clients: they say so, log in again once it is back,
+//! and report the chat that was open as ended; with `--no-reconnect` they exit with an
+//! error. `/quit` always exits with status 0.
+
+use super::program::{Program, scratch};
+
+#[test]
+fn clients_reconnect_after_the_server_restarts() {
+    let dir = scratch("reconnect");
+    let pki = dir.to_str().unwrap().to_owned();
+    let (server, addr) = Program::server(&pki, "127.0.0.1:0");
+    let mut alice = Program::client("alice", &addr, &pki, &[]);
+    let mut bob = Program::client("bob", &addr, &pki, &[]);
+    alice.expect("online alice session=");
+    bob.expect("online bob session=");
+    alice.send("/chat bob");
+    bob.expect("incoming-request alice ");
+    bob.send("/accept");
+    alice.expect("chat-established bob ");
+    bob.expect("chat-established alice ");
+
+    // The server dies (no goodbye) and comes back on the same address.
+    server.kill();
+    alice.expect("chat-ended bob disconnected");
+    alice.expect("disconnected unclean");
+    let waiting = alice.expect("reconnecting 1 ");
+    let delay: u64 = waiting.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!((500..=1000).contains(&delay), "{waiting}");
+    bob.expect("chat-ended alice disconnected");
+    bob.expect("disconnected unclean");
+    let (_server, again) = Program::server(&pki, &addr);
+    assert_eq!(again, addr);
+
+    // Both are back, the same way they first logged in, and can chat again.
+    alice.expect("online alice session=");
+    bob.expect("online bob session=");
+    alice.send("/chat bob");
+    bob.expect("incoming-request alice ");
+    bob.send("/accept");
+    alice.expect("chat-established bob ");
+    alice.send("still here");
+    assert_eq!(bob.expect("message "), "message alice still here");
+
+    alice.send("/quit");
+    let (status, stderr) = alice.exit();
+    assert!(status.success(), "{status:?}: {stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn without_reconnecting_a_lost_server_is_an_error_exit() {
+    let dir = scratch("no-reconnect");
+    let pki = dir.to_str().unwrap().to_owned();
+    let (server, addr) = Program::server(&pki, "127.0.0.1:0");
+    let mut alice = Program::client("alice", &addr, &pki, &["--no-reconnect"]);
+    alice.expect("online alice");
+    server.kill();
+    alice.expect("disconnected unclean");
+    let (status, stderr) = alice.exit();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: the connection to the server was cut")
+            && stderr.contains("--no-reconnect"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn quitting_while_reconnecting_exits_cleanly() {
+    let dir = scratch("quit-reconnecting");
+    let pki = dir.to_str().unwrap().to_owned();
+    let (server, addr) = Program::server(&pki, "127.0.0.1:0");
+    let mut alice = Program::client("alice", &addr, &pki, &[]);
+    alice.expect("online alice");
+    server.kill();
+    alice.expect("reconnecting 1 ");
+    alice.send("/users");
+    alice.expect("info error: not connected to the server");
+    alice.send("/quit");
+    let (status, stderr) = alice.exit();
+    assert!(status.success(), "{status:?}: {stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
