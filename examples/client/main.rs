@@ -29,7 +29,6 @@ use clap::Parser;
 use securecom_admin::cli::PassphraseSource;
 use securecom_host::pki::{RevocationFiles, load_server_verifier};
 use securecom_host::reconnect::BackoffPolicy;
-use securecom_proto::client::{ChatEndReason, ClientEvent};
 use securecom_proto::handshake::ClientConfig;
 use securecom_proto::identity::{Fingerprint, Identity, Username};
 
@@ -146,18 +145,17 @@ async fn run_screen(
     reconnecting: Option<BackoffPolicy>,
 ) -> Result<(), String> {
     let (mut client, mut events) = first;
-    let mut first_events = Vec::new();
     loop {
-        let (tap, tapped) = Tap::new(events, std::mem::take(&mut first_events));
+        let (tap, tapped) = Tap::new(events);
         screen::run(client, tapped, fingerprint, &connector.server).await?;
         let Some(loss) = tap.loss() else {
             // The screen ended while connected: the user quit.
             return Ok(());
         };
-        eprintln!("connection lost: {loss}");
         let Some(policy) = reconnecting else {
             return Err(format!("{loss}; not reconnecting (--no-reconnect)"));
         };
+        eprintln!("connection lost: {loss}");
         let notify = |notice: Notice<'_>| match notice {
             Notice::Waiting {
                 attempt,
@@ -176,13 +174,6 @@ async fn run_screen(
             Reconnected::Online(connected) => (client, events) = connected,
             Reconnected::Cancelled => return Ok(()),
             Reconnected::GaveUp(reason) => return Err(reason),
-        }
-        // The new screen starts by saying that the chat open before the loss has ended.
-        if let Some(peer) = tap.chat_ended() {
-            first_events.push(ClientEvent::ChatEnded {
-                peer,
-                reason: ChatEndReason::Disconnected,
-            });
         }
     }
 }

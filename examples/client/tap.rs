@@ -3,17 +3,15 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use securecom_proto::client::{ChatEndReason, ClientEvent};
-use securecom_proto::identity::Username;
+use securecom_proto::client::ClientEvent;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 
 use crate::session::Loss;
 
-/// What the tap saw.
+/// What the tap saw: how the session ended, once it has.
 #[derive(Default)]
 struct Seen {
     loss: Option<Loss>,
-    chat_ended: Option<Username>,
 }
 
 /// Forwards a session's events, noting how the session ended.
@@ -22,16 +20,15 @@ pub(crate) struct Tap {
 }
 
 impl Tap {
-    /// Forwards `events`, after the `first` events, to the receiver returned.
+    /// Forwards `events` to the receiver returned. The chat that was open when the
+    /// connection was lost is reported ended by the core itself (`ChatEnded` with
+    /// `Disconnected`, before the loss), and the screen keeps that notice across the
+    /// reconnection.
     pub(crate) fn new(
         mut events: UnboundedReceiver<ClientEvent>,
-        first: Vec<ClientEvent>,
     ) -> (Tap, UnboundedReceiver<ClientEvent>) {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let (tx, rx) = mpsc::unbounded_channel();
-        for event in first {
-            let _ = tx.send(event);
-        }
         let noted = seen.clone();
         tokio::spawn(async move {
             while let Some(event) = events.recv().await {
@@ -40,13 +37,6 @@ impl Tap {
                     let mut seen = noted.lock().unwrap_or_else(PoisonError::into_inner);
                     if let Some(next) = Loss::from_event(&event) {
                         seen.loss = Some(Loss::merge(seen.loss, next));
-                    }
-                    if let ClientEvent::ChatEnded {
-                        peer,
-                        reason: ChatEndReason::Disconnected,
-                    } = &event
-                    {
-                        seen.chat_ended = Some(peer.clone());
                     }
                 }
                 if tx.send(event).is_err() {
@@ -62,11 +52,6 @@ impl Tap {
     /// How the connection was lost, if it was by now.
     pub(crate) fn loss(&self) -> Option<Loss> {
         self.lock().loss
-    }
-
-    /// The chat peer whose chat ended with the connection, if any.
-    pub(crate) fn chat_ended(&self) -> Option<Username> {
-        self.lock().chat_ended.clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Seen> {
