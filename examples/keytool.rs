@@ -35,7 +35,10 @@ fn main() -> ExitCode {
     match run(&command, &mut stdout) {
         Ok(()) => ExitCode::from(EXIT_OK),
         Err(error) => {
-            eprintln!("keytool: error: {error}");
+            match error.hint() {
+                Some(hint) => eprintln!("keytool: error: {error}; {hint}"),
+                None => eprintln!("keytool: error: {error}"),
+            }
             ExitCode::from(error.exit_code())
         }
     }

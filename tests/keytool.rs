@@ -91,6 +91,11 @@ fn a_whole_deployment_through_the_command_line() {
             error: Box::new(IdentityError::EncryptedKeyNeedsPassphrase),
         }))
     );
+    assert!(
+        error.hint().is_some_and(
+            |h| h.contains("--ca-passphrase-file") && h.contains("--ca-passphrase-env")
+        )
+    );
     let out = issue(&["--ca-passphrase-file", arg(&passfile)]).unwrap();
     assert!(out.contains("localhost, 127.0.0.1"), "{out}");
     // Never overwrites.

@@ -139,6 +139,22 @@ impl From<IdentityError> for CliError {
 }
 
 impl CliError {
+    /// What to do about the error, naming the option to give, when the error alone does
+    /// not say: an encrypted CA key read without its passphrase (every key keytool reads is
+    /// a CA's) needs `--ca-passphrase-file` or `--ca-passphrase-env`.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            CliError::Failed(AdminError::Identity(IdentityError::InFile { error, .. }))
+                if **error == IdentityError::EncryptedKeyNeedsPassphrase =>
+            {
+                Some(
+                    "give its passphrase with --ca-passphrase-file FILE or --ca-passphrase-env VARIABLE",
+                )
+            }
+            _ => None,
+        }
+    }
+
     /// The process exit code for this error: [`EXIT_USAGE`] or [`EXIT_FAILED`].
     pub fn exit_code(&self) -> u8 {
         match self {
