@@ -31,8 +31,17 @@ use securecom_tokio::{Client, ClientHandle, ClientOptions};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::UnboundedReceiver;
 
+/// The securecom load generator: many authenticated connections and chat pairs against
+/// a running server, measured.
+///
+/// `prepare` writes the public keys of synthetic users (deterministic keys) into a folder
+/// the server loads with --users; `run` logs them in against the server (or the nodes of
+/// a cluster), holds idle connections, has chat pairs exchange messages, checks that each
+/// message arrives exactly once and in order, and reports handshakes per second, messages
+/// per second, p50/p99 relay latency and, given the server's pid, its memory per idle
+/// connection.
 #[derive(Parser)]
-#[command(about = "securecom load generator")]
+#[command(version)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -42,8 +51,10 @@ struct Args {
 enum Command {
     /// Writes the public keys of N synthetic users (`load0`, `load1`, ...) into OUT.
     Prepare {
+        /// How many users (N).
         #[arg(long)]
         users: usize,
+        /// The folder to write them to, for the server's --users.
         #[arg(long, default_value = "load-users")]
         out: PathBuf,
     },
@@ -54,8 +65,10 @@ enum Command {
         /// and two users of different nodes, whose latencies are reported apart.
         #[arg(long, default_value = "127.0.0.1:4433")]
         server: String,
+        /// The name the server's certificate must carry.
         #[arg(long, default_value = "localhost")]
         server_name: String,
+        /// The development PKI folder the server uses (its CA and CRL are trusted).
         #[arg(long, default_value = "securecom-dev")]
         pki_dir: PathBuf,
         /// Idle authenticated connections to hold.

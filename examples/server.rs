@@ -7,13 +7,17 @@
 //! ```
 //!
 //! With no certificate flags it creates (on first run) and uses a development PKI, and prints
-//! how to start the clients. Logs go to stderr; set the level with `--log` or `RUST_LOG`.
+//! how to start the clients. Logs go to stderr; set the level with `--log` or `RUST_LOG`,
+//! and `--log-format json` for one JSON object per line. Colour only when stderr is a
+//! terminal. Every line about a connection carries `connection` and, once logged in,
+//! `user`.
 //! Ctrl-C shuts down gracefully: every client gets an authenticated goodbye.
 //!
 //! With `--cluster nats://HOST:PORT --node-id n1 --cluster-key-file cluster.key` the server
 //! is one node of a relay cluster on NATS (docs/CLUSTER.md); without it, a single node
 //! needing nothing else.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,9 +43,26 @@ enum SecondLogin {
     Replace,
 }
 
-/// Relay securecom chats between authenticated clients.
+/// How the log lines are written.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    /// One line of text per event, for people.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The securecom relay server: it authenticates users and relays their end-to-end
+/// encrypted chats, which it cannot read.
+///
+/// Clients log in with a key their server knows (one `NAME.pem` each in the --users
+/// folder) and check the server's certificate against their CA. The server lists who is
+/// online, passes chat requests and answers between users, and forwards the encrypted
+/// records of each chat; the chat keys are the two users' alone. With no certificate
+/// flags it creates and uses a development PKI in --pki-dir and prints how to start the
+/// clients. Logs go to stderr; Ctrl-C or SIGTERM says goodbye to every client and stops.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Address to listen on.
     #[arg(long, default_value = DEFAULT_LISTEN)]
@@ -127,16 +148,14 @@ struct Args {
     /// Log level (error, warn, info, debug, trace); RUST_LOG wins when set.
     #[arg(long, default_value = "info")]
     log: String,
+    /// How log lines are written: text, or one JSON object per line for log collectors.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
 }
 
 fn main() {
     let args = Args::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&args.log));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    init_logs(&args.log, args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -146,6 +165,22 @@ fn main() {
     };
     if let Err(e) = runtime.block_on(run(args)) {
         fail(&e);
+    }
+}
+
+/// Logs to stderr at `level` (RUST_LOG wins when set), as text coloured only when stderr
+/// is a terminal, or as JSON lines.
+fn init_logs(level: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        // The event's fields at the top level of each object, next to `level`, `target`
+        // and `timestamp`: `{"connection":"#3","user":"alice","message":"online",...}`.
+        LogFormat::Json => logs.json().flatten_event(true).with_ansi(false).init(),
     }
 }
 

@@ -1,11 +1,14 @@
 //! The example programs themselves, driven through the client's line mode: the server
 //! creates its development PKI, two clients chat, a third is refused while they do
 //! (here); the server goes away under running clients (`programs/reconnect.rs`); every
-//! failure a user meets is said in words (`programs/failures.rs`).
+//! failure a user meets is said in words (`programs/failures.rs`); every `--help` says what
+//! its program does, and the server's logs suit a pipe and a log collector
+//! (`programs/logs_and_help.rs`).
 
 #[path = "programs"]
 mod programs {
     mod failures;
+    mod logs_and_help;
     pub(crate) mod program;
     mod reconnect;
 }

@@ -35,9 +35,18 @@ use securecom_proto::identity::{Fingerprint, Identity, Username};
 use crate::session::{Connector, Notice, Reconnected, reconnect};
 use crate::tap::Tap;
 
-/// Chat securely through a securecom relay.
+/// The securecom chat client: log in to a securecom relay server and chat with another
+/// user, end-to-end encrypted.
+///
+/// It logs in as USERNAME with your private key, after checking the server's certificate
+/// against your CA and its CRL, and lists who is online; `/chat NAME` asks a user to chat,
+/// `/accept` or `/deny` answers, and each side sees the other's key fingerprint and a
+/// safety number to compare out of band. In a terminal it shows a chat screen; with stdin
+/// not a terminal (or --line-mode) it reads one command per line and prints one event per
+/// line, for scripts. A lost connection is retried unless --no-reconnect. Exit status: 0
+/// after /quit, 1 with a one-line reason on stderr after any error.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Your username.
     username: String,

@@ -6,14 +6,16 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use securecom_admin::cli::{CliError, Command, PassphraseSource};
 
-/// Key management for securecom: a CA, server certificates, CRLs, users, cluster keys.
+/// The securecom key tool: create and manage the keys and certificates of a securecom
+/// deployment (a CA, server certificates, CRLs, users, cluster keys).
 ///
 /// Every key is Ed25519 and every file is PEM, as the OpenSSL command line reads and
 /// writes them (see docs/KEY-MANAGEMENT.md). Private keys and cluster keys are created
 /// mode 0600 and no existing file is ever overwritten, except the CRL, which `revoke`
-/// replaces atomically.
+/// replaces atomically. Exit status: 0 success, 1 the operation failed, 2 the command line
+/// is wrong.
 #[derive(Debug, Parser)]
-#[command(name = "keytool", version, about, long_about)]
+#[command(name = "keytool", version)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Sub,
@@ -22,6 +24,10 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 enum Sub {
     /// Create a CA: ca.key, ca.pem and an empty crl.pem in DIR.
+    ///
+    /// The CA signs the server certificates clients check, and the CRL that revokes them;
+    /// clients trust ca.pem and read crl.pem. Keep ca.key offline, ideally
+    /// passphrase-protected (--passphrase-file or --passphrase-env).
     InitCa {
         /// Folder to write to (created if needed).
         #[arg(long, default_value = ".")]
@@ -39,6 +45,10 @@ enum Sub {
         passphrase: PassphraseArgs,
     },
     /// Issue a server certificate (and a fresh key) from the CA in --ca-dir.
+    ///
+    /// The certificate names every --name clients dial (DNS names or IP addresses) and is
+    /// valid for --days; the server uses it with --chain and its new key with --key. The
+    /// key is encrypted when a passphrase is given.
     IssueServer {
         /// DNS name or IP address clients dial; repeat for several.
         #[arg(long = "name", required = true, value_name = "NAME")]
@@ -61,6 +71,9 @@ enum Sub {
         passphrase: PassphraseArgs,
     },
     /// Create a user's key pair: NAME.key (private) and NAME.pem (public) in --out-dir.
+    ///
+    /// The user keeps NAME.key (the client's --key), encrypted when a passphrase is given;
+    /// NAME.pem goes to the server's administrator, who adds it with `register`.
     NewUser {
         /// The username.
         name: String,
@@ -71,6 +84,10 @@ enum Sub {
         passphrase: PassphraseArgs,
     },
     /// Register a user's public key in the server's user directory.
+    ///
+    /// Writes the key as NAME.pem in the folder the server loads with --users (the
+    /// server reads it when it starts). Registering the same key again does nothing; a
+    /// different key for a registered user is refused, never overwritten.
     Register {
         /// The username.
         name: String,
@@ -81,6 +98,10 @@ enum Sub {
         users: PathBuf,
     },
     /// Revoke a certificate, given by serial number (hex) or file, and re-sign crl.pem.
+    ///
+    /// The new CRL replaces crl.pem atomically and is valid for --crl-days; clients that
+    /// read it refuse a server presenting the revoked certificate. Hand the new crl.pem to
+    /// the clients.
     Revoke {
         /// Serial number in hexadecimal (as `openssl x509 -serial` prints it) or a
         /// certificate file.
@@ -96,6 +117,9 @@ enum Sub {
         crl_days: u32,
     },
     /// Re-sign crl.pem with new dates, keeping its entries (do it before nextUpdate).
+    ///
+    /// Clients refuse an expired CRL, so the CA renews it before its nextUpdate date, for
+    /// --crl-days more; the revoked serials stay revoked.
     RenewCrl {
         /// The CA folder (ca.pem, ca.key, crl.pem).
         #[arg(long, default_value = ".")]
@@ -107,13 +131,18 @@ enum Sub {
         crl_days: u32,
     },
     /// Create (or check) the development PKI: CA, CRL, localhost server, alice, bob, carol.
-    /// Its keys are UNENCRYPTED: for development only.
+    ///
+    /// Its keys are UNENCRYPTED: for development only. The server and the client use the
+    /// same folder by default (--pki-dir securecom-dev), so both start with no other flag.
     DevPki {
         /// Folder (default ./securecom-dev).
         dir: Option<PathBuf>,
     },
-    /// Create the key every node of a relay cluster shares: 32 random bytes as 64 hex
-    /// digits, in a new file of mode 0600 (see docs/CLUSTER.md).
+    /// Create the key every node of a relay cluster shares.
+    ///
+    /// 32 random bytes as 64 hex digits, in a new file of mode 0600 (see docs/CLUSTER.md).
+    /// Every node reads it with --cluster-key-file and authenticates the messages of the
+    /// cluster's bus with it: keep it as secret as a private key.
     ClusterKey {
         /// The file to create (never overwritten).
         #[arg(long, value_name = "FILE")]

@@ -10,6 +10,8 @@ use securecom_proto::chat::{KnownKeys, MemoryKnownKeys};
 use securecom_proto::client::{ClientError, SessionEnd};
 use securecom_proto::endpoint::{ClientLimits, ConnectFailure};
 use securecom_proto::handshake::{ALERT_HANDSHAKE_FAILURE, HandshakeError};
+use securecom_proto::identity::Username;
+use securecom_proto::relay::ConnectionId;
 
 /// Options of a client connection.
 ///
@@ -128,8 +130,22 @@ impl std::fmt::Display for HandshakeWords<'_> {
 /// Logs one of the server endpoint's events the way both drivers do: logins, logouts and
 /// failed handshakes at `info`, the rest at `debug`. The callback hello (it holds the
 /// session's single-use token) is never logged, and chat payloads never reach the events.
+///
+/// A driver that knows who is logged in on each connection uses [`log_relay_event_as`],
+/// which names the user in every line about a connection.
 pub fn log_relay_event(event: &securecom_proto::relay::RelayEvent) {
+    log_relay_event_as(event, |_| None);
+}
+
+/// [`log_relay_event`], naming the user logged in on a connection (`user_of`, `None`
+/// before the login) in every line about that connection. Every such line carries the
+/// fields `connection` and, once known, `user`.
+pub fn log_relay_event_as<'a>(
+    event: &securecom_proto::relay::RelayEvent,
+    user_of: impl Fn(ConnectionId) -> Option<&'a Username>,
+) {
     use securecom_proto::relay::RelayEvent;
+    use tracing::field::display;
     match event {
         RelayEvent::UserOnline { connection, user } => {
             tracing::info!(%connection, %user, "online");
@@ -140,12 +156,18 @@ pub fn log_relay_event(event: &securecom_proto::relay::RelayEvent) {
             reason,
         } => tracing::info!(%connection, %user, ?reason, "offline"),
         RelayEvent::HandshakeFailed { connection, error } => {
-            tracing::info!(%connection, %error, "handshake failed");
+            let user = user_of(*connection).map(display);
+            tracing::info!(%connection, user, %error, "handshake failed");
+        }
+        RelayEvent::SessionFailed { connection, error } => {
+            let user = user_of(*connection).map(display);
+            tracing::debug!(%connection, user, ?error, "session failed");
         }
         RelayEvent::CallbackRequested {
             connection, port, ..
         } => {
-            tracing::debug!(%connection, port, "callback requested");
+            let user = user_of(*connection).map(display);
+            tracing::debug!(%connection, user, port, "callback requested");
         }
         RelayEvent::LoginRefused { connection, user } => {
             tracing::info!(%connection, %user, "login refused");

@@ -16,7 +16,8 @@ use std::thread;
 use securecom_host::time::StdClock;
 use securecom_proto::endpoint::{READ_CHUNK, ServerAction, ServerEndpoint, ServerSocket};
 use securecom_proto::handshake::ServerConfig;
-use securecom_proto::relay::{ConnectionId, RelayConfig};
+use securecom_proto::identity::Username;
+use securecom_proto::relay::{ConnectionId, RelayConfig, RelayEvent};
 
 use crate::net::{Acceptor, Gate, lock};
 
@@ -138,6 +139,8 @@ impl SocketIo {
 
 struct Conn {
     peer: SocketAddr,
+    /// Who logged in on this connection, once the relay said so (for the logs).
+    user: Option<Username>,
     io: SocketIo,
     gate: Arc<Gate>,
     callback: Option<SocketIo>,
@@ -264,11 +267,12 @@ impl Running {
         };
         match self.start_connection(id, stream) {
             Ok((io, gate)) => {
-                tracing::debug!(%peer, connection = %id, "accepted");
+                tracing::debug!(connection = %id, %peer, "accepted");
                 self.conns.insert(
                     id,
                     Conn {
                         peer,
+                        user: None,
                         io,
                         gate,
                         callback: None,
@@ -276,7 +280,7 @@ impl Running {
                 );
             }
             Err(e) => {
-                tracing::warn!(%peer, connection = %id, "could not start the connection: {e}");
+                tracing::warn!(connection = %id, %peer, "could not start the connection: {e}");
                 self.endpoint
                     .handle_closed(ServerSocket::Main(id), self.clock.now());
             }
@@ -348,7 +352,15 @@ impl Running {
             }
         }
         while let Some(event) = self.endpoint.poll_event() {
-            securecom_host::driver::log_relay_event(&event);
+            if let RelayEvent::UserOnline { connection, user } = &event
+                && let Some(conn) = self.conns.get_mut(connection)
+            {
+                conn.user = Some(user.clone());
+            }
+            let conns = &self.conns;
+            securecom_host::driver::log_relay_event_as(&event, |id| {
+                conns.get(&id).and_then(|c| c.user.as_ref())
+            });
         }
     }
 
@@ -368,7 +380,8 @@ impl Running {
             return;
         };
         let addr = SocketAddr::new(conn.peer.ip(), port);
-        tracing::info!(connection = %id, %addr, "opening callback connection");
+        let user = conn.user.as_ref().map(tracing::field::display);
+        tracing::info!(connection = %id, user, %addr, "opening callback connection");
         let to_relay = self.to_relay.clone();
         let spawned = thread::Builder::new()
             .name(format!("securecom-callback-{}", id.0))
@@ -396,7 +409,8 @@ impl Running {
                     if let Some(callback) = conn.callback {
                         callback.close();
                     }
-                    tracing::debug!(peer = %conn.peer, connection = %id, "closed");
+                    let user = conn.user.as_ref().map(tracing::field::display);
+                    tracing::debug!(connection = %id, user, peer = %conn.peer, "closed");
                 }
             }
             ServerSocket::Callback(id) => {

@@ -14,7 +14,8 @@ use securecom_host::time::StdClock;
 use securecom_proto::cluster::{ClusterConfig, ClusterInput};
 use securecom_proto::endpoint::{READ_CHUNK, ServerAction, ServerEndpoint, ServerSocket};
 use securecom_proto::handshake::ServerConfig;
-use securecom_proto::relay::{ConnectionId, RelayConfig};
+use securecom_proto::identity::Username;
+use securecom_proto::relay::{ConnectionId, RelayConfig, RelayEvent};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -63,6 +64,8 @@ struct SocketIo {
 
 struct Conn {
     peer: SocketAddr,
+    /// Who logged in on this connection, once the relay said so (for the logs).
+    user: Option<Username>,
     io: SocketIo,
     may_read: watch::Sender<bool>,
     reader: JoinHandle<()>,
@@ -210,11 +213,12 @@ impl Running {
         let (may_read, may_read_rx) = watch::channel(true);
         let reader = tokio::spawn(read_loop(id, read, may_read_rx, self.reports.clone()));
         let io = spawn_writer(ServerSocket::Main(id), write, self.reports.clone());
-        tracing::debug!(%peer, connection = %id, "accepted");
+        tracing::debug!(connection = %id, %peer, "accepted");
         self.conns.insert(
             id,
             Conn {
                 peer,
+                user: None,
                 io,
                 may_read,
                 reader,
@@ -264,7 +268,15 @@ impl Running {
             }
         }
         while let Some(event) = self.endpoint.poll_event() {
-            securecom_host::driver::log_relay_event(&event);
+            if let RelayEvent::UserOnline { connection, user } = &event
+                && let Some(conn) = self.conns.get_mut(connection)
+            {
+                conn.user = Some(user.clone());
+            }
+            let conns = &self.conns;
+            securecom_host::driver::log_relay_event_as(&event, |id| {
+                conns.get(&id).and_then(|c| c.user.as_ref())
+            });
         }
     }
 
@@ -293,7 +305,8 @@ impl Running {
             return;
         };
         let addr = SocketAddr::new(conn.peer.ip(), port);
-        tracing::info!(connection = %id, %addr, "opening callback connection");
+        let user = conn.user.as_ref().map(tracing::field::display);
+        tracing::info!(connection = %id, user, %addr, "opening callback connection");
         let reports = self.reports.clone();
         conn.callback = Some(CallbackIo::Connecting(tokio::spawn(async move {
             let report = match TcpStream::connect(addr).await {
@@ -313,7 +326,8 @@ impl Running {
                     if let Some(callback) = conn.callback {
                         close_callback(callback);
                     }
-                    tracing::debug!(peer = %conn.peer, connection = %id, "closed");
+                    let user = conn.user.as_ref().map(tracing::field::display);
+                    tracing::debug!(connection = %id, user, peer = %conn.peer, "closed");
                 }
             }
             ServerSocket::Callback(id) => {
