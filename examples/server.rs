@@ -91,6 +91,17 @@ struct Args {
     /// Connections still in the handshake at once.
     #[arg(long, default_value_t = 1_024)]
     max_handshaking: usize,
+    /// Connections still in the handshake from one address (an IPv6 /64 counts as one), so
+    /// that one host cannot take every handshake place.
+    #[arg(long, default_value_t = 64)]
+    max_handshaking_per_source: usize,
+    /// Seconds a new connection may take to send its first handshake message.
+    #[arg(long, default_value_t = 2)]
+    hello_timeout: u64,
+    /// The lowest port a client may ask the server to call back (privileged ports below
+    /// are refused).
+    #[arg(long, default_value_t = 1024)]
+    min_callback_port: u16,
     /// Connections of any kind at once.
     #[arg(long, default_value_t = 20_000)]
     max_connections: usize,
@@ -224,10 +235,13 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", users_path.display()))?;
     tracing::info!(users = directory.len(), folder = %users_path.display(), "user directory loaded");
     let config = ServerConfig::new(credentials, Arc::new(directory))
-        .with_handshake_timeout(Duration::from_secs(args.handshake_timeout));
+        .with_handshake_timeout(Duration::from_secs(args.handshake_timeout))
+        .with_hello_timeout(Duration::from_secs(args.hello_timeout));
     let relay = RelayConfig {
         max_connections: args.max_connections,
         max_handshaking: args.max_handshaking,
+        max_handshaking_per_source: args.max_handshaking_per_source,
+        min_callback_port: args.min_callback_port,
         max_users: args.max_users,
         max_pending_requests_per_user: args.max_pending_requests,
         request_timeout: Duration::from_secs(args.request_timeout),

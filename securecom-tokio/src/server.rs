@@ -201,7 +201,10 @@ impl Running {
     }
 
     fn accept(&mut self, stream: TcpStream, peer: SocketAddr) {
-        let id = match self.endpoint.accept(self.clock.now(), &mut self.rng) {
+        let id = match self
+            .endpoint
+            .accept_from(self.clock.now(), peer.ip(), &mut self.rng)
+        {
             Ok(id) => id,
             Err(e) => {
                 tracing::debug!(%peer, "refused: {e}");

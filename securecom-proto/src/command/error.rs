@@ -30,6 +30,8 @@ impl CommandError {
     pub const NOT_SUPPORTED: CommandError = CommandError(0x0a);
     /// The user is on another relay node that cannot be reached now.
     pub const UNREACHABLE: CommandError = CommandError(0x0b);
+    /// The callback port asked for is below the server's minimum (the privileged ports).
+    pub const PORT_REFUSED: CommandError = CommandError(0x0c);
 
     fn name(self) -> Option<&'static str> {
         Some(match self {
@@ -44,6 +46,7 @@ impl CommandError {
             Self::ALREADY_CHATTING => "already in a chat",
             Self::NOT_SUPPORTED => "not supported by this server",
             Self::UNREACHABLE => "user is on a relay node that cannot be reached now",
+            Self::PORT_REFUSED => "callback port refused (below the server's minimum)",
             _ => return None,
         })
     }

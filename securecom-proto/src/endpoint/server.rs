@@ -229,6 +229,24 @@ impl ServerEndpoint {
         self.relay.open_connection(now, rng)
     }
 
+    /// Registers a newly accepted socket from `source` (its peer's address), counted
+    /// against the per-source handshake limit too
+    /// ([`RelayConfig::max_handshaking_per_source`]). On an error the I/O layer closes the
+    /// socket. Drivers that know the peer's address call this rather than
+    /// [`ServerEndpoint::accept`].
+    pub fn accept_from<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Instant,
+        source: core::net::IpAddr,
+        rng: &mut R,
+    ) -> Result<ConnectionId, RelayError> {
+        self.tick(now);
+        if self.shutdown_deadline.is_some() {
+            return Err(RelayError::ShuttingDown);
+        }
+        self.relay.open_connection_from(now, Some(source), rng)
+    }
+
     /// Bytes read from connection `id`.
     pub fn handle_input(&mut self, id: ConnectionId, now: Instant, data: &[u8]) {
         self.tick(now);

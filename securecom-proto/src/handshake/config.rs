@@ -11,6 +11,11 @@ use crate::pki::{ServerCertVerifier, ServerCredentials};
 /// How long a handshake may take before it is abandoned (10 seconds).
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a server waits for a new connection's ClientHello (2 seconds): a connection
+/// that says nothing gives its handshake place back quickly, so idle connects cannot hold
+/// the places for the whole handshake timeout.
+pub const DEFAULT_HELLO_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// What a client needs to connect: whom it trusts, whom it expects, and who it is.
 pub struct ClientConfig {
     pub(crate) verifier: ServerCertVerifier,
@@ -70,6 +75,7 @@ pub struct ServerConfig {
     pub(crate) credentials: ServerCredentials,
     pub(crate) directory: Arc<dyn UserDirectory + Send + Sync>,
     pub(crate) handshake_timeout: Duration,
+    pub(crate) hello_timeout: Duration,
     /// A key no one holds, to verify against when the username is unknown.
     pub(crate) unknown_user_key: crate::identity::PublicKey,
 }
@@ -84,6 +90,7 @@ impl ServerConfig {
             credentials,
             directory,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            hello_timeout: DEFAULT_HELLO_TIMEOUT,
             unknown_user_key: Identity::from_seed(&[0x5a; 32]).public_key(),
         }
     }
@@ -98,12 +105,25 @@ impl ServerConfig {
     pub fn handshake_timeout(&self) -> Duration {
         self.handshake_timeout
     }
+
+    /// Replaces how long a new connection may take to send its ClientHello (at most the
+    /// handshake timeout counts).
+    pub fn with_hello_timeout(mut self, timeout: Duration) -> Self {
+        self.hello_timeout = timeout;
+        self
+    }
+
+    /// How long a new connection may take to send its ClientHello.
+    pub fn hello_timeout(&self) -> Duration {
+        self.hello_timeout.min(self.handshake_timeout)
+    }
 }
 
 impl fmt::Debug for ServerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerConfig")
             .field("handshake_timeout", &self.handshake_timeout)
+            .field("hello_timeout", &self.hello_timeout)
             .finish_non_exhaustive()
     }
 }

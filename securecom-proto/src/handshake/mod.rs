@@ -46,7 +46,7 @@ mod schedule;
 mod server;
 
 pub use client::{ClientHandshake, ClientProgress};
-pub use config::{ClientConfig, DEFAULT_HANDSHAKE_TIMEOUT, ServerConfig};
+pub use config::{ClientConfig, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HELLO_TIMEOUT, ServerConfig};
 pub use error::{ALERT_HANDSHAKE_FAILURE, HandshakeError};
 pub use server::{AuthenticatedClient, ServerHandshake, ServerProgress};
 

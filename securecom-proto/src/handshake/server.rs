@@ -34,6 +34,9 @@ pub struct ServerHandshake {
     deframer: Deframer,
     pub(super) io: HandshakeIo,
     deadline: Instant,
+    /// When the handshake started: its whole deadline counts from here once the
+    /// ClientHello is in (until then the shorter hello deadline holds).
+    started: Instant,
     state: State,
 }
 
@@ -128,12 +131,13 @@ impl ServerHandshake {
         let mut random = [0u8; RANDOM_LEN];
         rng.fill_bytes(&mut random);
         let ephemeral = EphemeralKeyPair::generate(rng);
-        let deadline = now + config.handshake_timeout;
+        let deadline = now + config.hello_timeout();
         ServerHandshake {
             config,
             deframer: Deframer::new(),
             io: HandshakeIo::default(),
             deadline,
+            started: now,
             state: State::Hello(ExpectClientHello { ephemeral, random }),
         }
     }
@@ -148,8 +152,8 @@ impl ServerHandshake {
         self.io.consume_output(n);
     }
 
-    /// When [`ServerHandshake::handle_timeout`] must be called: the handshake's deadline,
-    /// fixed at the start. (Always `Some`: the `Option` is the vocabulary every machine of
+    /// When [`ServerHandshake::handle_timeout`] must be called: the hello deadline until the
+    /// ClientHello arrives, then the handshake's deadline, counted from the start. (Always `Some`: the `Option` is the vocabulary every machine of
     /// this crate shares.)
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -187,7 +191,11 @@ impl ServerHandshake {
                     State::Finished(s) => s.handle(&mut self.io, msg),
                 }?;
                 match step {
-                    Step::Next(state) => self.state = state,
+                    Step::Next(state) => {
+                        // Past the ClientHello: the whole handshake timeout applies.
+                        self.deadline = self.started + self.config.handshake_timeout;
+                        self.state = state;
+                    }
                     Step::Authenticated {
                         username,
                         key,

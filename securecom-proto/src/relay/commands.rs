@@ -323,6 +323,10 @@ impl super::Relay {
         if !self.config.allow_callback {
             return Err(CommandError::NOT_SUPPORTED);
         }
+        // The server never dials a privileged port on a client's behalf.
+        if port < self.config.min_callback_port {
+            return Err(CommandError::PORT_REFUSED);
+        }
         let Some(online) = self.online_by_id(id) else {
             return Err(CommandError::OFFLINE);
         };

@@ -21,6 +21,12 @@ pub struct RelayConfig {
     pub max_connections: usize,
     /// Connections still in the handshake (not yet authenticated) held at once.
     pub max_handshaking: usize,
+    /// Connections still in the handshake from one source address (an IPv6 /64 counts as
+    /// one) held at once, so that one host cannot take every handshake place.
+    pub max_handshaking_per_source: usize,
+    /// The lowest port a client may ask the server to open its callback connection to;
+    /// below it (the privileged ports) RegisterCallback is refused.
+    pub min_callback_port: u16,
     /// Users online at once.
     pub max_users: usize,
     /// Chat requests waiting for one user's answer.
@@ -54,6 +60,8 @@ impl Default for RelayConfig {
         RelayConfig {
             max_connections: 10_000,
             max_handshaking: 1_024,
+            max_handshaking_per_source: 64,
+            min_callback_port: 1024,
             max_users: 10_000,
             max_pending_requests_per_user: 8,
             request_timeout: Duration::from_secs(30),

@@ -36,6 +36,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
+use core::net::IpAddr;
 
 use rand_core::CryptoRng;
 
@@ -66,6 +67,10 @@ pub enum RelayError {
     /// Too many connections, or too many still in the handshake.
     #[error("connection limit reached")]
     TooManyConnections,
+    /// Too many connections still in the handshake from this source address (or, for
+    /// IPv6, this /64 network).
+    #[error("connection limit for this address reached")]
+    TooManyFromSource,
     /// No such connection (closed already, or never opened).
     #[error("unknown connection")]
     UnknownConnection,
@@ -81,6 +86,9 @@ struct Connection {
     /// When the connection started closing: its last output gets [`CLOSE_LINGER`] to be
     /// written, then it is dropped even if the peer never reads.
     closing_since: Option<Instant>,
+    /// Where it came from, as counted against the per-source handshake limit (set while
+    /// it is in the handshake).
+    source: Option<IpAddr>,
 }
 
 /// How long a closing connection's last bytes may wait for a peer that does not read.
@@ -118,6 +126,8 @@ pub struct Relay {
     online: BTreeMap<Username, ConnectionId>,
     requests: PendingRequests,
     handshaking: usize,
+    /// Connections in the handshake per source (address, or IPv6 /64).
+    handshaking_by_source: BTreeMap<IpAddr, usize>,
     events: VecDeque<RelayEvent>,
     transmit: BTreeSet<ConnectionId>,
     /// Scratch for decrypted commands, reused.
@@ -153,6 +163,7 @@ impl Relay {
             online: BTreeMap::new(),
             requests: PendingRequests::default(),
             handshaking: 0,
+            handshaking_by_source: BTreeMap::new(),
             events: VecDeque::new(),
             transmit: BTreeSet::new(),
             inbox: Vec::new(),
@@ -191,10 +202,23 @@ impl Relay {
         }
     }
 
-    /// Registers a newly accepted connection; draws its handshake randomness from `rng`.
+    /// Registers a newly accepted connection of unknown origin (counted against the total
+    /// limits only); draws its handshake randomness from `rng`.
     pub fn open_connection<R: CryptoRng + ?Sized>(
         &mut self,
         now: Instant,
+        rng: &mut R,
+    ) -> Result<ConnectionId, RelayError> {
+        self.open_connection_from(now, None, rng)
+    }
+
+    /// Registers a newly accepted connection from `source`: refused when the total limits
+    /// or the limit per source ([`RelayConfig::max_handshaking_per_source`]; IPv6 addresses
+    /// count per /64 network) are reached, before any handshake work is done.
+    pub fn open_connection_from<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Instant,
+        source: Option<IpAddr>,
         rng: &mut R,
     ) -> Result<ConnectionId, RelayError> {
         self.now = self.now.max(now);
@@ -202,6 +226,13 @@ impl Relay {
             || self.handshaking >= self.config.max_handshaking
         {
             return Err(RelayError::TooManyConnections);
+        }
+        let source = source.map(source_key);
+        if let Some(key) = &source
+            && self.handshaking_by_source.get(key).copied().unwrap_or(0)
+                >= self.config.max_handshaking_per_source
+        {
+            return Err(RelayError::TooManyFromSource);
         }
         let id = ConnectionId(self.next_id);
         self.next_id += 1;
@@ -215,9 +246,13 @@ impl Relay {
                 state: ConnState::Handshaking(Some(Box::new(hs))),
                 last_heard: now,
                 closing_since: None,
+                source,
             },
         );
         self.handshaking += 1;
+        if let Some(key) = source {
+            *self.handshaking_by_source.entry(key).or_insert(0) += 1;
+        }
         Ok(id)
     }
 
@@ -287,7 +322,7 @@ impl Relay {
                 None
             }
             Ok(ServerProgress::Authenticated { client, consumed }) => {
-                self.handshaking = self.handshaking.saturating_sub(1);
+                self.handshake_done(id);
                 let user = client.username().clone();
                 let key = *client.public_key();
                 if let Some(existing) = self.online.get(&user).copied() {
@@ -333,7 +368,7 @@ impl Relay {
                 Some(consumed)
             }
             Err(error) => {
-                self.handshaking = self.handshaking.saturating_sub(1);
+                self.handshake_done(id);
                 let out = error.wire_alert().map(<[u8]>::to_vec).unwrap_or_default();
                 self.set_closing(id, out);
                 self.events.push_back(RelayEvent::HandshakeFailed {
@@ -540,7 +575,7 @@ impl Relay {
                 self.close_online(id, CloseReason::NORMAL, OfflineReason::Disconnected);
             }
             ConnState::Handshaking(_) => {
-                self.handshaking = self.handshaking.saturating_sub(1);
+                self.handshake_done(id);
             }
             // A claim still in flight is given back when its result arrives.
             ConnState::Closing(_) | ConnState::Claiming(_) => {}
@@ -569,7 +604,7 @@ impl Relay {
                     self.close_online(id, CloseReason::SHUTDOWN, OfflineReason::Shutdown);
                 }
                 Some(ConnState::Handshaking(_)) => {
-                    self.handshaking = self.handshaking.saturating_sub(1);
+                    self.handshake_done(id);
                     self.set_closing(id, Vec::new());
                 }
                 Some(ConnState::Claiming(_)) => self.refuse_claim(id, CloseReason::SHUTDOWN),
@@ -636,7 +671,7 @@ impl Relay {
             }
         }
         for id in expired_handshakes {
-            self.handshaking = self.handshaking.saturating_sub(1);
+            self.handshake_done(id);
             let error = crate::handshake::HandshakeError::Timeout;
             let out = error.wire_alert().map(<[u8]>::to_vec).unwrap_or_default();
             self.set_closing(id, out);
@@ -685,6 +720,20 @@ impl Relay {
         match &mut self.connections.get_mut(&id)?.state {
             ConnState::Online(o) => Some(o),
             _ => None,
+        }
+    }
+
+    /// Connection `id` leaves the handshake (done, failed, timed out or gone).
+    fn handshake_done(&mut self, id: ConnectionId) {
+        self.handshaking = self.handshaking.saturating_sub(1);
+        let source = self.connections.get_mut(&id).and_then(|c| c.source.take());
+        if let Some(key) = source
+            && let Some(count) = self.handshaking_by_source.get_mut(&key)
+        {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.handshaking_by_source.remove(&key);
+            }
         }
     }
 
@@ -879,6 +928,17 @@ impl Relay {
                 self.handshaking
             ));
         }
+        let sourced = self
+            .connections
+            .values()
+            .filter(|c| c.source.is_some())
+            .count();
+        let counted: usize = self.handshaking_by_source.values().sum();
+        if sourced != counted || self.handshaking_by_source.values().any(|n| *n == 0) {
+            return Err(format!(
+                "{sourced} handshakes with a source but {counted} counted per source"
+            ));
+        }
         self.requests.check(|u| self.online.contains_key(u))?;
         self.check_cluster()
     }
@@ -907,3 +967,18 @@ fn drain_records(session: &mut Session, inbox: &mut Vec<Vec<u8>>) -> Drained {
         }
     }
 }
+
+/// What the per-source limit counts by: an IPv4 address, or an IPv6 address's /64 network
+/// (one host commonly holds a whole /64).
+fn source_key(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(_) => addr,
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(core::net::Ipv6Addr::from(bits))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -167,3 +167,23 @@ fn unsolicited_callback_is_refused() {
         Err(ClientError::CallbackRefused)
     );
 }
+
+#[test]
+fn a_callback_to_a_privileged_port_is_refused() {
+    let mut sim = World::with_users(&["alice"]);
+    sim.act("alice", |c, now, rng| c.register_callback(now, 22, rng))
+        .unwrap();
+    assert!(sim.events("alice").iter().any(|e| matches!(
+        e,
+        ClientEvent::CommandFailed {
+            error: crate::command::CommandError::PORT_REFUSED,
+            ..
+        }
+    )));
+    // The relay asked the driver for no connection.
+    assert!(
+        !sim.relay_events
+            .iter()
+            .any(|e| matches!(e, RelayEvent::CallbackRequested { .. }))
+    );
+}

@@ -36,8 +36,11 @@ const OPEN_FILES: u64 = 16_384;
 /// connection younger than the handshake timeout is still open, and that there are such.
 pub(crate) fn a_thousand_stalled_handshakes_do_not_keep_a_client_out<D: Driver>() {
     rlimit::increase_nofile_limit(OPEN_FILES).unwrap();
+    // From one address: the per-source limit is raised with the total one, so that the
+    // scenario measures the total's defence (the per-source one has its own tests).
     let relay = RelayConfig {
         max_handshaking: STALLED + 100,
+        max_handshaking_per_source: STALLED + 100,
         ..RelayConfig::default()
     };
     let net = Net::<D>::start_with(HANDSHAKE_TIMEOUT, relay).unwrap();

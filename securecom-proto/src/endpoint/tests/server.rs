@@ -218,13 +218,13 @@ fn shutdown_closes_every_socket_once_goodbyes_are_written_or_the_grace_passed() 
 }
 
 #[test]
-fn a_handshake_that_stalls_is_closed_at_the_handshake_deadline() {
+fn a_connection_that_never_says_hello_is_closed_at_the_hello_deadline() {
     let mut net = Net::new(config());
     let now = net.now;
     let id = net.server.accept(now, &mut TestRng::new(5)).unwrap();
     let deadline = net.server.poll_timeout().unwrap();
-    assert_eq!(deadline, now + crate::handshake::DEFAULT_HANDSHAKE_TIMEOUT);
-    net.advance(crate::handshake::DEFAULT_HANDSHAKE_TIMEOUT);
+    assert_eq!(deadline, now + crate::handshake::DEFAULT_HELLO_TIMEOUT);
+    net.advance(crate::handshake::DEFAULT_HELLO_TIMEOUT);
     assert!(net.server_closed.contains(&ServerSocket::Main(id)));
     assert_eq!(net.server.relay().connection_count(), 0);
 }

@@ -308,7 +308,16 @@ fn handshake_times_out() {
     let Run { client, server } = Run::genuine("alice");
     let late = T0 + Duration::from_secs(10);
     assert_eq!(client.poll_timeout(), Some(late));
-    assert!(server.handle_timeout(T0 + Duration::from_secs(9)).is_ok());
+    // Waiting for the ClientHello, the server gives up after the shorter hello timeout.
+    let hello_deadline = T0 + crate::handshake::DEFAULT_HELLO_TIMEOUT;
+    assert_eq!(server.poll_timeout(), Some(hello_deadline));
+    let server = server
+        .handle_timeout(T0 + Duration::from_millis(1_999))
+        .unwrap();
+    assert_eq!(
+        server.handle_timeout(hello_deadline).unwrap_err(),
+        HandshakeError::Timeout
+    );
     let server = ServerHandshake::new(server_config(), &mut TestRng::new(3), T0);
     assert_eq!(
         server.handle_timeout(late).unwrap_err(),
