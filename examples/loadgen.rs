@@ -91,6 +91,13 @@ enum Command {
         /// latencies are the path's own rather than queueing behind a burst.
         #[arg(long, default_value_t = 0)]
         interval_ms: u64,
+        /// Keep this many silent connections open from --flood-source during the run
+        /// (reopening each one the server closes): an unauthenticated flood from one host.
+        #[arg(long, default_value_t = 0)]
+        flood: usize,
+        /// The local address the flood connects from (any 127.x.y.z on loopback).
+        #[arg(long, default_value = "127.0.0.3")]
+        flood_source: std::net::IpAddr,
     },
 }
 
@@ -126,6 +133,8 @@ fn main() {
             concurrency,
             server_pid,
             interval_ms,
+            flood,
+            flood_source,
         } => rt.block_on(run(RunArgs {
             servers: server
                 .split(',')
@@ -140,6 +149,8 @@ fn main() {
             concurrency,
             server_pid,
             interval: Duration::from_millis(interval_ms),
+            flood,
+            flood_source,
         })),
     };
     if let Err(e) = result {
@@ -171,6 +182,8 @@ struct RunArgs {
     concurrency: usize,
     server_pid: Option<u32>,
     interval: Duration,
+    flood: usize,
+    flood_source: std::net::IpAddr,
 }
 
 fn verifier(pki_dir: &std::path::Path) -> Result<ServerCertVerifier, String> {
@@ -247,10 +260,95 @@ async fn wait_for(
     }
 }
 
+/// What the flood saw: connections it opened, and how many of them the server closed
+/// without waiting (refused at accept) or at the hello deadline.
+#[derive(Default)]
+struct FloodCount {
+    opened: std::sync::atomic::AtomicUsize,
+    closed_at_once: std::sync::atomic::AtomicUsize,
+    closed_later: std::sync::atomic::AtomicUsize,
+}
+
+/// Keeps `n` silent connections from `source` open to `server` until `stop` flips.
+fn start_flood(
+    server: std::net::SocketAddr,
+    source: std::net::IpAddr,
+    n: usize,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Arc<FloodCount> {
+    use std::sync::atomic::Ordering::Relaxed;
+    use tokio::io::AsyncReadExt;
+    let count = Arc::new(FloodCount::default());
+    for _ in 0..n {
+        let (count, mut stop) = (count.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !*stop.borrow() {
+                let socket = match server {
+                    std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+                    std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+                };
+                let Ok(socket) = socket else { return };
+                if socket.bind(std::net::SocketAddr::new(source, 0)).is_err() {
+                    return;
+                }
+                let Ok(mut stream) = socket.connect(server).await else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                count.opened.fetch_add(1, Relaxed);
+                let opened = Instant::now();
+                let mut buf = [0u8; 64];
+                tokio::select! {
+                    _ = stream.read(&mut buf) => {
+                        if opened.elapsed() < Duration::from_millis(500) {
+                            count.closed_at_once.fetch_add(1, Relaxed);
+                        } else {
+                            count.closed_later.fetch_add(1, Relaxed);
+                        }
+                    }
+                    _ = stop.changed() => return,
+                }
+            }
+        });
+    }
+    count
+}
+
 async fn run(args: RunArgs) -> Result<(), String> {
+    let (stop_flood, flood_stopped) = tokio::sync::watch::channel(false);
+    let flood = if args.flood > 0 {
+        let server = tokio::net::lookup_host(args.servers.first().cloned().unwrap_or_default())
+            .await
+            .map_err(|e| e.to_string())?
+            .next()
+            .ok_or("no server address")?;
+        let count = start_flood(server, args.flood_source, args.flood, flood_stopped);
+        // Let the flood take its places first.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Some(count)
+    } else {
+        None
+    };
+    let result = run_load(&args).await;
+    let _ = stop_flood.send(true);
+    if let Some(count) = flood {
+        use std::sync::atomic::Ordering::Relaxed;
+        println!(
+            "flood from {}: {} silent connections kept open; {} opened, {} closed by the server at once (refused), {} at the hello deadline",
+            args.flood_source,
+            args.flood,
+            count.opened.load(Relaxed),
+            count.closed_at_once.load(Relaxed),
+            count.closed_later.load(Relaxed)
+        );
+    }
+    result
+}
+
+async fn run_load(args: &RunArgs) -> Result<(), String> {
     let rss_before = args.server_pid.and_then(rss_kib);
     let nodes = args.servers.len().max(1);
-    let (idle, idle_time) = connect_many(&args, 0..args.idle, |i| i).await?;
+    let (idle, idle_time) = connect_many(args, 0..args.idle, |i| i).await?;
     let rss_after = args.server_pid.and_then(rss_kib);
     println!(
         "idle connections: {} in {:.2} s = {:.0} handshakes/s",
@@ -273,7 +371,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
         let second = (i - first) % 2 == 1;
         k / 2 + usize::from(second && k % 2 == 1)
     };
-    let (active, _) = connect_many(&args, first..first + 2 * args.pairs, node_of).await?;
+    let (active, _) = connect_many(args, first..first + 2 * args.pairs, node_of).await?;
     let mut pairs = Vec::new();
     let mut active = active.into_iter();
     while let (Some(mut a), Some(mut b)) = (active.next(), active.next()) {
