@@ -25,6 +25,31 @@ pub(crate) fn note_event(event: &ClientEvent, changed_keys: &mut ChangedKeys) {
     }
 }
 
+/// Whose key `event` shows as verified (`true`: `/verify` succeeded, or a request or chat
+/// with a verified key) or no longer verified (`false`: the key changed).
+pub(crate) fn verification(event: &ClientEvent) -> Option<(&Username, bool)> {
+    match event {
+        ClientEvent::KeyVerified { user, .. } => Some((user, true)),
+        ClientEvent::IncomingRequest {
+            from: user,
+            key_status,
+            ..
+        }
+        | ClientEvent::RequestAccepted {
+            peer: user,
+            key_status,
+            ..
+        }
+        | ClientEvent::ChatEstablished {
+            peer: user,
+            key_status,
+            ..
+        } => key_status.is_verified().then_some((user, true)),
+        ClientEvent::KeyChanged { user, .. } => Some((user, false)),
+        _ => None,
+    }
+}
+
 pub(crate) async fn execute(
     client: &ClientHandle,
     command: ConsoleCommand,
@@ -45,9 +70,13 @@ pub(crate) async fn execute(
         ConsoleCommand::Withdraw => client.withdraw_request().await,
         ConsoleCommand::Leave => client.leave_chat().await,
         ConsoleCommand::Key(user) => client.get_public_key(user).await,
+        ConsoleCommand::Verify => client.verify_peer().await,
         ConsoleCommand::Trust(user) => match changed_keys.remove(&user) {
             Some(key) => {
-                let line = format!("trusting {user}'s key {}", key.fingerprint());
+                let line = format!(
+                    "trusting {user}'s new key {} (not verified: compare the safety number, then /verify)",
+                    key.fingerprint()
+                );
                 return match client.trust_key(user, key).await {
                     Ok(()) => Outcome::Show(vec![line]),
                     Err(e) => Outcome::Show(vec![format!("error: {e}")]),

@@ -22,7 +22,7 @@ use securecom_proto::identity::Fingerprint;
 use securecom_tokio::ClientHandle;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 
-use crate::commands::{ChangedKeys, Outcome, execute, note_event};
+use crate::commands::{ChangedKeys, Outcome, execute, note_event, verification};
 use clock::Clock;
 use keys::Pressed;
 
@@ -126,6 +126,10 @@ pub(crate) async fn run(
                     return keep(screen);
                 };
                 note_event(&event, &mut changed_keys);
+                // `/verify` succeeded (its event), or a verified key was seen or changed.
+                if let Some((peer, verified)) = verification(&event) {
+                    screen.set_verified(peer, verified);
+                }
                 screen.handle_event(&event, clock.now());
                 if matches!(event, ClientEvent::ConnectionLost { .. }) {
                     // Let the user read why before the terminal is handed back.

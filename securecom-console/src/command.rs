@@ -21,7 +21,10 @@ pub enum ConsoleCommand {
     Fingerprint,
     /// `/key NAME`: show the key the server has for NAME.
     Key(Username),
-    /// `/trust NAME`: trust NAME's current key after checking it out of band.
+    /// `/verify`: mark the chat peer's key as verified, after comparing the safety number
+    /// out of band.
+    Verify,
+    /// `/trust NAME`: accept NAME's changed key (unverified) after checking it out of band.
     Trust(Username),
     /// `/help`.
     Help,
@@ -41,8 +44,9 @@ pub const HELP: &str = "\
 /withdraw       withdraw your request
 /leave          leave the chat
 /fingerprint    the chat's safety number, to compare with your peer
+/verify         mark your peer's key verified, once the safety numbers match
 /key NAME       the key the server has for NAME
-/trust NAME     trust NAME's new key after checking it out of band
+/trust NAME     accept NAME's changed key (unverified) after checking it
 /help           this help
 /quit           leave the server
 anything else   a message to your chat peer";
@@ -93,6 +97,7 @@ pub fn parse_command(line: &str) -> Result<ConsoleCommand, String> {
         "withdraw" => no_arg(ConsoleCommand::Withdraw),
         "leave" => no_arg(ConsoleCommand::Leave),
         "fingerprint" | "safety" => no_arg(ConsoleCommand::Fingerprint),
+        "verify" => no_arg(ConsoleCommand::Verify),
         "key" => Ok(ConsoleCommand::Key(user(arg)?)),
         "trust" => Ok(ConsoleCommand::Trust(user(arg)?)),
         "help" => no_arg(ConsoleCommand::Help),
@@ -116,6 +121,7 @@ mod tests {
             ("/withdraw", ConsoleCommand::Withdraw),
             ("/leave", ConsoleCommand::Leave),
             ("/fingerprint", ConsoleCommand::Fingerprint),
+            ("/verify", ConsoleCommand::Verify),
             ("/key bob", ConsoleCommand::Key(bob())),
             ("/trust bob", ConsoleCommand::Trust(bob())),
             ("/help", ConsoleCommand::Help),
@@ -138,6 +144,8 @@ mod tests {
             ("/chat", "/chat needs a user name"),
             ("/chat a b", "/chat: too many arguments"),
             ("/users x", "/users takes no argument"),
+            ("/verify bob", "/verify takes no argument"),
+            ("/trust", "/trust needs a user name"),
             (
                 "/chat \u{1b}[2J",
                 "invalid username: must start with a letter or digit",

@@ -12,12 +12,14 @@ use securecom_proto::session::CloseReason;
 /// | `users NAME:FINGERPRINT ...` | who is online (fingerprint without spaces) |
 /// | `key NAME FINGERPRINT` | a user's registered key |
 /// | `request-sent NAME` | our request reached NAME |
-/// | `incoming-request NAME FINGERPRINT first-seen\|known` | NAME asks to chat |
+/// | `incoming-request NAME FINGERPRINT first-seen\|known\|verified` | NAME asks to chat; its key is new to us, known, or known and verified (nothing is remembered before a chat handshake completes) |
 /// | `auto-refused NAME busy\|key-changed` | refused without asking |
-/// | `accepted NAME` | NAME accepted; the end-to-end handshake runs |
+/// | `accepted NAME FINGERPRINT first-seen\|known\|verified` | NAME accepted; the end-to-end handshake runs (the key status as for `incoming-request`) |
 /// | `denied NAME` / `expired NAME` / `withdrawn NAME` | the request ended |
-/// | `key-changed NAME PREVIOUS CURRENT` | WARNING: a user's key changed |
-/// | `chat-established NAME SAFETY-NUMBER` | compare the 60 digits with NAME |
+/// | `key-changed NAME PREVIOUS CURRENT verified\|unverified` | WARNING: a user's key changed; the chat is refused until `/trust NAME`. `verified`: the previous key had been verified (the loudest warning) |
+/// | `chat-established NAME SAFETY-NUMBER` | compare the 60 digits with NAME, then `/verify`; NAME's key is now remembered |
+/// | `key-verified NAME FINGERPRINT` | `/verify` marked NAME's key as verified |
+/// | `known-keys-error TEXT` | the known-keys store could not keep a key (TEXT names the file) |
 /// | `message NAME TEXT` | a message (TEXT to the end of the line, control characters escaped) |
 /// | `chat-ended NAME REASON` | REASON: `we-left`, `peer-closed`, `peer-gone`, `security:DETAIL`, `key-changed`, `disconnected` |
 /// | `error COMMAND CODE` | the server refused a command |
@@ -57,15 +59,10 @@ pub fn format_event(event: &ClientEvent) -> String {
             fingerprint,
             key_status,
         } => {
-            let status = match key_status {
-                KeyStatus::FirstSeen => "first-seen",
-                KeyStatus::Known => "known",
-                KeyStatus::Changed { .. } => "changed",
-                _ => "unknown",
-            };
             format!(
-                "incoming-request {from} {} {status}",
-                compact(&fingerprint.to_string())
+                "incoming-request {from} {} {}",
+                compact(&fingerprint.to_string()),
+                status_word(key_status)
             )
         }
         ClientEvent::AutoRefused { from, reason } => {
@@ -76,7 +73,15 @@ pub fn format_event(event: &ClientEvent) -> String {
             };
             format!("auto-refused {from} {reason}")
         }
-        ClientEvent::RequestAccepted { peer } => format!("accepted {peer}"),
+        ClientEvent::RequestAccepted {
+            peer,
+            fingerprint,
+            key_status,
+        } => format!(
+            "accepted {peer} {} {}",
+            compact(&fingerprint.to_string()),
+            status_word(key_status)
+        ),
         ClientEvent::RequestDenied { peer } => format!("denied {peer}"),
         ClientEvent::RequestExpired { peer } => format!("expired {peer}"),
         ClientEvent::RequestWithdrawn { from } => format!("withdrawn {from}"),
@@ -84,16 +89,25 @@ pub fn format_event(event: &ClientEvent) -> String {
             user,
             previous,
             current,
+            verified,
             ..
         } => format!(
-            "key-changed {user} {} {}",
+            "key-changed {user} {} {} {}",
             compact(&previous.to_string()),
-            compact(&current.to_string())
+            compact(&current.to_string()),
+            if *verified { "verified" } else { "unverified" }
         ),
         ClientEvent::ChatEstablished {
             peer,
             safety_number,
+            ..
         } => format!("chat-established {peer} {safety_number}"),
+        ClientEvent::KeyVerified { user, fingerprint } => {
+            format!("key-verified {user} {}", compact(&fingerprint.to_string()))
+        }
+        ClientEvent::KnownKeysFailed { error } => {
+            format!("known-keys-error {}", escape(&error.to_string()))
+        }
         ClientEvent::Message { from, text } => format!("message {from} {}", escape(text)),
         ClientEvent::ChatEnded { peer, reason } => {
             let reason = match reason {
@@ -121,6 +135,17 @@ pub fn format_event(event: &ClientEvent) -> String {
         }
         // A newer core's event this console does not know yet.
         other => format!("event {}", escape(&format!("{other:?}"))),
+    }
+}
+
+/// A key's status as one word.
+fn status_word(status: &KeyStatus) -> &'static str {
+    match status {
+        KeyStatus::FirstSeen => "first-seen",
+        KeyStatus::Known => "known",
+        KeyStatus::Verified => "verified",
+        KeyStatus::Changed { .. } => "changed",
+        _ => "unknown",
     }
 }
 
@@ -179,6 +204,62 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use securecom_proto::chat::KnownKeysError;
+    use securecom_proto::identity::{Identity, Username};
+
+    #[test]
+    fn key_statuses_and_verification_have_their_lines() {
+        let bob = Username::new("bob").unwrap();
+        let (k1, k2) = (
+            Identity::from_seed(&[1; 32]).public_key(),
+            Identity::from_seed(&[2; 32]).public_key(),
+        );
+        let fp = |k: &securecom_proto::identity::PublicKey| compact(&k.fingerprint().to_string());
+        let line = |e: ClientEvent| format_event(&e);
+        assert_eq!(
+            line(ClientEvent::IncomingRequest {
+                from: bob.clone(),
+                fingerprint: k1.fingerprint(),
+                key_status: KeyStatus::Verified,
+            }),
+            format!("incoming-request bob {} verified", fp(&k1))
+        );
+        assert_eq!(
+            line(ClientEvent::RequestAccepted {
+                peer: bob.clone(),
+                fingerprint: k1.fingerprint(),
+                key_status: KeyStatus::FirstSeen,
+            }),
+            format!("accepted bob {} first-seen", fp(&k1))
+        );
+        assert_eq!(
+            line(ClientEvent::KeyChanged {
+                user: bob.clone(),
+                previous: k1.fingerprint(),
+                current: k2.fingerprint(),
+                key: k2,
+                verified: true,
+            }),
+            format!("key-changed bob {} {} verified", fp(&k1), fp(&k2))
+        );
+        assert_eq!(
+            line(ClientEvent::KeyVerified {
+                user: bob.clone(),
+                fingerprint: k1.fingerprint(),
+            }),
+            format!("key-verified bob {}", fp(&k1))
+        );
+        assert_eq!(
+            line(ClientEvent::KnownKeysFailed {
+                error: KnownKeysError::Save {
+                    store: "/home/a/known_keys".into(),
+                    reason: "Permission denied\n".into(),
+                },
+            }),
+            "known-keys-error cannot save the known keys to /home/a/known_keys: \
+             Permission denied\\n"
+        );
+    }
 
     #[test]
     fn messages_cannot_inject_lines_or_escape_sequences() {

@@ -225,13 +225,17 @@ impl ClientHandle {
         self.call(|c, x| c.exit(x.now)).await
     }
 
-    /// Trusts `key` for `user` after an out-of-band check.
+    /// Accepts `key` for `user`, unverified, after a key change and an out-of-band check
+    /// ([`ChatClient::trust_key`](securecom_proto::client::ChatClient::trust_key)).
     pub async fn trust_key(&self, user: Username, key: PublicKey) -> Result<(), ClientError> {
-        self.call(move |c, _| {
-            c.trust_key(&user, &key);
-            Ok(())
-        })
-        .await
+        self.call(move |c, _| c.trust_key(&user, &key)).await
+    }
+
+    /// Marks the chat peer's key as verified once the safety numbers were compared
+    /// ([`ChatClient::verify_peer`](securecom_proto::client::ChatClient::verify_peer);
+    /// [`ClientEvent::KeyVerified`] follows).
+    pub async fn verify_peer(&self) -> Result<(), ClientError> {
+        self.call(|c, _| c.verify_peer()).await
     }
 
     /// Asks the server to use the callback connection for its messages (needs

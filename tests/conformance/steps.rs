@@ -47,6 +47,7 @@ fn established<H: Handle>(client: &mut TestClient<H>, peer: &Username) -> Safety
         ClientEvent::ChatEstablished {
             peer: p,
             safety_number,
+            ..
         } if p == *peer => safety_number,
         other => panic!("{}: {other:?}, not a chat with {peer}", client.user()),
     }

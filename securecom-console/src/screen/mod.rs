@@ -254,10 +254,11 @@ impl ChatScreen {
         let status = match event {
             ClientEvent::RequestSent { to } => ChatStatus::Requesting(to.clone()),
             ClientEvent::IncomingRequest { from, .. } => ChatStatus::Asked(from.clone()),
-            ClientEvent::RequestAccepted { peer } => ChatStatus::Negotiating(peer.clone()),
+            ClientEvent::RequestAccepted { peer, .. } => ChatStatus::Negotiating(peer.clone()),
             ClientEvent::ChatEstablished {
                 peer,
                 safety_number,
+                ..
             } => {
                 self.safety_number = Some(*safety_number);
                 ChatStatus::Chatting(peer.clone())
@@ -316,7 +317,10 @@ impl ChatScreen {
             ConsoleCommand::Users => {
                 self.show_next_list = true;
             }
-            ConsoleCommand::Nothing | ConsoleCommand::Help | ConsoleCommand::Fingerprint => {}
+            ConsoleCommand::Nothing
+            | ConsoleCommand::Help
+            | ConsoleCommand::Fingerprint
+            | ConsoleCommand::Verify => {}
             _ => self.refresh_soon = true,
         }
     }

@@ -34,7 +34,7 @@ pub(crate) fn describe(event: &ClientEvent) -> Option<(Level, String)> {
             fingerprint,
             key_status,
         } => match key_status {
-            KeyStatus::Changed { previous } => (
+            KeyStatus::Changed { previous, .. } => (
                 Warning,
                 format!(
                     "{from} wants to chat, but their key CHANGED (was {}, now {fingerprint}). \
@@ -62,9 +62,17 @@ pub(crate) fn describe(event: &ClientEvent) -> Option<(Level, String)> {
                 _ => format!("{from} asked to chat; refused automatically."),
             },
         ),
-        ClientEvent::RequestAccepted { peer } => {
-            (Info, format!("{peer} accepted; securing the chat..."))
-        }
+        ClientEvent::RequestAccepted {
+            peer,
+            fingerprint,
+            key_status,
+        } => (
+            Info,
+            format!(
+                "{peer} accepted (key {fingerprint}, {}); securing the chat...",
+                key_status_words(key_status)
+            ),
+        ),
         ClientEvent::RequestDenied { peer } => (Info, format!("{peer} declined the chat.")),
         ClientEvent::RequestExpired { peer } => (
             Info,
@@ -73,6 +81,21 @@ pub(crate) fn describe(event: &ClientEvent) -> Option<(Level, String)> {
         ClientEvent::RequestWithdrawn { from } => {
             (Info, format!("{from} withdrew the request to chat."))
         }
+        ClientEvent::KeyChanged {
+            user,
+            previous,
+            current,
+            verified: true,
+            ..
+        } => (
+            Warning,
+            format!(
+                "WARNING! {user}'s VERIFIED key CHANGED (was {previous}, now {current}). You \
+                 compared safety numbers with {user} for the old key: the server may be \
+                 impersonating {user}. Chats with {user} are blocked. Check the new key with \
+                 {user} in person or by phone; only then /trust {user}."
+            ),
+        ),
         ClientEvent::KeyChanged {
             user,
             previous,
@@ -89,6 +112,18 @@ pub(crate) fn describe(event: &ClientEvent) -> Option<(Level, String)> {
         ClientEvent::ChatEstablished {
             peer,
             safety_number,
+            key_status: KeyStatus::Verified,
+        } => (
+            Info,
+            format!(
+                "Chat with {peer} started; their key is the one you verified. Safety number: \
+                 {safety_number}."
+            ),
+        ),
+        ClientEvent::ChatEstablished {
+            peer,
+            safety_number,
+            ..
         } => (
             Info,
             format!(
@@ -96,6 +131,13 @@ pub(crate) fn describe(event: &ClientEvent) -> Option<(Level, String)> {
                  {peer}, then /verify"
             ),
         ),
+        ClientEvent::KeyVerified { user, fingerprint } => (
+            Info,
+            format!("You verified {user}'s key ({fingerprint}): a later change will be flagged."),
+        ),
+        ClientEvent::KnownKeysFailed { error } => {
+            (Error, format!("The known keys could not be kept: {error}."))
+        }
         ClientEvent::ChatEnded { peer, reason } => chat_ended(&peer.to_string(), reason),
         ClientEvent::CommandFailed { command, error } => (
             Error,
@@ -126,8 +168,9 @@ pub(crate) fn key_status_words(status: &KeyStatus) -> String {
     match status {
         KeyStatus::FirstSeen => "first time seen".to_owned(),
         KeyStatus::Known => "known".to_owned(),
+        KeyStatus::Verified => "verified".to_owned(),
         KeyStatus::Changed { .. } => "CHANGED".to_owned(),
-        // A status a newer core added (such as a verified key): its name.
+        // A status a newer core added: its name.
         other => format!("{other:?}").to_lowercase(),
     }
 }

@@ -45,6 +45,7 @@ fn established(peer: &str) -> ClientEvent {
     ClientEvent::ChatEstablished {
         peer: name(peer),
         safety_number: SafetyNumber::new((&name("alice"), &key(1)), (&name(peer), &key(2))),
+        key_status: KeyStatus::FirstSeen,
     }
 }
 
@@ -445,4 +446,64 @@ fn a_session_as_the_readme_shows_it() {
     println!("{capture}");
     assert!(capture.contains("09:16 bob: hi alice! did the build pass?"));
     assert!(capture.contains("▶ bob"));
+}
+
+#[test]
+fn verification_has_its_sentences_and_a_verified_key_change_is_the_loudest_warning() {
+    use super::notice::{Level, describe};
+    let (old, new) = (key(1), key(2));
+    let changed = |verified| ClientEvent::KeyChanged {
+        user: name("bob"),
+        previous: old.fingerprint(),
+        current: new.fingerprint(),
+        key: new,
+        verified,
+    };
+    let (level, text) = describe(&changed(true)).unwrap();
+    assert_eq!(level, Level::Warning);
+    assert!(
+        text.starts_with("WARNING! bob's VERIFIED key CHANGED"),
+        "{text}"
+    );
+    assert!(
+        text.contains("blocked") && text.ends_with("only then /trust bob."),
+        "{text}"
+    );
+    let (_, text) = describe(&changed(false)).unwrap();
+    assert!(text.starts_with("WARNING: bob's key changed"), "{text}");
+
+    let (_, text) = describe(&ClientEvent::KeyVerified {
+        user: name("bob"),
+        fingerprint: old.fingerprint(),
+    })
+    .unwrap();
+    assert_eq!(
+        text,
+        format!(
+            "You verified bob's key ({}): a later change will be flagged.",
+            old.fingerprint()
+        )
+    );
+    let (_, text) = describe(&ClientEvent::RequestAccepted {
+        peer: name("bob"),
+        fingerprint: old.fingerprint(),
+        key_status: KeyStatus::Verified,
+    })
+    .unwrap();
+    assert!(text.contains(", verified); securing the chat"), "{text}");
+    let mut verified = established("bob");
+    if let ClientEvent::ChatEstablished { key_status, .. } = &mut verified {
+        *key_status = KeyStatus::Verified;
+    }
+    let (_, text) = describe(&verified).unwrap();
+    assert!(text.contains("the one you verified"), "{text}");
+    let (level, text) = describe(&ClientEvent::KnownKeysFailed {
+        error: securecom_proto::chat::KnownKeysError::Save {
+            store: "/home/alice/known_keys".into(),
+            reason: "Read-only file system (os error 30)".into(),
+        },
+    })
+    .unwrap();
+    assert_eq!(level, Level::Error);
+    assert!(text.contains("/home/alice/known_keys"), "{text}");
 }

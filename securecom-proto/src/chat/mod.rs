@@ -19,7 +19,9 @@
 //!
 //! The relay could still hand out wrong public keys. [`SafetyNumber`] lets the two users
 //! compare, out of band, a number computed from both identity keys, and [`KnownKeys`]
-//! remembers the keys seen for each user (trust on first use) and reports a change.
+//! remembers the key each user proved it holds in a completed chat handshake (trust on
+//! first use, after proof), marks the keys whose safety number the user verified, and
+//! reports a change.
 
 mod error;
 mod handshake;
@@ -34,7 +36,7 @@ pub use handshake::{
     ChatInitiator, ChatResponder, InitiatorAwaitingReply, PreparedInitiator,
     ResponderAwaitingConfirm,
 };
-pub use known_keys::{KeyStatus, KnownKeys, MemoryKnownKeys};
+pub use known_keys::{KeyStatus, KnownKeys, KnownKeysError, MemoryKnownKeys};
 pub use safety::SafetyNumber;
 pub use session::{ChatSession, OpenedChat};
 

@@ -3,7 +3,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::chat::{ChatError, KeyStatus, SafetyNumber};
+use crate::chat::{ChatError, KeyStatus, KnownKeysError, SafetyNumber};
 use crate::command::{CommandError, GoneReason, UserEntry};
 use crate::identity::{Fingerprint, PublicKey, Username};
 use crate::session::CloseReason;
@@ -93,7 +93,9 @@ pub enum ClientEvent {
         from: Username,
         /// The fingerprint of their registered key.
         fingerprint: Fingerprint,
-        /// Whether we knew this key.
+        /// Whether we knew this key: [`KeyStatus::FirstSeen`], [`KeyStatus::Known`] or
+        /// [`KeyStatus::Verified`] (a changed key is [`ClientEvent::KeyChanged`] and an
+        /// automatic refusal). Nothing is remembered yet.
         key_status: KeyStatus,
     },
     /// A request was refused automatically.
@@ -107,6 +109,12 @@ pub enum ClientEvent {
     RequestAccepted {
         /// Who.
         peer: Username,
+        /// The fingerprint of the key the relay gave for them (the handshake proves it).
+        fingerprint: Fingerprint,
+        /// Whether we knew this key: [`KeyStatus::FirstSeen`], [`KeyStatus::Known`] or
+        /// [`KeyStatus::Verified`] (a changed key ends the chat instead). Nothing is
+        /// remembered yet.
+        key_status: KeyStatus,
     },
     /// The other user refused (or was busy).
     RequestDenied {
@@ -124,7 +132,8 @@ pub enum ClientEvent {
         from: Username,
     },
     /// A user's key differs from the one we remembered: the server may be lying. The chat
-    /// is refused until the user is verified and trusted again.
+    /// is refused until the user accepts the new key ([`super::ChatClient::trust_key`]).
+    /// When `verified`, the user had compared the old key's safety number: warn loudly.
     KeyChanged {
         /// Whose key.
         user: Username,
@@ -135,13 +144,34 @@ pub enum ClientEvent {
         /// The new key, to [`super::ChatClient::trust_key`] once the user has verified it
         /// out of band.
         key: PublicKey,
+        /// Whether the user had verified the key we remembered.
+        verified: bool,
     },
-    /// The end-to-end chat is established: compare the safety number with the peer.
+    /// The end-to-end chat is established: compare the safety number with the peer, then
+    /// [`super::ChatClient::verify_peer`]. The peer proved it holds its key, which is now
+    /// remembered if it was not.
     ChatEstablished {
         /// With whom.
         peer: Username,
         /// The number to compare out of band.
         safety_number: SafetyNumber,
+        /// The peer's key as it was before this chat: [`KeyStatus::FirstSeen`] (now
+        /// remembered, not verified), [`KeyStatus::Known`] or [`KeyStatus::Verified`].
+        key_status: KeyStatus,
+    },
+    /// The user marked the chat peer's key as verified
+    /// ([`super::ChatClient::verify_peer`]).
+    KeyVerified {
+        /// Whose key.
+        user: Username,
+        /// Its fingerprint.
+        fingerprint: Fingerprint,
+    },
+    /// The known-keys store could not keep a key (a file that cannot be written, a store
+    /// that is full). The chat goes on; the key may be forgotten after this run.
+    KnownKeysFailed {
+        /// What went wrong, naming the store.
+        error: KnownKeysError,
     },
     /// A message from the chat peer, authentic and in order.
     Message {

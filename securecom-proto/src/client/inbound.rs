@@ -246,14 +246,10 @@ impl ChatClient {
             self.refuse(now, &from, AutoRefusal::Busy)?;
             return Ok(());
         }
-        match self.known_key_status(&from, &key) {
-            KeyStatus::Changed { previous } => {
-                self.events.push_back(ClientEvent::KeyChanged {
-                    user: from.clone(),
-                    previous: previous.fingerprint(),
-                    current: key.fingerprint(),
-                    key,
-                });
+        // Only compared: the key is remembered once a chat handshake with it completes.
+        match self.key_status(&from, &key) {
+            KeyStatus::Changed { previous, verified } => {
+                self.report_key_change(&from, key, previous, verified);
                 self.refuse(now, &from, AutoRefusal::KeyChanged)
             }
             key_status => {
@@ -305,18 +301,17 @@ impl ChatClient {
                 return self.command(now, CommandKind::LeaveChat, RequestBody::LeaveChat);
             }
         };
-        if let KeyStatus::Changed { previous } = self.known_key_status(&peer, &key) {
-            self.events.push_back(ClientEvent::KeyChanged {
-                user: peer.clone(),
-                previous: previous.fingerprint(),
-                current: key.fingerprint(),
-                key,
-            });
+        let key_status = self.key_status(&peer, &key);
+        if let KeyStatus::Changed { previous, verified } = key_status {
+            self.report_key_change(&peer, key, previous, verified);
             self.end_chat(peer, ChatEndReason::KeyChanged);
             return self.command(now, CommandKind::LeaveChat, RequestBody::LeaveChat);
         }
-        self.events
-            .push_back(ClientEvent::RequestAccepted { peer: peer.clone() });
+        self.events.push_back(ClientEvent::RequestAccepted {
+            peer: peer.clone(),
+            fingerprint: key.fingerprint(),
+            key_status,
+        });
         let me = (&self.config.username, self.config.identity.public_key());
         let (initiator, hello) = prepared.start(me, (&peer, key));
         self.state = State::Initiating(initiator);
@@ -339,13 +334,11 @@ impl ChatClient {
                 let peer = initiator.peer().clone();
                 match initiator.handle_reply(&self.config.identity, payload) {
                     Ok((chat, confirm)) => {
-                        let safety_number = chat.safety_number();
-                        self.state = State::Chatting(chat);
-                        self.chat_data(now, confirm)?;
-                        self.events.push_back(ClientEvent::ChatEstablished {
-                            peer,
-                            safety_number,
-                        });
+                        if let Err(e) = self.chat_data(now, confirm) {
+                            self.state = State::Chatting(chat);
+                            return Err(e);
+                        }
+                        self.chat_established(chat);
                         Ok(())
                     }
                     Err(e) => self.security_failure(now, peer, e),
@@ -355,12 +348,7 @@ impl ChatClient {
                 let peer = confirming.peer().clone();
                 match confirming.handle_confirm(payload) {
                     Ok(chat) => {
-                        let safety_number = chat.safety_number();
-                        self.state = State::Chatting(chat);
-                        self.events.push_back(ClientEvent::ChatEstablished {
-                            peer,
-                            safety_number,
-                        });
+                        self.chat_established(chat);
                         Ok(())
                     }
                     Err(e) => self.security_failure(now, peer, e),

@@ -26,6 +26,7 @@
 
 mod event;
 mod inbound;
+mod keys;
 
 pub use event::{AutoRefusal, ChatEndReason, ClientEvent, CommandKind};
 
@@ -38,7 +39,7 @@ use core::time::Duration;
 use rand_core::CryptoRng;
 
 use crate::chat::{
-    ChatError, ChatInitiator, ChatResponder, ChatSession, KeyStatus, KnownKeys, MAX_TEXT_LEN,
+    ChatError, ChatInitiator, ChatResponder, ChatSession, KnownKeys, KnownKeysError, MAX_TEXT_LEN,
     PreparedInitiator, ResponderAwaitingConfirm, SafetyNumber,
 };
 use crate::codec::{Codec, EncodeError};
@@ -68,6 +69,8 @@ pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(30);
 /// - A callback connection: [`ClientError::CallbackRefused`]; close it, the session goes on.
 /// - Our own command did not fit the wire: [`ClientError::Encode`]; nothing was sent and
 ///   the session goes on.
+/// - The known-keys store could not keep a change: [`ClientError::KnownKeys`]; the session
+///   goes on.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
@@ -94,6 +97,9 @@ pub enum ClientError {
     /// failure; nothing was sent and the session goes on.
     #[error("cannot encode the command: {0}")]
     Encode(#[from] EncodeError),
+    /// The known-keys store could not keep a change (the session goes on).
+    #[error("{0}")]
+    KnownKeys(#[from] KnownKeysError),
 }
 
 /// A command the caller should not have given now; nothing was sent.
@@ -464,12 +470,6 @@ impl ChatClient {
         Ok(())
     }
 
-    /// Remembers `key` as `user`'s key after the user verified it (for example, after a
-    /// [`ClientEvent::KeyChanged`] and an out-of-band check).
-    pub fn trust_key(&mut self, user: &Username, key: &PublicKey) {
-        self.known_keys.trust(user, key);
-    }
-
     /// Asks the server to deliver request-channel messages over a connection to `port`
     /// (the original design's daemon). Hand that connection's bytes to
     /// [`ChatClient::handle_callback_input`].
@@ -553,10 +553,6 @@ impl ChatClient {
         }
         self.last_sent = now;
         Ok(())
-    }
-
-    fn known_key_status(&mut self, user: &Username, key: &PublicKey) -> KeyStatus {
-        self.known_keys.check(user, key)
     }
 
     fn end_chat(&mut self, peer: Username, reason: ChatEndReason) {

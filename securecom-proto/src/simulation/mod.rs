@@ -9,6 +9,7 @@ mod callback;
 mod cluster;
 mod proptests;
 mod scenarios;
+mod tofu;
 
 use alloc::string::String;
 use alloc::vec::Vec;

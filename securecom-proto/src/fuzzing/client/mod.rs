@@ -121,7 +121,11 @@ pub fn client_messages_shown(data: &[u8]) -> usize {
             9 => {
                 let name = username(&mut input);
                 let k = key(&mut input);
-                h.client.trust_key(&name, &k);
+                if op & 0x80 != 0 {
+                    let _ = h.client.verify_peer();
+                } else {
+                    let _ = h.client.trust_key(&name, &k);
+                }
             }
             10 => {
                 h.now = h.now + Duration::from_secs(u64::from(input.u8()));
