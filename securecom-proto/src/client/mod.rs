@@ -479,6 +479,11 @@ impl ChatClient {
         port: u16,
         rng: &mut R,
     ) -> Result<(), ClientError> {
+        // One callback connection per session, as the relay allows: a second registration
+        // would replace the stream the notices arrive on while the relay keeps the first.
+        if self.callback_deadline.is_some() || self.session.callback_attached() {
+            return Err(Misuse::InvalidState("a callback is already registered").into());
+        }
         let mut nonce = [0u8; 16];
         rng.fill_bytes(&mut nonce);
         self.command(

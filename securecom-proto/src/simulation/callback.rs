@@ -187,3 +187,34 @@ fn a_callback_to_a_privileged_port_is_refused() {
             .any(|e| matches!(e, RelayEvent::CallbackRequested { .. }))
     );
 }
+
+#[test]
+fn a_second_callback_registration_is_refused_and_changes_nothing() {
+    let mut sim = World::with_users(&["alice", "bob"]);
+    let mut daemons = Daemons::new();
+    let hello = register(&mut sim, "alice");
+    // While the first is pending, and once it is attached, a second one is refused by the
+    // client itself: nothing is sent, and the stream notices arrive on stays.
+    let again = sim.act("alice", |c, now, rng| c.register_callback(now, 4243, rng));
+    assert!(matches!(again, Err(ClientError::Misuse(_))), "{again:?}");
+    present(&mut sim, &mut daemons, "alice", &hello).unwrap();
+    let again = sim.act("alice", |c, now, rng| c.register_callback(now, 4243, rng));
+    assert!(matches!(again, Err(ClientError::Misuse(_))), "{again:?}");
+    let requested = sim
+        .relay_events
+        .iter()
+        .filter(|e| matches!(e, RelayEvent::CallbackRequested { .. }))
+        .count();
+    assert_eq!(requested, 1);
+    // Notices still reach alice over the attached callback connection.
+    sim.act("bob", |c, now, rng| {
+        c.request_chat(now, &name("alice"), rng)
+    })
+    .unwrap();
+    assert!(flush_callback(&mut sim, &mut daemons, "alice") > 0);
+    assert!(
+        sim.events("alice")
+            .iter()
+            .any(|e| matches!(e, ClientEvent::IncomingRequest { .. }))
+    );
+}
