@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use securecom_admin::cli::{PassphraseSource, load_identity};
-use securecom_host::identity::PemFolderDirectory;
+use securecom_host::identity::LiveDirectory;
 use securecom_nats::{NatsCredentials, NatsOptions, read_cluster_key};
 use securecom_proto::cluster::{ClusterConfig, NodeId};
 use securecom_proto::handshake::ServerConfig;
@@ -156,6 +156,10 @@ struct Args {
     /// one NATS).
     #[arg(long, default_value = "securecom")]
     nats_prefix: String,
+    /// Write the server's process id to this file (for `kill -HUP` or
+    /// `keytool reload-server --pid-file`, which reload the user directory).
+    #[arg(long)]
+    pid_file: Option<PathBuf>,
     /// Log level (error, warn, info, debug, trace); RUST_LOG wins when set.
     #[arg(long, default_value = "info")]
     log: String,
@@ -231,10 +235,11 @@ async fn run(args: Args) -> Result<(), String> {
     })
     .map_err(|e| e.to_string())?;
     let credentials = ServerCredentials::new(chain, key).map_err(|e| e.to_string())?;
-    let directory = PemFolderDirectory::open(&users_path)
-        .map_err(|e| format!("{}: {e}", users_path.display()))?;
+    let directory =
+        LiveDirectory::open(&users_path).map_err(|e| format!("{}: {e}", users_path.display()))?;
     tracing::info!(users = directory.len(), folder = %users_path.display(), "user directory loaded");
-    let config = ServerConfig::new(credentials, Arc::new(directory))
+    let directory = Arc::new(directory);
+    let config = ServerConfig::new(credentials, directory.clone())
         .with_handshake_timeout(Duration::from_secs(args.handshake_timeout))
         .with_hello_timeout(Duration::from_secs(args.hello_timeout));
     let relay = RelayConfig {
@@ -278,6 +283,11 @@ async fn run(args: Args) -> Result<(), String> {
         }
     };
     let server = server.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let server = server.with_directory_reloads(reload_on_hangup(directory, users_path.clone()));
+    if let Some(pid_file) = &args.pid_file {
+        std::fs::write(pid_file, format!("{}\n", std::process::id()))
+            .map_err(|e| format!("--pid-file {}: {e}", pid_file.display()))?;
+    }
     let addr = server.local_addr().map_err(|e| e.to_string())?;
     println!("securecom server listening on {addr}");
     tracing::info!(%addr, "listening");
@@ -290,6 +300,40 @@ async fn run(args: Args) -> Result<(), String> {
         let _ = tokio::time::timeout(Duration::from_secs(5), bus).await;
     }
     Ok(())
+}
+
+/// On SIGHUP (`kill -HUP`, or `keytool reload-server --pid-file`), reads the user folder
+/// again and tells the server, which closes the sessions of keys no longer registered. A
+/// folder that fails to read is reported and changes nothing.
+fn reload_on_hangup(
+    directory: Arc<LiveDirectory>,
+    folder: PathBuf,
+) -> tokio::sync::mpsc::UnboundedReceiver<()> {
+    let (reloaded, reloads) = tokio::sync::mpsc::unbounded_channel();
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP: the user directory cannot be reloaded");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match directory.reload() {
+                Ok(()) => {
+                    tracing::info!(users = directory.len(), folder = %folder.display(), "user directory reloaded");
+                    if reloaded.send(()).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(folder = %folder.display(), "user directory not reloaded (unchanged): {e}")
+                }
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (directory, folder, reloaded);
+    reloads
 }
 
 /// Ctrl-C, or SIGTERM (a service manager stopping the server).

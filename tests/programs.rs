@@ -3,7 +3,8 @@
 //! (here); the server goes away under running clients (`programs/reconnect.rs`); every
 //! failure a user meets is said in words (`programs/failures.rs`); every `--help` says what
 //! its program does, and the server's logs suit a pipe and a log collector
-//! (`programs/logs_and_help.rs`); `/verify` and the known-keys file (`programs/verify.rs`).
+//! (`programs/logs_and_help.rs`); `/verify` and the known-keys file (`programs/verify.rs`);
+//! a key revoked while the server runs (`programs/revocation.rs`).
 
 #[path = "programs"]
 mod programs {
@@ -11,6 +12,7 @@ mod programs {
     mod logs_and_help;
     pub(crate) mod program;
     mod reconnect;
+    mod revocation;
     mod verify;
 }
 

@@ -148,6 +148,17 @@ enum Sub {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Tell a running server to reload its user folder.
+    ///
+    /// Sends SIGHUP to the process whose id the server wrote with --pid-file. The server
+    /// reads its user folder again and closes, as revoked, every session whose key is no
+    /// longer registered (see docs/KEY-MANAGEMENT.md). A folder that fails to read changes
+    /// nothing.
+    ReloadServer {
+        /// The server's pid file.
+        #[arg(long, value_name = "FILE")]
+        pid_file: PathBuf,
+    },
 }
 
 /// Encrypt the new private key with a passphrase.
@@ -260,6 +271,7 @@ impl Cli {
             },
             Sub::DevPki { dir } => Command::DevPki { dir },
             Sub::ClusterKey { out } => Command::ClusterKey { out },
+            Sub::ReloadServer { pid_file } => Command::ReloadServer { pid_file },
         })
     }
 }

@@ -119,6 +119,12 @@ pub enum Command {
         /// The file to create.
         out: PathBuf,
     },
+    /// Tell a running server (by the pid file it wrote with `--pid-file`) to read its user
+    /// folder again: sessions of keys no longer registered are closed as revoked.
+    ReloadServer {
+        /// The server's pid file.
+        pid_file: PathBuf,
+    },
 }
 
 /// Why a keytool command failed.
@@ -258,6 +264,13 @@ pub fn run(command: &Command, out: &mut dyn Write) -> Result<(), CliError> {
             let pki = DevPki::ensure(dir)?;
             write!(out, "{}", pki.describe()).map_err(stdout_error)?;
             Ok(())
+        }
+        Command::ReloadServer { pid_file } => {
+            let pid = crate::reload::signal_reload(pid_file)?;
+            say(
+                out,
+                format_args!("Asked the server (pid {pid}) to reload its user directory"),
+            )
         }
         Command::ClusterKey { out: file } => {
             create_cluster_key(file)?;

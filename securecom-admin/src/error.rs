@@ -69,6 +69,14 @@ pub enum AdminError {
     /// The CRL's number cannot be increased (over 128 bits).
     #[error("the CRL number is too large to increase")]
     CrlNumberTooLarge,
+    /// The running server could not be told to reload (its pid file, or the signal).
+    #[error("cannot reload the server of {pid_file}: {reason}")]
+    Reload {
+        /// The server's pid file.
+        pid_file: String,
+        /// What went wrong, in words.
+        reason: String,
+    },
     /// The operating system's random number generator failed.
     #[error("the random number generator failed: {0}")]
     Random(String),

@@ -176,6 +176,7 @@ fn close_reason(reason: CloseReason) -> String {
         CloseReason::REPLACED => "replaced".into(),
         CloseReason::TOO_SLOW => "too-slow".into(),
         CloseReason::UNAVAILABLE => "unavailable".into(),
+        CloseReason::REVOKED => "revoked".into(),
         CloseReason(other) => format!("0x{other:02x}"),
     }
 }

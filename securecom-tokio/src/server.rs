@@ -38,6 +38,7 @@ pub struct Server {
     endpoint: ServerEndpoint,
     clock: StdClock,
     cluster: Option<ClusterLink>,
+    reloads: Option<mpsc::UnboundedReceiver<()>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -90,6 +91,7 @@ impl Server {
             endpoint: ServerEndpoint::new(config, options.relay),
             clock: StdClock::new(),
             cluster: None,
+            reloads: None,
         })
     }
 
@@ -115,7 +117,17 @@ impl Server {
             endpoint,
             clock,
             cluster: Some(link),
+            reloads: None,
         })
+    }
+
+    /// Tells the server, through `reloads`, that its user directory changed (the sender
+    /// reloads the directory first, for example a `securecom_host::identity::LiveDirectory`
+    /// on SIGHUP): each message closes the sessions whose key is no longer registered, as
+    /// revoked.
+    pub fn with_directory_reloads(mut self, reloads: mpsc::UnboundedReceiver<()>) -> Self {
+        self.reloads = Some(reloads);
+        self
     }
 
     /// The address the server listens on.
@@ -131,6 +143,7 @@ impl Server {
             endpoint,
             clock,
             cluster,
+            reloads,
         } = self;
         let (reports, inbox) = mpsc::channel(1024);
         let mut running = Running {
@@ -141,6 +154,7 @@ impl Server {
             rng: crate::os_rng(),
             accepting: true,
             cluster,
+            reloads,
         };
         running.serve(listener, inbox, shutdown).await;
         // Dropping the link tells the bus driver that the last action (the goodbye) is in.
@@ -159,6 +173,8 @@ struct Running {
     accepting: bool,
     /// The bus to the other nodes, when clustered.
     cluster: Option<ClusterLink>,
+    /// Word that the user directory was reloaded.
+    reloads: Option<mpsc::UnboundedReceiver<()>>,
 }
 
 impl Running {
@@ -190,6 +206,10 @@ impl Running {
                     }
                 },
                 Some(report) = inbox.recv() => self.handle(report),
+                Some(()) = reload(self.reloads.as_mut()) => {
+                    let revoked = self.endpoint.directory_changed(self.clock.now());
+                    tracing::info!(revoked, "user directory changed");
+                }
                 Some(input) = cluster_input(self.cluster.as_mut()) => {
                     self.endpoint.handle_cluster_input(self.clock.now(), input);
                 }
@@ -352,6 +372,13 @@ fn close_callback(callback: CallbackIo) {
 async fn accept(listener: Option<&TcpListener>) -> io::Result<(TcpStream, SocketAddr)> {
     match listener {
         Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn reload(reloads: Option<&mut mpsc::UnboundedReceiver<()>>) -> Option<()> {
+    match reloads {
+        Some(reloads) => reloads.recv().await,
         None => std::future::pending().await,
     }
 }

@@ -211,6 +211,9 @@ fn gone_words(reason: GoneReason) -> &'static str {
         GoneReason::IDLE => "timed out",
         GoneReason::REPLACED => "logged in somewhere else",
         GoneReason::STALLED => "stopped reading",
+        GoneReason::SHUTDOWN => "was disconnected: their server shut down",
+        GoneReason::UNREACHABLE => "is on a server this one cannot reach now",
+        GoneReason::REVOKED => "was disconnected: their key was revoked",
         _ => "is gone",
     }
 }
@@ -242,6 +245,7 @@ fn close_words(reason: CloseReason) -> String {
         CloseReason::REPLACED => "a newer login replaced this one".into(),
         CloseReason::TOO_SLOW => "this client read too slowly".into(),
         CloseReason::UNAVAILABLE => "the server cannot serve this login now".into(),
+        CloseReason::REVOKED => "your key is no longer registered on the server".into(),
         CloseReason(other) => format!("reason 0x{other:02x}"),
     }
 }

@@ -21,9 +21,11 @@ use securecom_proto::identity::IdentityError;
 
 mod files;
 mod folder;
+mod live;
 
 pub use files::{IdentityFileExt, MAX_KEY_FILE_LEN, PublicKeyFileExt};
 pub use folder::{MAX_DIRECTORY_USERS, PemFolderDirectory};
+pub use live::LiveDirectory;
 
 /// `error` with the file it came from attached, or `error` itself if it already names a
 /// file.

@@ -75,6 +75,8 @@ impl GoneReason {
     /// The peer is on another relay node that this one can no longer reach (the cluster's
     /// bus is down).
     pub const UNREACHABLE: GoneReason = GoneReason(0x08);
+    /// The peer's key was revoked by the server (no longer registered).
+    pub const REVOKED: GoneReason = GoneReason(0x09);
 }
 
 impl core::fmt::Debug for GoneReason {
@@ -89,6 +91,7 @@ impl core::fmt::Debug for GoneReason {
             Self::PROTOCOL_ERROR => "ProtocolError",
             Self::SHUTDOWN => "Shutdown",
             Self::UNREACHABLE => "Unreachable",
+            Self::REVOKED => "Revoked",
             GoneReason(other) => return write!(f, "GoneReason(0x{other:02x})"),
         };
         f.write_str(name)

@@ -210,6 +210,16 @@ impl ServerEndpoint {
         self.pump();
     }
 
+    /// The user directory changed (the I/O layer reloaded it): sessions whose key is no
+    /// longer registered are closed as revoked (see [`Relay::directory_changed`]).
+    /// Returns how many.
+    pub fn directory_changed(&mut self, now: Instant) -> usize {
+        self.tick(now);
+        let revoked = self.relay.directory_changed(now);
+        self.pump();
+        revoked
+    }
+
     /// The relay, for its state (who is online, counts).
     pub fn relay(&self) -> &Relay {
         &self.relay

@@ -29,6 +29,8 @@ pub enum OfflineReason {
     Stalled,
     /// The server is shutting down.
     Shutdown,
+    /// The key of the session is no longer registered (the directory changed).
+    Revoked,
 }
 
 impl OfflineReason {
@@ -42,6 +44,7 @@ impl OfflineReason {
             OfflineReason::ProtocolError => GoneReason::PROTOCOL_ERROR,
             OfflineReason::TooSlow | OfflineReason::Stalled => GoneReason::STALLED,
             OfflineReason::Shutdown => GoneReason::SHUTDOWN,
+            OfflineReason::Revoked => GoneReason::REVOKED,
         }
     }
 }

@@ -325,6 +325,15 @@ impl Relay {
                 self.handshake_done(id);
                 let user = client.username().clone();
                 let key = *client.public_key();
+                // A session whose key is no longer registered (the directory changed since
+                // it logged in) gives its name to the registered key, whatever the policy:
+                // the owner of a stolen key takes the name back.
+                if let Some(existing) = self.online.get(&user).copied()
+                    && self.online_by_id(existing).is_some_and(|o| o.key != key)
+                    && self.server.directory.lookup(&user) == Some(key)
+                {
+                    self.close_online(existing, CloseReason::REVOKED, OfflineReason::Revoked);
+                }
                 if let Some(existing) = self.online.get(&user).copied() {
                     match self.config.duplicate_login {
                         // Clustered, the local session gives way once the claim succeeds.
@@ -591,6 +600,31 @@ impl Relay {
         self.now = self.now.max(now);
         self.close_online(id, CloseReason::TOO_SLOW, OfflineReason::Stalled);
         self.connection_lost(id);
+    }
+
+    /// The user directory changed (keys added, replaced or removed while the server runs):
+    /// every session whose key is no longer the one registered for its user is closed
+    /// with [`CloseReason::REVOKED`] (its chat partner told [`GoneReason::REVOKED`]), so
+    /// its name is free for the owner of the registered key. Returns how many.
+    ///
+    /// [`GoneReason::REVOKED`]: crate::command::GoneReason::REVOKED
+    pub fn directory_changed(&mut self, now: Instant) -> usize {
+        self.now = self.now.max(now);
+        let revoked: Vec<ConnectionId> = self
+            .connections
+            .iter()
+            .filter_map(|(id, c)| match &c.state {
+                ConnState::Online(o) if self.server.directory.lookup(&o.user) != Some(o.key) => {
+                    Some(*id)
+                }
+                _ => None,
+            })
+            .collect();
+        for id in &revoked {
+            self.close_online(*id, CloseReason::REVOKED, OfflineReason::Revoked);
+        }
+        self.next_timeout = self.earliest_deadline();
+        revoked.len()
     }
 
     /// Closes every connection (server shutdown): online users get an authenticated

@@ -75,6 +75,9 @@ impl CloseReason {
     /// The server cannot serve this login now (a clustered relay could not confirm the
     /// login with the other nodes); try again later.
     pub const UNAVAILABLE: CloseReason = CloseReason(0x08);
+    /// The key this session logged in with is no longer registered (the server's user
+    /// directory was changed while it ran).
+    pub const REVOKED: CloseReason = CloseReason(0x09);
 }
 
 impl fmt::Debug for CloseReason {
@@ -89,6 +92,7 @@ impl fmt::Debug for CloseReason {
             Self::REPLACED => "Replaced",
             Self::TOO_SLOW => "TooSlow",
             Self::UNAVAILABLE => "Unavailable",
+            Self::REVOKED => "Revoked",
             CloseReason(other) => return write!(f, "CloseReason(0x{other:02x})"),
         };
         f.write_str(name)

@@ -6,7 +6,11 @@ use core::time::Duration;
 use super::*;
 use crate::client::{AutoRefusal, ChatEndReason, ChatStatus};
 use crate::command::CommandError;
-use crate::relay::{DuplicateLogin, OfflineReason};
+use crate::command::GoneReason;
+use crate::relay::{ConnectionId, DuplicateLogin, OfflineReason, RelayEvent};
+use crate::session::CloseReason;
+use crate::testkit::fixtures;
+use alloc::sync::Arc;
 
 fn has(events: &[ClientEvent], f: impl Fn(&ClientEvent) -> bool) -> bool {
     events.iter().any(f)
@@ -644,4 +648,120 @@ fn poll_timeout_is_never_later_than_a_pending_deadline() {
     }
     assert!(fired);
     assert_eq!(sim.now, expiry);
+}
+
+/// A user directory the test edits while the relay runs.
+struct LiveDirectory(std::sync::RwLock<crate::identity::MemoryDirectory>);
+
+impl crate::identity::UserDirectory for LiveDirectory {
+    fn lookup(&self, username: &Username) -> Option<crate::identity::PublicKey> {
+        self.0.read().ok()?.lookup(username)
+    }
+}
+
+#[test]
+fn a_revoked_key_loses_its_session_when_the_directory_changes() {
+    let directory = Arc::new(LiveDirectory(std::sync::RwLock::new(fixtures::directory())));
+    let server = fixtures::server_config_with_directory(directory.clone());
+    let mut sim = World::serving(server, RelayConfig::default());
+    for user in ["alice", "bob", "carol"] {
+        sim.login(user);
+    }
+    sim.chat("alice", "bob");
+    // Nothing changed: nobody is closed.
+    let now = sim.now;
+    assert_eq!(sim.relay.directory_changed(now), 0);
+    // Alice's key is removed (stolen, say), carol's replaced by a new one.
+    {
+        let mut dir = directory.0.write().unwrap();
+        dir.remove(&name("alice"));
+        dir.insert(
+            name("carol"),
+            crate::identity::Identity::from_seed(&[0x77; 32]).public_key(),
+        );
+    }
+    assert_eq!(sim.relay.directory_changed(now), 2);
+    sim.pump();
+    assert!(has(&sim.events("alice"), |e| matches!(
+        e,
+        ClientEvent::Closed {
+            reason: CloseReason::REVOKED
+        }
+    )));
+    assert!(has(&sim.events("carol"), |e| matches!(
+        e,
+        ClientEvent::Closed {
+            reason: CloseReason::REVOKED
+        }
+    )));
+    // Bob is told why his chat ended, and stays online.
+    assert!(has(&sim.events("bob"), |e| matches!(
+        e,
+        ClientEvent::ChatEnded {
+            reason: ChatEndReason::PeerGone(GoneReason::REVOKED),
+            ..
+        }
+    )));
+    assert!(sim.is_online("bob"));
+    assert!(sim.relay_events.iter().any(|e| matches!(
+        e,
+        RelayEvent::UserOffline {
+            reason: OfflineReason::Revoked,
+            ..
+        }
+    )));
+    sim.relay.check_invariants().unwrap();
+}
+
+#[test]
+fn the_owner_of_a_stolen_name_takes_it_back_with_the_newly_registered_key() {
+    let directory = Arc::new(LiveDirectory(std::sync::RwLock::new(fixtures::directory())));
+    let server = fixtures::server_config_with_directory(directory.clone());
+    // The default policy refuses a second login; the thief holds alice's old key.
+    let mut sim = World::serving(server, RelayConfig::default());
+    sim.login("alice");
+    let thief = sim.conn("alice");
+    let fresh = crate::identity::Identity::from_seed(&[0x66; 32]);
+    directory
+        .0
+        .write()
+        .unwrap()
+        .insert(name("alice"), fresh.public_key());
+    // Before any reload, the owner logs in with the key now registered.
+    let owner = Arc::new(crate::handshake::ClientConfig::new(
+        fixtures::verifier(),
+        fixtures::SERVER_NAME,
+        name("alice"),
+        fresh,
+    ));
+    sim.connect_with(owner).expect("the owner's handshake");
+    sim.pump();
+    let offline: Vec<ConnectionId> = sim
+        .relay_events
+        .iter()
+        .filter_map(|e| match e {
+            RelayEvent::UserOffline {
+                connection,
+                reason: OfflineReason::Revoked,
+                ..
+            } => Some(*connection),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(offline, [thief], "the thief's session is closed as revoked");
+    let online: Vec<ConnectionId> = sim
+        .relay_events
+        .iter()
+        .filter_map(|e| match e {
+            RelayEvent::UserOnline { connection, .. } => Some(*connection),
+            _ => None,
+        })
+        .collect();
+    let owner_conn = *online.last().unwrap();
+    assert_ne!(owner_conn, thief);
+    assert!(sim.relay.is_online(owner_conn));
+    // The thief's old key no longer logs in at all.
+    assert!(sim.connect("alice").is_err());
+    assert!(sim.relay.is_online(owner_conn));
+    sim.relay.check_invariants().unwrap();
 }

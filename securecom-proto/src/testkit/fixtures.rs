@@ -238,6 +238,16 @@ pub fn server_config_with_handshake_timeout(timeout: Duration) -> Arc<ServerConf
     Arc::new(server_presenting(SERVER_CHAIN, SERVER_KEY).with_handshake_timeout(timeout))
 }
 
+/// The fixture server, authenticating users against `directory` (a directory the test
+/// changes while the server runs, for example).
+pub fn server_config_with_directory(
+    directory: Arc<dyn crate::identity::UserDirectory + Send + Sync>,
+) -> Arc<ServerConfig> {
+    let chain = certificates_from_pem(SERVER_CHAIN).expect("a fixture chain");
+    let credentials = ServerCredentials::new(chain, identity(SERVER_KEY)).expect("credentials");
+    Arc::new(ServerConfig::new(credentials, directory))
+}
+
 fn server_presenting(chain_pem: &str, key_pem: &str) -> ServerConfig {
     let chain = certificates_from_pem(chain_pem).expect("a fixture chain");
     let credentials = ServerCredentials::new(chain, identity(key_pem)).expect("credentials");

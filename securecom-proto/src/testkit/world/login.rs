@@ -90,13 +90,42 @@ impl World {
     /// The handshake of `user` on a new connection.
     fn handshake(&mut self, user: &str) -> Result<Login, LoginError> {
         let u = fixtures::get().named(user).ok_or(LoginError::UnknownUser)?;
+        self.handshake_with(Arc::clone(&u.config))
+    }
+
+    /// Logs in with `config` (any identity, registered or not) and a chat client.
+    #[cfg(test)]
+    pub(crate) fn connect_with(
+        &mut self,
+        config: Arc<crate::handshake::ClientConfig>,
+    ) -> Result<usize, LoginError> {
+        let login = self.handshake_with(config)?;
+        let mut client = ChatClient::new(
+            login.session,
+            login.config,
+            Box::new(MemoryKnownKeys::default()),
+            self.now,
+        );
+        let failed = client.handle_input(self.now, &login.rest).is_err();
+        let end = End::Client(Box::new(client));
+        let i = self.push(Peer::new(Some(login.name), login.conn, end));
+        if failed {
+            self.close(i);
+        }
+        Ok(i)
+    }
+
+    fn handshake_with(
+        &mut self,
+        config: Arc<crate::handshake::ClientConfig>,
+    ) -> Result<Login, LoginError> {
         let now = self.now;
         let mut rng = self.next_rng();
         let conn = self
             .relay
             .open_connection(now, &mut rng)
             .map_err(LoginError::Relay)?;
-        let mut hs = ClientHandshake::start(Arc::clone(&u.config), &mut rng, now, VALID_TIME);
+        let mut hs = ClientHandshake::start(Arc::clone(&config), &mut rng, now, VALID_TIME);
         for _ in 0..MAX_LOGIN_EXCHANGES {
             let out = hs.output().to_vec();
             hs.consume_output(out.len());
@@ -112,8 +141,8 @@ impl World {
                 Ok(ClientProgress::Established { session, consumed }) => {
                     return Ok(Login {
                         conn,
-                        name: u.name.clone(),
-                        config: Arc::clone(&u.config),
+                        name: config.username().clone(),
+                        config: Arc::clone(&config),
                         session,
                         rest: back.get(consumed..).unwrap_or(&[]).to_vec(),
                     });

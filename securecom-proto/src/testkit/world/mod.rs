@@ -65,9 +65,17 @@ impl World {
     /// A relay with `config` serving the fixture server (alice, bob and carol), no peers,
     /// the clock at zero.
     pub(crate) fn new(config: RelayConfig) -> Self {
+        Self::serving(fixtures::server_config(), config)
+    }
+
+    /// A relay with `config` serving `server` (its credentials and user directory).
+    pub(crate) fn serving(
+        server: alloc::sync::Arc<crate::handshake::ServerConfig>,
+        config: RelayConfig,
+    ) -> Self {
         World {
             now: Instant::ZERO,
-            relay: AdversarialRelay::new(Relay::new(fixtures::server_config(), config)),
+            relay: AdversarialRelay::new(Relay::new(server, config)),
             peers: Vec::new(),
             relay_events: Vec::new(),
             lost: BTreeSet::new(),
