@@ -278,22 +278,41 @@ pub struct ClientIdentity {
 impl Codec for ClientIdentity {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.push(HandshakeType::CLIENT_IDENTITY.0);
-        put_u8_prefixed(
-            out,
-            "username",
-            self.username.as_str().as_bytes(),
-            1,
-            MAX_USERNAME_LEN,
-        )
+        put_padded_username(out, &self.username)
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         expect_type(r, HandshakeType::CLIENT_IDENTITY)?;
-        let raw = r.u8_prefixed("username", 1, MAX_USERNAME_LEN)?;
-        let username =
-            Username::from_bytes(raw).map_err(|_| DecodeError::InvalidValue("username"))?;
-        Ok(ClientIdentity { username })
+        Ok(ClientIdentity {
+            username: read_padded_username(r)?,
+        })
     }
+}
+
+/// A username in a fixed-size field: its length (1 byte), then the name padded with zero
+/// bytes to [`MAX_USERNAME_LEN`]. Every name makes the same number of bytes on the wire,
+/// so the handshake does not tell an observer how long the user's name is; padding that is
+/// not all zero is refused.
+fn put_padded_username(out: &mut Vec<u8>, username: &Username) -> Result<(), EncodeError> {
+    let name = username.as_str().as_bytes();
+    put_u8_prefixed(out, "username", name, 1, MAX_USERNAME_LEN)?;
+    out.resize(out.len() + (MAX_USERNAME_LEN - name.len()), 0);
+    Ok(())
+}
+
+fn read_padded_username(r: &mut Reader<'_>) -> Result<Username, DecodeError> {
+    let len = usize::from(r.u8()?);
+    if !(1..=MAX_USERNAME_LEN).contains(&len) {
+        return Err(DecodeError::InvalidValue("username"));
+    }
+    let field = r.take(MAX_USERNAME_LEN)?;
+    let (name, padding) = field
+        .split_at_checked(len)
+        .ok_or(DecodeError::InvalidValue("username"))?;
+    if padding.iter().any(|b| *b != 0) {
+        return Err(DecodeError::InvalidValue("username padding"));
+    }
+    Username::from_bytes(name).map_err(|_| DecodeError::InvalidValue("username"))
 }
 
 /// The server's first record on the standard channel: the session identity it assigned.
@@ -309,21 +328,13 @@ impl Codec for Welcome {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.push(HandshakeType::WELCOME.0);
         out.extend_from_slice(&self.session_id.to_be_bytes());
-        put_u8_prefixed(
-            out,
-            "username",
-            self.username.as_str().as_bytes(),
-            1,
-            MAX_USERNAME_LEN,
-        )
+        put_padded_username(out, &self.username)
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         expect_type(r, HandshakeType::WELCOME)?;
         let session_id = r.u64()?;
-        let raw = r.u8_prefixed("username", 1, MAX_USERNAME_LEN)?;
-        let username =
-            Username::from_bytes(raw).map_err(|_| DecodeError::InvalidValue("username"))?;
+        let username = read_padded_username(r)?;
         Ok(Welcome {
             session_id,
             username,
@@ -333,6 +344,34 @@ impl Codec for Welcome {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn identity_and_welcome_are_one_size_for_every_username() {
+        let short = Username::new("a").unwrap();
+        let long = Username::new(&"u".repeat(MAX_USERNAME_LEN)).unwrap();
+        let size =
+            |m: &dyn Fn(Username) -> Vec<u8>| (m(short.clone()).len(), m(long.clone()).len());
+        let (a, b) = size(&|username| ClientIdentity { username }.to_bytes().unwrap());
+        assert_eq!(a, b);
+        let (a, b) = size(&|username| {
+            Welcome {
+                session_id: 7,
+                username,
+            }
+            .to_bytes()
+            .unwrap()
+        });
+        assert_eq!(a, b);
+        // Padding that is not zero is refused.
+        let mut bytes = ClientIdentity { username: short }.to_bytes().unwrap();
+        if let Some(last) = bytes.last_mut() {
+            *last = 1;
+        }
+        assert_eq!(
+            ClientIdentity::decode(&bytes),
+            Err(DecodeError::InvalidValue("username padding"))
+        );
+    }
+
     use super::*;
     use alloc::vec;
 
@@ -458,7 +497,15 @@ mod tests {
 
     #[test]
     fn invalid_usernames_are_rejected_on_the_wire() {
-        let bytes = [HandshakeType::CLIENT_IDENTITY.0, 3, b'a', b'/', b'b'];
+        let mut bytes = vec![HandshakeType::CLIENT_IDENTITY.0, 3, b'a', b'/', b'b'];
+        bytes.resize(2 + MAX_USERNAME_LEN, 0);
+        assert_eq!(
+            ClientIdentity::decode(&bytes),
+            Err(DecodeError::InvalidValue("username"))
+        );
+        // A length outside 1..=32 is refused before the field is read.
+        let mut bytes = vec![HandshakeType::CLIENT_IDENTITY.0, 0];
+        bytes.resize(2 + MAX_USERNAME_LEN, 0);
         assert_eq!(
             ClientIdentity::decode(&bytes),
             Err(DecodeError::InvalidValue("username"))
