@@ -39,7 +39,7 @@ enum Sub {
         #[arg(long, default_value_t = 3650)]
         days: u32,
         /// Days the CRL is valid; re-sign it (with `revoke`) before then.
-        #[arg(long, default_value_t = 365)]
+        #[arg(long, default_value_t = 7)]
         crl_days: u32,
         #[command(flatten)]
         passphrase: PassphraseArgs,
@@ -113,7 +113,7 @@ enum Sub {
         #[command(flatten)]
         ca_passphrase: CaPassphraseArgs,
         /// Days the new CRL is valid.
-        #[arg(long, default_value_t = 365)]
+        #[arg(long, default_value_t = 7)]
         crl_days: u32,
     },
     /// Re-sign crl.pem with new dates, keeping its entries (do it before nextUpdate).
@@ -127,7 +127,7 @@ enum Sub {
         #[command(flatten)]
         ca_passphrase: CaPassphraseArgs,
         /// Days the new CRL is valid.
-        #[arg(long, default_value_t = 365)]
+        #[arg(long, default_value_t = 7)]
         crl_days: u32,
     },
     /// Create (or check) the development PKI: CA, CRL, localhost server, alice, bob, carol.

@@ -35,10 +35,11 @@ const DEV_CA_NAME: &str = "securecom development CA - NOT FOR PRODUCTION";
 const CA_DAYS: u32 = 3650;
 /// Days the development server certificate is valid.
 const SERVER_DAYS: u32 = 825;
-/// Days a development CRL is valid.
-const CRL_DAYS: u32 = 365;
+/// Days a development CRL is valid: a week, so that a revocation reaches clients within
+/// days, not a year (each start of the server renews it while it has under two days left).
+const CRL_DAYS: u32 = 7;
 /// A CRL with less than this left is re-signed by [`DevPki::ensure`].
-const CRL_REFRESH_MARGIN: Duration = Duration::from_secs(30 * 86_400);
+const CRL_REFRESH_MARGIN: Duration = Duration::from_secs(2 * 86_400);
 
 /// One user of the development PKI.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,7 +66,7 @@ pub struct DevUser {
 /// | file | what |
 /// |---|---|
 /// | `ca.pem`, `ca.key` | the CA certificate (clients trust it) and its key (0600) |
-/// | `crl.pem` | the CA's CRL, empty at first, valid for a year and renewed by `ensure` |
+/// | `crl.pem` | the CA's CRL, empty at first, valid for 7 days and renewed by `ensure` when under 2 days are left |
 /// | `server.pem`, `server.key` | the server certificate for `localhost` and `127.0.0.1`, and its key (0600) |
 /// | `users/<name>.pem` | the public keys of alice, bob and carol: the server's user directory |
 /// | `keys/<name>.key` | their private keys (0600), what the clients log in with |

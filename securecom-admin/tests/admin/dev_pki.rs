@@ -115,11 +115,11 @@ fn missing_user_files_are_recreated_and_a_stale_crl_renewed() {
     // A user removed entirely comes back, with a new key.
     std::fs::remove_file(&pki.users[2].key_file).unwrap();
     std::fs::remove_file(&pki.users[2].public_key_file).unwrap();
-    // A CRL about to go stale is re-signed.
+    // A CRL about to go stale (a day left, under the two-day margin) is re-signed.
     let ca_key = Identity::load_pem_file(&pki.ca_key).unwrap();
     let ca = read_pem_file(&pki.ca_cert).unwrap();
     let now = SystemTime::now();
-    let short = create_crl(&ca_key, &ca, &[], now, add_days(now, 5).unwrap()).unwrap();
+    let short = create_crl(&ca_key, &ca, &[], now, add_days(now, 1).unwrap()).unwrap();
     replace_file(&pki.crl, &short).unwrap();
 
     let again = DevPki::ensure(folder.path()).unwrap();
