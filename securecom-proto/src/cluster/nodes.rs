@@ -60,7 +60,7 @@ impl Nodes {
     /// The sequence number for the next message to `to` (`None`: everyone).
     pub(crate) fn next_seq(&mut self, to: Option<&NodeId>) -> u64 {
         let seq = self.next_seq.entry(to.cloned()).or_insert(0);
-        *seq += 1;
+        *seq = seq.saturating_add(1);
         *seq
     }
 

@@ -219,15 +219,15 @@ impl Relay {
         }
         match input {
             ClusterInput::Connected => self.bus_connected(now),
-            ClusterInput::Disconnected => self.bus_disconnected(now),
+            ClusterInput::Disconnected => self.bus_disconnected(),
             ClusterInput::Message(bytes) => self.bus_message(now, &bytes),
             ClusterInput::Presence {
                 key,
                 revision,
                 value,
-            } => self.presence_changed(now, &key, revision, value.as_deref()),
+            } => self.presence_changed(&key, revision, value.as_deref()),
             ClusterInput::Claimed { claim, revision } => self.claimed(now, claim, revision),
-            ClusterInput::ClaimConflict { claim } => self.claim_conflict(now, claim),
+            ClusterInput::ClaimConflict { claim } => self.claim_conflict(claim),
             ClusterInput::ClaimFailed { claim } => {
                 let id = ConnectionId(claim.0);
                 match self.state(id) {
@@ -420,7 +420,7 @@ impl Relay {
         }
     }
 
-    fn claim_conflict(&mut self, _now: Instant, claim: ClaimId) {
+    fn claim_conflict(&mut self, claim: ClaimId) {
         let id = ConnectionId(claim.0);
         let (user, key) = match self.connections.get_mut(&id).map(|c| &mut c.state) {
             Some(ConnState::Claiming(claiming)) => {
@@ -479,7 +479,7 @@ impl Relay {
 
     // ----- presence -----
 
-    fn presence_changed(&mut self, _now: Instant, key: &str, revision: u64, value: Option<&[u8]>) {
+    fn presence_changed(&mut self, key: &str, revision: u64, value: Option<&[u8]>) {
         let Some(user) = user_of_key(key) else {
             return;
         };
@@ -633,7 +633,7 @@ impl Relay {
         }
     }
 
-    fn bus_disconnected(&mut self, now: Instant) {
+    fn bus_disconnected(&mut self) {
         let Some(c) = self.cluster.as_deref_mut() else {
             return;
         };
@@ -645,7 +645,7 @@ impl Relay {
         let lost = c.nodes.lose_all();
         self.events.push_back(RelayEvent::BusDisconnected);
         for node in lost {
-            self.node_gone(now, &node, GoneReason::UNREACHABLE);
+            self.node_gone(&node, GoneReason::UNREACHABLE);
         }
         // Logins cannot be confirmed now.
         let claiming: Vec<ConnectionId> = self
@@ -694,7 +694,7 @@ impl Relay {
             }
             Admitted::Restarted => {
                 // Everything of its previous run is gone; its new run is alive.
-                self.node_gone(now, &env.from, GoneReason::DISCONNECTED);
+                self.node_gone(&env.from, GoneReason::DISCONNECTED);
                 self.events.push_back(RelayEvent::NodeJoined {
                     node: env.from.clone(),
                 });
@@ -710,7 +710,7 @@ impl Relay {
                 self.events.push_back(RelayEvent::NodeLost {
                     node: sender.clone(),
                 });
-                self.node_gone(now, &sender, GoneReason::SHUTDOWN);
+                self.node_gone(&sender, GoneReason::SHUTDOWN);
             }
             BusBody::Request { from, to, key } => self.remote_request(now, &sender, from, &to, key),
             BusBody::RequestResult { from, to, error } => {
@@ -917,7 +917,7 @@ impl Relay {
     }
 
     /// Every user of `node` is gone: chats with them end, requests with them are settled.
-    fn node_gone(&mut self, _now: Instant, node: &NodeId, reason: GoneReason) {
+    fn node_gone(&mut self, node: &NodeId, reason: GoneReason) {
         let chats: Vec<(Username, Username)> = self
             .connections
             .values()
@@ -1025,7 +1025,7 @@ impl Relay {
         for node in lost {
             self.events
                 .push_back(RelayEvent::NodeLost { node: node.clone() });
-            self.node_gone(now, &node, GoneReason::DISCONNECTED);
+            self.node_gone(&node, GoneReason::DISCONNECTED);
         }
         for (user, out) in expired {
             match out.awaiting {

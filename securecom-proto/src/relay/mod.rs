@@ -372,7 +372,6 @@ impl Relay {
                     self.begin_claim(id, client, rest);
                     return None;
                 }
-                let _ = key;
                 self.go_online(id, now, client, None);
                 Some(consumed)
             }

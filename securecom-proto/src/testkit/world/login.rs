@@ -45,20 +45,8 @@ impl World {
     /// Logs `user` in with a chat client: a genuine handshake through the relay on a new
     /// connection (only this connection's bytes move). Returns the peer's index.
     pub(crate) fn connect(&mut self, user: &str) -> Result<usize, LoginError> {
-        let login = self.handshake(user)?;
-        let mut client = ChatClient::new(
-            login.session,
-            login.config,
-            Box::new(MemoryKnownKeys::default()),
-            self.now,
-        );
-        let failed = client.handle_input(self.now, &login.rest).is_err();
-        let end = End::Client(Box::new(client));
-        let i = self.push(Peer::new(Some(login.name), login.conn, end));
-        if failed {
-            self.close(i);
-        }
-        Ok(i)
+        let u = fixtures::get().named(user).ok_or(LoginError::UnknownUser)?;
+        self.connect_with(Arc::clone(&u.config))
     }
 
     /// Logs `user` in genuinely, keeping the bare session: the test writes the records.
@@ -94,7 +82,6 @@ impl World {
     }
 
     /// Logs in with `config` (any identity, registered or not) and a chat client.
-    #[cfg(test)]
     pub(crate) fn connect_with(
         &mut self,
         config: Arc<crate::handshake::ClientConfig>,
