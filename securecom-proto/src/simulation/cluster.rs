@@ -27,19 +27,19 @@ use proptest::prelude::*;
 use rand_core::Rng;
 
 use super::name;
-use crate::chat::MemoryKnownKeys;
 use crate::client::{ChatClient, ChatEndReason, ChatStatus, ClientError, ClientEvent, CommandKind};
 use crate::cluster::{
     BusBody, BusError, ClusterConfig, ClusterInput, ClusterKey, Destination, Envelope, Keys,
     NodeId, PresenceRecord, presence_key,
 };
 use crate::command::{CommandError, GoneReason};
-use crate::handshake::{ClientConfig, ClientHandshake, ClientProgress, HandshakeError};
+use crate::handshake::{ClientConfig, ClientHandshake, HandshakeError};
 use crate::relay::{ConnectionId, DuplicateLogin, Relay, RelayConfig, RelayEvent};
 use crate::session::CloseReason;
 use crate::testkit::TestRng;
 use crate::testkit::bus::Bus;
 use crate::testkit::fixtures::{self, VALID_TIME};
+use crate::testkit::login_end::ClientEnd as End;
 use crate::testkit::world::World;
 use crate::time::Instant;
 
@@ -115,16 +115,6 @@ struct Node {
     events: Vec<RelayEvent>,
 }
 
-/// What is at the client end of a connection.
-enum End {
-    /// Logging in (the login waits for the cluster's presence store).
-    Handshake(Option<Box<ClientHandshake>>),
-    /// Logged in.
-    Client(Box<ChatClient>),
-    /// The login failed.
-    Refused(HandshakeError),
-}
-
 /// One user's connection to one node.
 struct Peer {
     user: String,
@@ -148,36 +138,7 @@ impl Peer {
 
     /// Hands `bytes` from the relay to this end; false if the end failed on them.
     fn deliver(&mut self, now: Instant, bytes: &[u8]) -> bool {
-        match &mut self.end {
-            End::Handshake(hs) => {
-                let Some(h) = hs.take() else {
-                    return false;
-                };
-                match h.handle_input(now, bytes) {
-                    Ok(ClientProgress::Continue(next)) => {
-                        *hs = Some(Box::new(next));
-                        true
-                    }
-                    Ok(ClientProgress::Established { session, consumed }) => {
-                        let mut client = ChatClient::new(
-                            session,
-                            Arc::clone(&self.config),
-                            Box::new(MemoryKnownKeys::default()),
-                            now,
-                        );
-                        let ok = client.handle_input(now, &bytes[consumed..]).is_ok();
-                        self.end = End::Client(Box::new(client));
-                        ok
-                    }
-                    Err(e) => {
-                        self.end = End::Refused(e);
-                        false
-                    }
-                }
-            }
-            End::Client(c) => c.handle_input(now, bytes).is_ok(),
-            End::Refused(_) => true,
-        }
+        self.end.deliver(&self.config, now, bytes)
     }
 
     /// The socket is gone: the client learns it.
@@ -186,26 +147,12 @@ impl Peer {
             return;
         }
         self.connected = false;
-        if let End::Client(c) = &mut self.end {
-            c.connection_lost();
-        }
+        self.end.connection_lost();
         self.collect_events();
     }
 
     fn take_output(&mut self) -> Vec<u8> {
-        let out = match &mut self.end {
-            End::Handshake(Some(hs)) => {
-                let out = hs.output().to_vec();
-                hs.consume_output(out.len());
-                out
-            }
-            End::Client(c) => {
-                let out = c.output().to_vec();
-                c.consume_output(out.len());
-                out
-            }
-            _ => Vec::new(),
-        };
+        let out = self.end.take_output();
         self.collect_events();
         out
     }

@@ -23,6 +23,7 @@ pub(crate) mod bus;
     allow(unreachable_pub, reason = "public through the fuzzing module")
 )]
 pub mod fixtures;
+pub(crate) mod login_end;
 pub(crate) mod pair;
 pub(crate) mod rng;
 pub(crate) mod world;

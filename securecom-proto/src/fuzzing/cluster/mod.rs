@@ -22,15 +22,15 @@ use core::time::Duration;
 
 use super::check::{assert_subsequence, messages};
 use super::input::{Input, username};
-use crate::chat::MemoryKnownKeys;
 use crate::client::{ChatClient, ChatStatus, ClientEvent};
 use crate::cluster::{ClusterAction, ClusterConfig, ClusterInput, ClusterKey, Keys, NodeId};
-use crate::handshake::{ClientConfig, ClientHandshake, ClientProgress};
+use crate::handshake::{ClientConfig, ClientHandshake};
 use crate::identity::Username;
 use crate::relay::{ConnectionId, DuplicateLogin, Relay, RelayConfig};
 use crate::testkit::TestRng;
 use crate::testkit::bus::Bus;
 use crate::testkit::fixtures::{self, VALID_TIME};
+use crate::testkit::login_end::ClientEnd as End;
 use crate::time::Instant;
 
 /// The key the nodes share.
@@ -94,13 +94,6 @@ struct Node {
     incarnation: u64,
 }
 
-/// What is at the client end of a connection.
-enum End {
-    Handshake(Option<Box<ClientHandshake>>),
-    Client(Box<ChatClient>),
-    Refused,
-}
-
 /// One user's connection to one node.
 struct User {
     name: Username,
@@ -114,38 +107,7 @@ struct User {
 impl User {
     /// Hands `bytes` from the relay to this end; false if the end failed on them.
     fn deliver(&mut self, now: Instant, bytes: &[u8]) -> bool {
-        match &mut self.end {
-            End::Handshake(hs) => {
-                let Some(h) = hs.take() else {
-                    return false;
-                };
-                match h.handle_input(now, bytes) {
-                    Ok(ClientProgress::Continue(next)) => {
-                        *hs = Some(Box::new(next));
-                        true
-                    }
-                    Ok(ClientProgress::Established { session, consumed }) => {
-                        let mut client = ChatClient::new(
-                            session,
-                            Arc::clone(&self.config),
-                            Box::new(MemoryKnownKeys::default()),
-                            now,
-                        );
-                        let ok = client
-                            .handle_input(now, bytes.get(consumed..).unwrap_or(&[]))
-                            .is_ok();
-                        self.end = End::Client(Box::new(client));
-                        ok
-                    }
-                    Err(_) => {
-                        self.end = End::Refused;
-                        false
-                    }
-                }
-            }
-            End::Client(c) => c.handle_input(now, bytes).is_ok(),
-            End::Refused => true,
-        }
+        self.end.deliver(&self.config, now, bytes)
     }
 
     fn lose(&mut self) {
@@ -153,25 +115,11 @@ impl User {
             return;
         }
         self.connected = false;
-        if let End::Client(c) = &mut self.end {
-            c.connection_lost();
-        }
+        self.end.connection_lost();
     }
 
     fn take_output(&mut self) -> Vec<u8> {
-        match &mut self.end {
-            End::Handshake(Some(hs)) => {
-                let out = hs.output().to_vec();
-                hs.consume_output(out.len());
-                out
-            }
-            End::Client(c) => {
-                let out = c.output().to_vec();
-                c.consume_output(out.len());
-                out
-            }
-            _ => Vec::new(),
-        }
+        self.end.take_output()
     }
 
     fn client(&mut self) -> Option<&mut ChatClient> {
