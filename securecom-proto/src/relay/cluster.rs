@@ -1065,19 +1065,17 @@ impl Relay {
     }
 
     /// Users of the other nodes, alive, in name order, for the user list.
-    pub(super) fn remote_users(&self) -> Vec<(Username, PublicKey)> {
-        let Some(c) = self.cluster.as_deref() else {
-            return Vec::new();
-        };
-        c.presence
-            .iter()
-            .filter(|(u, e)| {
-                e.node != *c.nodes.me()
-                    && c.nodes.is_live(&e.node, e.incarnation)
-                    && !self.online.contains_key(*u)
-            })
-            .map(|(u, e)| (u.clone(), e.key))
-            .collect()
+    pub(super) fn remote_users(&self) -> impl Iterator<Item = (&Username, PublicKey)> + '_ {
+        self.cluster.as_deref().into_iter().flat_map(move |c| {
+            c.presence
+                .iter()
+                .filter(move |(u, e)| {
+                    e.node != *c.nodes.me()
+                        && c.nodes.is_live(&e.node, e.incarnation)
+                        && !self.online.contains_key(*u)
+                })
+                .map(|(u, e)| (u, e.key))
+        })
     }
 
     /// The target of local `user`'s outgoing request, local or remote.

@@ -99,25 +99,39 @@ impl super::Relay {
     }
 
     /// Everyone online, on this node and (clustered) the others, in name order.
+    ///
+    /// Both sources are already in name order (and disjoint): they are merged, and only the
+    /// listed users are touched, however many users the cluster has.
     fn list_users(&self) -> ResponseBody {
-        let remote = self.remote_users();
-        let local = self.online.iter().filter_map(|(user, id)| {
-            match self.connections.get(id).map(|c| &c.state) {
-                Some(super::ConnState::Online(o)) => Some((user.clone(), o.key)),
-                _ => None,
+        let mut local = self
+            .online
+            .iter()
+            .filter_map(
+                |(user, id)| match self.connections.get(id).map(|c| &c.state) {
+                    Some(super::ConnState::Online(o)) => Some((user, o.key)),
+                    _ => None,
+                },
+            )
+            .peekable();
+        let mut remote = self.remote_users().peekable();
+        let mut users = Vec::new();
+        let mut truncated = false;
+        loop {
+            let next = match (local.peek(), remote.peek()) {
+                (Some(l), Some(r)) if r.0 < l.0 => remote.next(),
+                (Some(_), _) => local.next(),
+                (None, _) => remote.next(),
+            };
+            let Some((username, key)) = next else { break };
+            if users.len() == MAX_LISTED_USERS {
+                truncated = true;
+                break;
             }
-        });
-        let mut all: Vec<(Username, crate::identity::PublicKey)> = local.chain(remote).collect();
-        all.sort_by(|a, b| a.0.cmp(&b.0));
-        let truncated = all.len() > MAX_LISTED_USERS;
-        let users = all
-            .into_iter()
-            .take(MAX_LISTED_USERS)
-            .map(|(username, key)| UserEntry {
-                username,
+            users.push(UserEntry {
+                username: username.clone(),
                 fingerprint: key.fingerprint(),
-            })
-            .collect();
+            });
+        }
         ResponseBody::Users { users, truncated }
     }
 
