@@ -17,9 +17,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ed25519_dalek::{Signature, Signer, SigningKey};
 use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
-use x25519_dalek::{EphemeralSecret, PublicKey as XPublic};
+use x25519_dalek::{EphemeralSecret, PublicKey as XPublic, StaticSecret};
 
 use securecom::host::time::UnixTimeExt;
+use securecom::proto::chat::messages::CHAT_RECORD_HEADER_LEN;
 use securecom::proto::chat::{ChatInitiator, ChatResponder, ChatSession, MemoryKnownKeys};
 use securecom::proto::client::{ChatClient, ClientEvent};
 use securecom::proto::endpoint::{
@@ -178,7 +179,9 @@ impl Net {
                 relay.consume_output(conn, out.len());
                 match hs.handle_input(now, &out).unwrap() {
                     ClientProgress::Continue(next) => hs = next,
-                    ClientProgress::Established { session, consumed } => {
+                    ClientProgress::Established {
+                        session, consumed, ..
+                    } => {
                         let mut client = ChatClient::new(
                             session,
                             config,
@@ -252,7 +255,9 @@ impl Net {
 
         let t0 = std::time::Instant::now();
         let alice = &mut self.clients[0].1;
-        alice.send_text(now, black_box(TEXT)).unwrap();
+        alice
+            .send_text(now, black_box(TEXT), &mut sys_rng())
+            .unwrap();
         wire_a.clear();
         wire_a.extend_from_slice(alice.output());
         alice.consume_output(usize::MAX);
@@ -379,7 +384,7 @@ impl EndpointNet {
         alice
             .chat()
             .unwrap()
-            .send_text(now, black_box(TEXT))
+            .send_text(now, black_box(TEXT), &mut sys_rng())
             .unwrap();
         wire_a.clear();
         while let Some(action) = alice.poll_action() {
@@ -486,9 +491,9 @@ fn bench_message(c: &mut Criterion) {
     let alice = Identity::from_pkcs8_pem(ALICE_KEY).unwrap();
     let bob = Identity::from_pkcs8_pem(BOB_KEY).unwrap();
     let (mut e2e, _) = chat_handshake(&alice, &bob, &mut rng);
-    let e2e_sealed = e2e.seal_text(TEXT).unwrap().len();
-    // The padded plaintext: the sealed message less its 9-byte header and 16-byte tag.
-    let e2e_len = e2e_sealed - 9 - 16;
+    let e2e_sealed = e2e.seal_text(TEXT, &mut rng).unwrap().len();
+    // The padded plaintext: the sealed message less its clear header and 16-byte tag.
+    let e2e_len = e2e_sealed - CHAT_RECORD_HEADER_LEN - 16;
     let record_a = wire_a.len() - RECORD_OVERHEAD;
     let record_b = wire_b.len() - RECORD_OVERHEAD;
     eprintln!(
@@ -545,5 +550,52 @@ fn bench_message(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_chat_handshake, bench_message);
+// ---------------------------------------------------------------------------------------
+// The Diffie-Hellman ratchet
+// ---------------------------------------------------------------------------------------
+
+/// One text sealed by one side and opened by the other, at the session level: always the
+/// same speaker (one chain, no ratchet step), or a change of speaker every message (each
+/// makes a ratchet key: one key generation and two X25519 agreements), against the floor
+/// of that step.
+fn bench_ratchet(c: &mut Criterion) {
+    let mut rng = sys_rng();
+    let alice = Identity::from_pkcs8_pem(ALICE_KEY).unwrap();
+    let bob = Identity::from_pkcs8_pem(BOB_KEY).unwrap();
+    let mut group = c.benchmark_group("ratchet");
+    group.sample_size(60);
+    group.measurement_time(Duration::from_secs(4));
+
+    let (mut a, mut b) = chat_handshake(&alice, &bob, &mut rng);
+    group.bench_function("same_speaker_seal_open", |bench| {
+        bench.iter(|| {
+            let record = a.seal_text(black_box(TEXT), &mut rng).unwrap();
+            black_box(b.open(&record).unwrap());
+        })
+    });
+
+    let (a, b) = chat_handshake(&alice, &bob, &mut rng);
+    let mut sides = [a, b];
+    group.bench_function("change_of_speaker_seal_open", |bench| {
+        bench.iter(|| {
+            let record = sides[0].seal_text(black_box(TEXT), &mut rng).unwrap();
+            black_box(sides[1].open(&record).unwrap());
+            sides.swap(0, 1);
+        })
+    });
+
+    let peer_secret = StaticSecret::random_from_rng(&mut rng);
+    let peer = XPublic::from(&peer_secret);
+    group.bench_function("x25519_keygen_and_two_dh", |bench| {
+        bench.iter(|| {
+            let secret = StaticSecret::random_from_rng(&mut rng);
+            let public = XPublic::from(&secret);
+            black_box(secret.diffie_hellman(black_box(&peer)));
+            black_box(peer_secret.diffie_hellman(&public));
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_chat_handshake, bench_message, bench_ratchet);
 criterion_main!(benches);

@@ -100,3 +100,19 @@ if os.path.isdir(chat_dir):
             print(f"| {labels[k]} | {fmt(e[k])} | {fmt(direct[k])} | {e[k] / direct[k]:.2f} |")
         print(f"| total / AEAD floor | {e['total'] / m['aead_floor']:.2f} | "
               f"{m['total'] / m['aead_floor']:.2f} | |")
+
+    r_dir = os.path.join(root, "ratchet")
+    if os.path.isdir(r_dir):
+        r = {n: median_ns("ratchet", n) for n in
+             ["same_speaker_seal_open", "change_of_speaker_seal_open", "x25519_keygen_and_two_dh"]}
+        step = r["change_of_speaker_seal_open"] - r["same_speaker_seal_open"]
+        print()
+        print("| one text, sealed and opened (session level) | median | / same speaker |")
+        print("|---|---|---|")
+        print(f"| same speaker (no ratchet step) | {fmt(r['same_speaker_seal_open'])} | 1.00 |")
+        print(f"| change of speaker (a ratchet step) | {fmt(r['change_of_speaker_seal_open'])} | "
+              f"{r['change_of_speaker_seal_open'] / r['same_speaker_seal_open']:.2f} |")
+        print(f"| floor of a step: X25519 key generation and two agreements | "
+              f"{fmt(r['x25519_keygen_and_two_dh'])} | |")
+        print(f"\nratchet step cost (change - same) / its floor: "
+              f"{step / r['x25519_keygen_and_two_dh']:.2f}")

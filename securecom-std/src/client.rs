@@ -304,7 +304,7 @@ impl ClientHandle {
     /// Sends a message to the chat peer.
     pub fn send_text(&self, text: impl Into<String>) -> Result<(), ClientError> {
         let text = text.into();
-        self.call(move |c, x| c.send_text(x.now, &text))
+        self.call(move |c, x| c.send_text(x.now, &text, &mut x.rng))
     }
 
     /// Leaves the chat.

@@ -212,7 +212,8 @@ impl ClientHandle {
     /// Sends a message to the chat peer.
     pub async fn send_text(&self, text: impl Into<String>) -> Result<(), ClientError> {
         let text = text.into();
-        self.call(move |c, x| c.send_text(x.now, &text)).await
+        self.call(move |c, x| c.send_text(x.now, &text, &mut x.rng))
+            .await
     }
 
     /// Leaves the chat.

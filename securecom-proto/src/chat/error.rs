@@ -43,6 +43,10 @@ pub enum ChatError {
     /// length past the end): the peer is broken.
     #[error("chat record with malformed padding")]
     BadPadding,
+    /// A record under a new ratchet key we cannot step to: our own key reflected back,
+    /// or a key from an initiator that has not yet made a ratchet key of its own.
+    #[error("chat record under an unexpected ratchet key")]
+    UnexpectedRatchetKey,
     /// A record after the peer's close.
     #[error("chat record after close")]
     Closed,

@@ -5,11 +5,14 @@ use core::fmt;
 
 use rand_core::CryptoRng;
 
+use super::dh_ratchet::DhRatchet;
 use super::messages::{CHAT_CONFIRM, CHAT_HELLO, CHAT_REPLY, ChatConfirm, ChatHello, ChatReply};
 use super::ratchet::Chain;
 use super::{CHAT_VERSION, ChatError, ChatSession, SafetyNumber};
 use crate::codec::Codec;
-use crate::crypto::{EphemeralKeyPair, Secret, Transcript, finished_mac, verify_finished};
+use crate::crypto::{
+    EphemeralKeyPair, RatchetKeyPair, Secret, Transcript, extract, finished_mac, verify_finished,
+};
 use crate::identity::{Identity, PublicKey, Username};
 
 const CHAT_SALT: &[u8] = b"securecom/1 chat";
@@ -69,23 +72,18 @@ struct Confirmation {
 }
 
 impl Confirmation {
-    fn derive(
-        ours: EphemeralKeyPair,
-        theirs: &[u8; 32],
-        th1: &[u8; 32],
-    ) -> Result<Self, ChatError> {
-        let secret = ours
-            .agree(theirs, CHAT_SALT)
-            .map_err(|_| ChatError::NonContributoryKeyShare)?;
-        Ok(Confirmation {
+    fn derive(secret: Secret, th1: &[u8; 32]) -> Self {
+        Confirmation {
             initiator_finished: secret.derive(b"initiator finished", th1),
             responder_finished: secret.derive(b"responder finished", th1),
             secret,
-        })
+        }
     }
 
-    fn into_chains(self, th_final: &[u8; 32]) -> (Chain, Chain) {
+    /// The ratchet's first root key and the two first chains (initiator's, responder's).
+    fn into_ratchet_keys(self, th_final: &[u8; 32]) -> (Secret, Chain, Chain) {
         (
+            self.secret.derive(b"root", th_final),
             Chain::new(self.secret.derive(b"initiator chain", th_final)),
             Chain::new(self.secret.derive(b"responder chain", th_final)),
         )
@@ -199,7 +197,11 @@ impl ChatInitiator {
         reply.encode_core(&mut core);
         transcript.add(&core);
         let th1 = transcript.current();
-        let keys = Confirmation::derive(ephemeral, &reply.key_share, &th1)?;
+        let our_key = *ephemeral.public();
+        let secret = ephemeral
+            .agree(&reply.key_share, CHAT_SALT)
+            .map_err(|_| ChatError::NonContributoryKeyShare)?;
+        let keys = Confirmation::derive(secret, &th1);
         parties
             .responder
             .1
@@ -218,16 +220,18 @@ impl ChatInitiator {
         let confirm = ChatConfirm { signature, mac }.to_bytes()?;
 
         let safety = parties.safety_number();
-        let (send, recv) = keys.into_chains(&transcript.current());
+        let (root, send, recv) = keys.into_ratchet_keys(&transcript.current());
+        let ratchet = DhRatchet::initiator(root, send, recv, our_key, reply.key_share);
         let Parties { responder, .. } = parties;
-        Ok((ChatSession::new(responder, safety, send, recv), confirm))
+        Ok((ChatSession::new(responder, safety, ratchet), confirm))
     }
 }
 
 /// The accepting side, prepared when the user accepts and waiting for the ChatHello.
 pub struct ChatResponder {
     parties: Parties,
-    ephemeral: EphemeralKeyPair,
+    /// The handshake key, kept as the first ratchet key.
+    ephemeral: RatchetKeyPair,
     random: [u8; 32],
 }
 
@@ -245,6 +249,8 @@ pub struct ResponderAwaitingConfirm {
     parties: Parties,
     keys: Confirmation,
     transcript: Transcript,
+    ratchet_key: RatchetKeyPair,
+    initiator_key: [u8; 32],
 }
 
 impl fmt::Debug for ResponderAwaitingConfirm {
@@ -269,7 +275,7 @@ impl ChatResponder {
                 initiator: (peer.0.clone(), peer.1),
                 responder: (me.0.clone(), me.1),
             },
-            ephemeral: EphemeralKeyPair::generate(rng),
+            ephemeral: RatchetKeyPair::generate(rng),
             random,
         }
     }
@@ -302,7 +308,11 @@ impl ChatResponder {
         reply.encode_core(&mut core);
         transcript.add(&core);
         let th1 = transcript.current();
-        let keys = Confirmation::derive(self.ephemeral, &hello.key_share, &th1)?;
+        let shared = self
+            .ephemeral
+            .agree(&hello.key_share)
+            .map_err(|_| ChatError::NonContributoryKeyShare)?;
+        let keys = Confirmation::derive(extract(CHAT_SALT, shared.as_slice()), &th1);
         reply.signature = identity.sign(&signed(RESPONDER_CONTEXT, &th1));
         transcript.add(&reply.signature);
         reply.mac = finished_mac(&keys.responder_finished, &transcript.current());
@@ -313,6 +323,8 @@ impl ChatResponder {
                 parties: self.parties,
                 keys,
                 transcript,
+                ratchet_key: self.ephemeral,
+                initiator_key: hello.key_share,
             },
             reply,
         ))
@@ -333,6 +345,8 @@ impl ResponderAwaitingConfirm {
             parties,
             keys,
             mut transcript,
+            ratchet_key,
+            initiator_key,
         } = self;
         parties
             .initiator
@@ -352,13 +366,16 @@ impl ResponderAwaitingConfirm {
         }
         transcript.add(&confirm.mac);
         let safety = parties.safety_number();
-        let (initiator_chain, responder_chain) = keys.into_chains(&transcript.current());
-        let Parties { initiator, .. } = parties;
-        Ok(ChatSession::new(
-            initiator,
-            safety,
+        let (root, initiator_chain, responder_chain) =
+            keys.into_ratchet_keys(&transcript.current());
+        let ratchet = DhRatchet::responder(
+            root,
             responder_chain,
             initiator_chain,
-        ))
+            ratchet_key,
+            initiator_key,
+        );
+        let Parties { initiator, .. } = parties;
+        Ok(ChatSession::new(initiator, safety, ratchet))
     }
 }

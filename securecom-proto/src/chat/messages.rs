@@ -49,24 +49,53 @@ pub struct ChatConfirm {
     pub mac: [u8; 32],
 }
 
-/// Bytes of a chat record before the ciphertext: type (1) and counter (8).
-const CHAT_RECORD_HEADER: usize = 9;
+/// Bytes of a chat record before the ciphertext: type (1), ratchet key (32), previous
+/// chain length (8) and counter (8). All of it is the AEAD's associated data.
+pub const CHAT_RECORD_HEADER_LEN: usize = 1 + 32 + 8 + 8;
 
 /// The shortest sealed part of a chat record: one padding block and the tag.
 pub const MIN_CHAT_SEALED_LEN: usize = super::CHAT_PADDING_BLOCK + crate::record::TAG_LEN;
 
 /// The longest sealed part of a chat record: what fits in one chat payload
-/// ([`MAX_CHAT_PAYLOAD`]) after the type and counter.
-pub const MAX_CHAT_SEALED_LEN: usize = MAX_CHAT_PAYLOAD - CHAT_RECORD_HEADER;
+/// ([`MAX_CHAT_PAYLOAD`]) after the header.
+pub const MAX_CHAT_SEALED_LEN: usize = MAX_CHAT_PAYLOAD - CHAT_RECORD_HEADER_LEN;
 
-/// An encrypted chat record: `counter (8) || ciphertext || tag (16)`; the plaintext is
-/// `kind (1) || length (2) || text || zeros`, padded to a multiple of
+/// The clear part of a chat record, authenticated as the AEAD's associated data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChatRecordHeader {
+    /// The sender's current ratchet public key (X25519). A key the receiver has not seen
+    /// yet starts a Diffie-Hellman ratchet step.
+    pub ratchet_key: [u8; 32],
+    /// How many records the sender sent under its previous ratchet key: with a new key,
+    /// the receiver checks that it had them all.
+    pub previous_chain_len: u64,
+    /// The record's number under this ratchet key, from 0.
+    pub counter: u64,
+}
+
+impl ChatRecordHeader {
+    /// The header's bytes, as sent and as authenticated.
+    pub fn to_array(&self) -> [u8; CHAT_RECORD_HEADER_LEN] {
+        let mut out = [0u8; CHAT_RECORD_HEADER_LEN];
+        let fields = core::iter::once(CHAT_RECORD)
+            .chain(self.ratchet_key)
+            .chain(self.previous_chain_len.to_be_bytes())
+            .chain(self.counter.to_be_bytes());
+        for (d, s) in out.iter_mut().zip(fields) {
+            *d = s;
+        }
+        out
+    }
+}
+
+/// An encrypted chat record: the [`ChatRecordHeader`], then `ciphertext || tag (16)`; the
+/// plaintext is `kind (1) || length (2) || text || zeros`, padded to a multiple of
 /// [`super::CHAT_PADDING_BLOCK`] bytes. The sealed part is
 /// [`MIN_CHAT_SEALED_LEN`]`..=`[`MAX_CHAT_SEALED_LEN`] bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChatRecord {
-    /// The sender's message counter, from 0.
-    pub counter: u64,
+    /// The clear header.
+    pub header: ChatRecordHeader,
     /// AES-256-GCM ciphertext and tag.
     pub sealed: Vec<u8>,
 }
@@ -158,14 +187,17 @@ impl Codec for ChatRecord {
             MIN_CHAT_SEALED_LEN,
             MAX_CHAT_SEALED_LEN,
         )?;
-        out.push(CHAT_RECORD);
-        out.extend_from_slice(&self.counter.to_be_bytes());
+        out.extend_from_slice(&self.header.to_array());
         out.extend_from_slice(&self.sealed);
         Ok(())
     }
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         expect(r, CHAT_RECORD)?;
-        let counter = r.u64()?;
+        let header = ChatRecordHeader {
+            ratchet_key: r.take_array()?,
+            previous_chain_len: r.u64()?,
+            counter: r.u64()?,
+        };
         let sealed = r.rest();
         if sealed.len() < MIN_CHAT_SEALED_LEN {
             return Err(DecodeError::Truncated {
@@ -181,7 +213,7 @@ impl Codec for ChatRecord {
             });
         }
         let sealed = r.take(sealed.len())?.to_vec();
-        Ok(ChatRecord { counter, sealed })
+        Ok(ChatRecord { header, sealed })
     }
 }
 
@@ -190,6 +222,23 @@ mod tests {
     use super::*;
     use alloc::vec;
     use core::fmt::Debug;
+
+    fn header(counter: u64) -> ChatRecordHeader {
+        ChatRecordHeader {
+            ratchet_key: [7; 32],
+            previous_chain_len: u64::MAX - 1,
+            counter,
+        }
+    }
+
+    #[test]
+    fn the_header_is_laid_out_in_field_order() {
+        let bytes = header(0x0102).to_array();
+        assert_eq!(bytes[0], CHAT_RECORD);
+        assert_eq!(bytes[1..33], [7; 32]);
+        assert_eq!(bytes[33..41], (u64::MAX - 1).to_be_bytes());
+        assert_eq!(bytes[41..49], 0x0102u64.to_be_bytes());
+    }
 
     fn round_trip<T: Codec + PartialEq + Debug>(value: T) {
         let bytes = value.to_bytes().unwrap();
@@ -215,13 +264,13 @@ mod tests {
         });
         for len in [MIN_CHAT_SEALED_LEN, MAX_CHAT_SEALED_LEN] {
             round_trip(ChatRecord {
-                counter: u64::MAX,
+                header: header(u64::MAX),
                 sealed: vec![9; len],
             });
         }
         // The longest record is exactly the longest chat payload.
         let longest = ChatRecord {
-            counter: 0,
+            header: header(0),
             sealed: vec![0; MAX_CHAT_SEALED_LEN],
         };
         assert_eq!(longest.to_bytes().unwrap().len(), MAX_CHAT_PAYLOAD);
@@ -230,7 +279,7 @@ mod tests {
     #[test]
     fn a_record_the_decoder_would_reject_is_refused() {
         let record = |len| ChatRecord {
-            counter: 1,
+            header: header(1),
             sealed: vec![0; len],
         };
         let refused = |len| {
@@ -248,8 +297,7 @@ mod tests {
 
     #[test]
     fn a_record_longer_than_a_chat_payload_is_rejected() {
-        let mut bytes = vec![CHAT_RECORD];
-        bytes.extend_from_slice(&[0; 8]);
+        let mut bytes = header(0).to_array().to_vec();
         bytes.resize(bytes.len() + MAX_CHAT_SEALED_LEN + 1, 0);
         assert_eq!(
             ChatRecord::decode(&bytes),

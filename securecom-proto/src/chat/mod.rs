@@ -12,10 +12,13 @@
 //! ```
 //!
 //! The transcript starts with both usernames and both identity keys, so each signature binds
-//! who is talking to whom and both ephemeral keys. Messages then use a symmetric ratchet: every
-//! message has its own AES-256-GCM key, derived from a chain key that moves forward and
-//! forgets the past (see `ratchet.rs`). A message counter in each record makes drops, reordering,
-//! replays and reflections fail; a close record makes truncation visible.
+//! who is talking to whom and both ephemeral keys. Messages then use the Double Ratchet
+//! (without header encryption or skipped keys): every message has its own AES-256-GCM key
+//! from a chain that moves forward and forgets the past, and each change of speaker starts
+//! new chains from a fresh X25519 exchange, so a stolen state stops working after one
+//! round trip (see `dh_ratchet.rs` and `ratchet.rs`). The ratchet key, the previous chain's
+//! length and the counter in each record make drops, reordering, replays and reflections
+//! fail; a close record makes truncation visible.
 //!
 //! The relay could still hand out wrong public keys. [`SafetyNumber`] lets the two users
 //! compare, out of band, a number computed from both identity keys, and [`KnownKeys`]
@@ -23,6 +26,7 @@
 //! first use, after proof), marks the keys whose safety number the user verified, and
 //! reports a change.
 
+mod dh_ratchet;
 mod error;
 mod handshake;
 mod known_keys;
@@ -41,7 +45,7 @@ pub use safety::SafetyNumber;
 pub use session::{ChatSession, OpenedChat};
 
 /// The chat protocol version, in the ChatHello and the transcript.
-pub const CHAT_VERSION: u16 = 1;
+pub const CHAT_VERSION: u16 = 2;
 
 /// The longest chat message text, in bytes (UTF-8).
 pub const MAX_TEXT_LEN: usize = 4096;
@@ -51,5 +55,9 @@ pub const MAX_TEXT_LEN: usize = 4096;
 /// "y" and a 61-byte sentence look the same on the wire.
 pub const CHAT_PADDING_BLOCK: usize = 64;
 
+#[cfg(test)]
+mod compromise_tests;
+#[cfg(test)]
+mod ratchet_proptests;
 #[cfg(test)]
 mod tests;

@@ -1,16 +1,18 @@
-//! An established end-to-end chat: ratcheted AES-256-GCM records.
+//! An established end-to-end chat: AES-256-GCM records under the Double Ratchet's keys
+//! (see `dh_ratchet.rs` for which key, `ratchet.rs` for how keys are derived).
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
 use aes_gcm::{AeadInOut, Aes256Gcm, KeyInit};
+use rand_core::CryptoRng;
 
-use super::messages::{CHAT_RECORD, ChatRecord};
-use super::ratchet::Chain;
+use super::dh_ratchet::{DhRatchet, Pending};
+use super::messages::{ChatRecord, ChatRecordHeader};
 use super::{CHAT_PADDING_BLOCK, ChatError, MAX_TEXT_LEN, SafetyNumber};
 use crate::codec::Codec;
-use crate::crypto::Secret;
+use crate::crypto::{RatchetKeyPair, Secret};
 use crate::identity::{PublicKey, Username};
 use crate::record::TAG_LEN;
 
@@ -63,21 +65,27 @@ pub enum OpenedChat {
 }
 
 /// An end-to-end chat with one peer. Every error is fatal: drop the session.
+///
+/// Texts are sealed under the Double Ratchet: the first text after receiving makes a
+/// fresh X25519 ratchet key, so a stolen state stops opening the chat once each side has
+/// sent after receiving (post-compromise security), and every message key is forgotten
+/// once used (forward secrecy).
+#[cfg_attr(test, derive(Clone))]
 pub struct ChatSession {
     peer: (Username, PublicKey),
     safety: SafetyNumber,
-    send: Chain,
-    recv: Chain,
+    ratchet: DhRatchet,
     peer_closed: bool,
     we_closed: bool,
 }
 
 impl fmt::Debug for ChatSession {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (sent, received) = self.ratchet.counters();
         f.debug_struct("ChatSession")
             .field("peer", &self.peer.0)
-            .field("sent", &self.send.counter())
-            .field("received", &self.recv.counter())
+            .field("sent", &sent)
+            .field("received", &received)
             .finish_non_exhaustive()
     }
 }
@@ -90,11 +98,6 @@ fn nonce(counter: u64) -> [u8; 12] {
     n
 }
 
-fn aad(counter: u64) -> [u8; 9] {
-    let c = counter.to_be_bytes();
-    [CHAT_RECORD, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]
-}
-
 fn cipher(key: &Secret) -> Aes256Gcm {
     Aes256Gcm::new(key.as_bytes().into())
 }
@@ -103,14 +106,12 @@ impl ChatSession {
     pub(crate) fn new(
         peer: (Username, PublicKey),
         safety: SafetyNumber,
-        send: Chain,
-        recv: Chain,
+        ratchet: DhRatchet,
     ) -> Self {
         ChatSession {
             peer,
             safety,
-            send,
-            recv,
+            ratchet,
             peer_closed: false,
             we_closed: false,
         }
@@ -136,52 +137,55 @@ impl ChatSession {
         self.peer_closed
     }
 
-    /// Encrypts a text message; returns the chat data to send.
-    pub fn seal_text(&mut self, text: &str) -> Result<Vec<u8>, ChatError> {
+    /// Encrypts a text message; returns the chat data to send. The first text after
+    /// receiving draws a fresh ratchet key from `rng`.
+    pub fn seal_text<R: CryptoRng + ?Sized>(
+        &mut self,
+        text: &str,
+        rng: &mut R,
+    ) -> Result<Vec<u8>, ChatError> {
         if text.len() > MAX_TEXT_LEN {
             return Err(ChatError::InvalidText);
         }
-        self.seal(KIND_TEXT, text.as_bytes())
+        let fresh = self
+            .ratchet
+            .step_due()
+            .then(|| RatchetKeyPair::generate(rng));
+        self.seal(KIND_TEXT, text.as_bytes(), fresh)
     }
 
-    /// Encrypts the close record; nothing can be sent afterwards.
+    /// Encrypts the close record; nothing can be sent afterwards. The close never steps
+    /// the ratchet: nothing follows it for a new key to protect.
     pub fn seal_close(&mut self) -> Result<Vec<u8>, ChatError> {
-        let out = self.seal(KIND_CLOSE, &[])?;
+        let out = self.seal(KIND_CLOSE, &[], None)?;
         self.we_closed = true;
         Ok(out)
     }
 
-    fn seal(&mut self, kind: u8, body: &[u8]) -> Result<Vec<u8>, ChatError> {
+    fn seal(
+        &mut self,
+        kind: u8,
+        body: &[u8],
+        fresh: Option<RatchetKeyPair>,
+    ) -> Result<Vec<u8>, ChatError> {
         if self.we_closed {
             return Err(ChatError::Closed);
         }
         let plaintext = pad(kind, body).ok_or(ChatError::InvalidText)?;
-        self.seal_plaintext(plaintext)
+        self.seal_plaintext(plaintext, fresh)
     }
 
     /// Encrypts a whole plaintext (already padded) under the next message key and encodes
     /// the record; the ratchet moves only once the record is encoded.
-    fn seal_plaintext(&mut self, plaintext: Vec<u8>) -> Result<Vec<u8>, ChatError> {
-        let (record, next) = self.encrypt(plaintext)?;
-        let record = record.to_bytes()?;
-        self.send.advance(next)?;
+    fn seal_plaintext(
+        &mut self,
+        plaintext: Vec<u8>,
+        fresh: Option<RatchetKeyPair>,
+    ) -> Result<Vec<u8>, ChatError> {
+        let pending = self.ratchet.prepare_send(fresh)?;
+        let record = encrypt(&pending, plaintext)?.to_bytes()?;
+        self.ratchet.commit_send(pending)?;
         Ok(record)
-    }
-
-    /// The record for `plaintext` under the next message key, and the chain after it;
-    /// nothing changes.
-    fn encrypt(&self, mut sealed: Vec<u8>) -> Result<(ChatRecord, Secret), ChatError> {
-        let counter = self.send.counter();
-        let (message_key, next) = self.send.peek();
-        let tag = cipher(&message_key)
-            .encrypt_inout_detached(
-                &nonce(counter).into(),
-                &aad(counter),
-                sealed.as_mut_slice().into(),
-            )
-            .map_err(|_| ChatError::InvalidText)?;
-        sealed.extend_from_slice(&tag);
-        Ok((ChatRecord { counter, sealed }, next))
     }
 
     /// Seals an arbitrary plaintext, bypassing the padding and the encoder's bounds: a
@@ -191,12 +195,39 @@ impl ChatSession {
         &mut self,
         plaintext: &[u8],
     ) -> Result<Vec<u8>, ChatError> {
-        let (record, next) = self.encrypt(plaintext.to_vec())?;
-        self.send.advance(next)?;
-        let mut out = alloc::vec![CHAT_RECORD];
-        out.extend_from_slice(&record.counter.to_be_bytes());
+        let pending = self.ratchet.prepare_send(None)?;
+        let record = encrypt(&pending, plaintext.to_vec())?;
+        self.ratchet.commit_send(pending)?;
+        let mut out = record.header.to_array().to_vec();
         out.extend_from_slice(&record.sealed);
         Ok(out)
+    }
+
+    /// A copy of the whole state, as a thief who reads the device's memory would have it
+    /// (tests of forward and post-compromise security).
+    #[cfg(test)]
+    pub(crate) fn snapshot(&self) -> ChatSession {
+        self.clone()
+    }
+
+    /// Opens a record this side sent, with this state's sending chain: what a thief holding
+    /// a copy of the state can read of the victim's own messages.
+    #[cfg(test)]
+    pub(crate) fn open_sent_for_testing(&mut self, msg: &[u8]) -> Result<String, ChatError> {
+        let record = ChatRecord::decode(msg)?;
+        let pending = self.ratchet.prepare_own(&record.header)?;
+        let mut sealed = record.sealed;
+        let plaintext = decrypt(&pending.message_key, &record.header, &mut sealed)?;
+        let (_, body) = unpad(plaintext)?;
+        let text = String::from(core::str::from_utf8(body).map_err(|_| ChatError::InvalidText)?);
+        self.ratchet.commit_send(pending)?;
+        Ok(text)
+    }
+
+    /// The ratchet state, for tests that try every key a stolen state gives.
+    #[cfg(test)]
+    pub(crate) fn ratchet(&self) -> &DhRatchet {
+        &self.ratchet
     }
 
     /// Authenticates and decrypts one chat record from the peer. Nothing changes unless it
@@ -206,27 +237,10 @@ impl ChatSession {
             return Err(ChatError::Closed);
         }
         let record = ChatRecord::decode(msg)?;
-        let expected = self.recv.counter();
-        if record.counter != expected {
-            return Err(ChatError::OutOfSequence {
-                expected,
-                got: record.counter,
-            });
-        }
-        let (message_key, next) = self.recv.peek();
+        let pending = self.ratchet.prepare_receive(&record.header)?;
         // Zeroized when dropped, on every path: it holds the plaintext once decrypted.
         let mut sealed = zeroize::Zeroizing::new(record.sealed);
-        let split = sealed.len().saturating_sub(TAG_LEN);
-        let (plaintext, tag) = sealed.split_at_mut(split);
-        let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| ChatError::BadRecord)?;
-        cipher(&message_key)
-            .decrypt_inout_detached(
-                &nonce(record.counter).into(),
-                &aad(record.counter),
-                plaintext.into(),
-                (&tag).into(),
-            )
-            .map_err(|_| ChatError::BadRecord)?;
+        let plaintext = decrypt(&pending.message_key, &record.header, &mut sealed)?;
         // Authentic: now the ratchet may move (and the used key is dropped).
         let (kind, body) = unpad(plaintext)?;
         let opened = match kind {
@@ -240,10 +254,44 @@ impl ChatSession {
             KIND_CLOSE if body.is_empty() => OpenedChat::Closed,
             other => return Err(ChatError::UnexpectedMessage(other)),
         };
-        self.recv.advance(next)?;
+        self.ratchet.commit_receive(pending)?;
         if opened == OpenedChat::Closed {
             self.peer_closed = true;
         }
         Ok(opened)
     }
+}
+
+/// The record for `plaintext` under `pending`'s key and header.
+fn encrypt(pending: &Pending, mut sealed: Vec<u8>) -> Result<ChatRecord, ChatError> {
+    let header = pending.header;
+    let tag = cipher(&pending.message_key)
+        .encrypt_inout_detached(
+            &nonce(header.counter).into(),
+            &header.to_array(),
+            sealed.as_mut_slice().into(),
+        )
+        .map_err(|_| ChatError::InvalidText)?;
+    sealed.extend_from_slice(&tag);
+    Ok(ChatRecord { header, sealed })
+}
+
+/// Authenticates and decrypts `sealed` in place; returns the plaintext part.
+pub(crate) fn decrypt<'a>(
+    message_key: &Secret,
+    header: &ChatRecordHeader,
+    sealed: &'a mut [u8],
+) -> Result<&'a [u8], ChatError> {
+    let split = sealed.len().saturating_sub(TAG_LEN);
+    let (plaintext, tag) = sealed.split_at_mut(split);
+    let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| ChatError::BadRecord)?;
+    cipher(message_key)
+        .decrypt_inout_detached(
+            &nonce(header.counter).into(),
+            &header.to_array(),
+            plaintext.into(),
+            (&tag).into(),
+        )
+        .map_err(|_| ChatError::BadRecord)?;
+    Ok(plaintext)
 }

@@ -413,8 +413,14 @@ impl ChatClient {
         Ok(())
     }
 
-    /// Sends a text message to the chat peer, encrypted end to end.
-    pub fn send_text(&mut self, now: Instant, text: &str) -> Result<(), ClientError> {
+    /// Sends a text message to the chat peer, encrypted end to end. The first text after
+    /// the peer spoke draws a fresh ratchet key from `rng` (post-compromise security).
+    pub fn send_text<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: Instant,
+        text: &str,
+        rng: &mut R,
+    ) -> Result<(), ClientError> {
         if let Some(ended) = &self.ended {
             return Err(ended.clone());
         }
@@ -431,7 +437,7 @@ impl ChatClient {
         let State::Chatting(chat) = &mut self.state else {
             return Err(Misuse::InvalidState("not in a chat").into());
         };
-        let sealed = chat.seal_text(text)?;
+        let sealed = chat.seal_text(text, rng)?;
         self.chat_data(now, sealed)
     }
 

@@ -3,9 +3,11 @@
 //! and the ephemeral X25519 exchange.
 
 mod ephemeral;
+mod ratchet_key;
 mod secret;
 mod transcript;
 
 pub(crate) use ephemeral::{EPHEMERAL_KEY_LEN, EphemeralKeyPair};
+pub(crate) use ratchet_key::RatchetKeyPair;
 pub(crate) use secret::{HASH_LEN, Secret, expand_label, extract};
 pub(crate) use transcript::{Transcript, TranscriptHash, finished_mac, verify_finished};

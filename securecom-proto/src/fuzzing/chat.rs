@@ -77,7 +77,9 @@ pub fn chat(data: &[u8]) {
         Ok(bob) => bob,
         Err(_) => {
             // Alice thinks the chat is up: garbage to her must not open as text.
-            let mut garbage = alice.seal_text("x").unwrap_or_default();
+            let mut garbage = alice
+                .seal_text("x", &mut TestRng::new(13))
+                .unwrap_or_default();
             mutate(&mut garbage, &mut input);
             if let Ok(OpenedChat::Text(t)) = alice.open(&garbage) {
                 panic!("alice opened a record nobody sealed for her: {t:?}");
@@ -90,6 +92,7 @@ pub fn chat(data: &[u8]) {
     let mut pending: [VecDeque<String>; 2] = [VecDeque::new(), VecDeque::new()];
     let mut held: [Option<Vec<u8>>; 2] = [None, None];
     let mut n = 0u32;
+    let mut rng = TestRng::new(14);
     for _ in 0..32 {
         if input.is_empty() {
             break;
@@ -104,7 +107,7 @@ pub fn chat(data: &[u8]) {
         let (mut record, sealed_text) = if op & 0x40 != 0 {
             (sender.seal_close().unwrap_or_default(), None)
         } else {
-            match sender.seal_text(&text) {
+            match sender.seal_text(&text, &mut rng) {
                 Ok(r) => (r, Some(text)),
                 Err(_) => continue,
             }
@@ -160,7 +163,7 @@ pub fn chat(data: &[u8]) {
 }
 
 fn check_fresh(from: &mut ChatSession, to: &mut ChatSession, text: &str) {
-    if let Ok(record) = from.seal_text(text)
+    if let Ok(record) = from.seal_text(text, &mut TestRng::new(15))
         && let Ok(opened) = to.open(&record)
     {
         assert_eq!(opened, OpenedChat::Text(String::from(text)), "keys differ");

@@ -7,9 +7,10 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::*;
-use crate::chat::messages::CHAT_RECORD;
+use crate::chat::messages::{CHAT_RECORD, CHAT_RECORD_HEADER_LEN};
 use crate::client::ChatEndReason;
 use crate::identity::{Identity, PublicKey};
+use crate::testkit::TestRng;
 use crate::testkit::adversary::Adversary;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -21,6 +22,8 @@ enum Attack {
     Reflect,
     Inject,
     ReplayOld,
+    /// Replaces the record's ratchet key with another valid X25519 key.
+    ChangeRatchetKey,
 }
 
 /// Attacks the `nth` chat record (counting records only, not handshake messages).
@@ -72,8 +75,8 @@ impl Adversary for Tamper {
             Attack::Reflect => vec![(from.clone(), payload)],
             Attack::Inject => {
                 let mut forged = payload.clone();
-                // Same counter, new ciphertext: what a relay without the keys can do.
-                for b in forged.iter_mut().skip(9) {
+                // Same header, new ciphertext: what a relay without the keys can do.
+                for b in forged.iter_mut().skip(CHAT_RECORD_HEADER_LEN) {
                     *b = b.wrapping_mul(31).wrapping_add(7);
                 }
                 vec![(to.clone(), forged), (to.clone(), payload)]
@@ -81,6 +84,14 @@ impl Adversary for Tamper {
             Attack::ReplayOld => {
                 let old = self.first.clone().unwrap_or_default();
                 vec![(to.clone(), old)]
+            }
+            Attack::ChangeRatchetKey => {
+                let mut p = payload;
+                let stranger = crate::crypto::RatchetKeyPair::generate(&mut TestRng::new(77));
+                if let Some(key) = p.get_mut(1..33) {
+                    key.copy_from_slice(stranger.public());
+                }
+                deliver(p)
             }
         }
     }
@@ -113,60 +124,89 @@ fn security_failure(events: &[ClientEvent]) -> bool {
     })
 }
 
+/// Who speaks, in order: alice, then bob (both make ratchet keys), then alice four times.
+/// Record 2 is alice's second ratchet step, record 3 a record under the same key.
+const SPEAKERS: [&str; 6] = ["alice", "bob", "alice", "alice", "alice", "alice"];
+
 #[test]
 fn malicious_relay_tampering_is_always_detected() {
-    for attack in [
-        Attack::FlipBit,
-        Attack::Drop,
-        Attack::Duplicate,
-        Attack::Reorder,
-        Attack::Reflect,
-        Attack::Inject,
-        Attack::ReplayOld,
-    ] {
-        let mut sim = World::with_users(&["alice", "bob"]);
-        sim.relay.interfere(Tamper {
-            attack,
-            nth: 2,
-            seen: 0,
-            held: None,
-            first: None,
-        });
-        sim.chat("alice", "bob");
-        let sent: Vec<String> = (0..5).map(|i| alloc::format!("message {i}")).collect();
-        for text in &sent {
-            if sim.client("alice").status() == crate::client::ChatStatus::Chatting(name("bob")) {
-                sim.say("alice", text);
-            }
+    for nth in [2, 3] {
+        for attack in [
+            Attack::FlipBit,
+            Attack::Drop,
+            Attack::Duplicate,
+            Attack::Reorder,
+            Attack::Reflect,
+            Attack::Inject,
+            Attack::ReplayOld,
+            Attack::ChangeRatchetKey,
+        ] {
+            tampering_is_detected(attack, nth);
         }
-        let (ea, eb) = (sim.events("alice"), sim.events("bob"));
-        // Whatever Bob was shown is exactly the start of what Alice sent, in order.
-        let shown: Vec<String> = World::messages(&eb).into_iter().map(|(_, t)| t).collect();
-        assert!(
-            sent.starts_with(&shown),
-            "{attack:?}: bob was shown {shown:?}"
-        );
-        assert!(shown.len() < sent.len(), "{attack:?}: went unnoticed");
-        assert!(
-            World::messages(&ea).is_empty(),
-            "{attack:?}: alice shown {ea:?}"
-        );
-        assert!(
-            security_failure(&ea) || security_failure(&eb),
-            "{attack:?}: no security failure reported: alice {ea:?} bob {eb:?}"
-        );
-        // The relay stops; a fresh chat between the same users works.
-        sim.relay.stop_interfering();
-        sim.pump();
-        assert_eq!(sim.relay.chat_peer(&name("alice")), None, "{attack:?}");
-        sim.chat("alice", "bob");
-        sim.say("bob", "again");
-        assert_eq!(
-            World::messages(&sim.events("alice")),
-            [("bob".into(), "again".into())],
-            "{attack:?}"
-        );
     }
+}
+
+fn tampering_is_detected(attack: Attack, nth: usize) {
+    let what = alloc::format!("{attack:?} on record {nth}");
+    let mut sim = World::with_users(&["alice", "bob"]);
+    sim.relay.interfere(Tamper {
+        attack,
+        nth,
+        seen: 0,
+        held: None,
+        first: None,
+    });
+    sim.chat("alice", "bob");
+    // What each side means to say (0: alice, 1: bob); a side stops once its chat ended.
+    let mut sent: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    for (i, speaker) in SPEAKERS.iter().enumerate() {
+        let (me, peer) = if *speaker == "alice" {
+            (0, "bob")
+        } else {
+            (1, "alice")
+        };
+        let text = alloc::format!("message {i}");
+        if sim.client(speaker).status() == crate::client::ChatStatus::Chatting(name(peer)) {
+            sim.say(speaker, &text);
+        }
+        sent[me].push(text);
+    }
+    let (ea, eb) = (sim.events("alice"), sim.events("bob"));
+    // Whatever each side was shown is exactly the start of what the other sent, in order.
+    let shown = |events: &[ClientEvent]| -> Vec<String> {
+        World::messages(events)
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect()
+    };
+    let (to_bob, to_alice) = (shown(&eb), shown(&ea));
+    assert!(
+        sent[0].starts_with(&to_bob),
+        "{what}: bob was shown {to_bob:?}"
+    );
+    assert!(
+        sent[1].starts_with(&to_alice),
+        "{what}: alice was shown {to_alice:?}"
+    );
+    assert!(
+        to_bob.len() < sent[0].len(),
+        "{what}: went unnoticed: alice {ea:?} bob {eb:?}"
+    );
+    assert!(
+        security_failure(&ea) || security_failure(&eb),
+        "{what}: no security failure reported: alice {ea:?} bob {eb:?}"
+    );
+    // The relay stops; a fresh chat between the same users works.
+    sim.relay.stop_interfering();
+    sim.pump();
+    assert_eq!(sim.relay.chat_peer(&name("alice")), None, "{what}");
+    sim.chat("alice", "bob");
+    sim.say("bob", "again");
+    assert_eq!(
+        World::messages(&sim.events("alice")),
+        [("bob".into(), "again".into())],
+        "{what}"
+    );
 }
 
 #[test]

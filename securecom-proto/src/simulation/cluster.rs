@@ -365,7 +365,7 @@ impl Cluster {
 
     /// `from` sends `text` in its chat.
     fn say(&mut self, from: &str, text: &str) {
-        self.act(from, |c, now, _| c.send_text(now, text))
+        self.act(from, |c, now, rng| c.send_text(now, text, rng))
             .expect("send");
     }
 
@@ -933,7 +933,7 @@ fn a_second_login_on_another_node_is_refused_by_default() {
     // The first session, and its chat, are untouched.
     let first = c.peers.iter().position(|p| p.user == "alice").unwrap();
     assert!(c.is_online(first));
-    c.act_on(first, |cl, now, _| cl.send_text(now, "still me"))
+    c.act_on(first, |cl, now, rng| cl.send_text(now, "still me", rng))
         .unwrap();
     assert_eq!(
         World::messages(&c.events("bob")),
@@ -1903,7 +1903,7 @@ fn run(c: &mut Cluster, ledger: &mut Ledger, op: Op, counter: &mut u32) {
                 Op::Accept(_) => cl.accept(now, rng),
                 Op::Deny(_) => cl.deny(now),
                 Op::Withdraw(_) => cl.withdraw_request(now),
-                Op::Say(_) => cl.send_text(now, &text),
+                Op::Say(_) => cl.send_text(now, &text, rng),
                 Op::Leave(_) => cl.leave_chat(now),
                 Op::Exit(_) => cl.exit(now),
                 _ => Ok(()),

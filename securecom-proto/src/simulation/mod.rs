@@ -96,7 +96,9 @@ impl World {
         f: impl FnOnce(&mut ChatClient, Instant, &mut TestRng) -> Result<(), ClientError>,
     ) -> Result<(), ClientError> {
         let now = self.now;
-        let mut rng = TestRng::new(self.now.as_duration().as_nanos() as u64 ^ 0x5eed);
+        // Distinct for every command, as real randomness is: two ratchet keys drawn at the
+        // same instant must differ.
+        let mut rng = self.next_rng();
         let r = f(self.client(user), now, &mut rng);
         self.pump();
         r
@@ -148,7 +150,7 @@ impl World {
     /// Sends `text` from `from`, and delivers it.
     pub(crate) fn say(&mut self, from: &str, text: &str) {
         let t = String::from(text);
-        self.act(from, move |c, now, _| c.send_text(now, &t))
+        self.act(from, move |c, now, rng| c.send_text(now, &t, rng))
             .unwrap();
     }
 

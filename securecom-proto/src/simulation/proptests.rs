@@ -92,7 +92,7 @@ proptest! {
                         Op::Accept(_) => c.accept(now, rng),
                         Op::Deny(_) => c.deny(now),
                         Op::Withdraw(_) => c.withdraw_request(now),
-                        Op::Say(_) => c.send_text(now, &t),
+                        Op::Say(_) => c.send_text(now, &t, rng),
                         Op::Leave(_) => c.leave_chat(now),
                         Op::Exit(_) => c.exit(now),
                         _ => Ok(()),

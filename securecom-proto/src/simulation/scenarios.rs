@@ -285,7 +285,7 @@ fn typed_errors_for_bad_requests() {
         ClientEvent::PublicKey { .. }
     )));
     assert_eq!(
-        sim.act("alice", |c, now, _| c.send_text(now, "x")),
+        sim.act("alice", |c, now, rng| c.send_text(now, "x", rng)),
         Err(ClientError::Misuse(crate::client::Misuse::InvalidState(
             "not in a chat"
         )))

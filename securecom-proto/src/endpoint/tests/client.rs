@@ -183,19 +183,19 @@ fn errors_name_who_is_at_fault() {
     let now = net.now;
     let chat = net.peer("alice").endpoint.chat().unwrap();
     assert_eq!(
-        chat.send_text(now, ""),
+        chat.send_text(now, "", &mut crate::testkit::TestRng::new(1)),
         Err(ClientError::Misuse(Misuse::EmptyText))
     );
     let long = "x".repeat(crate::chat::MAX_TEXT_LEN + 1);
     assert_eq!(
-        chat.send_text(now, &long),
+        chat.send_text(now, &long, &mut crate::testkit::TestRng::new(1)),
         Err(ClientError::Misuse(Misuse::TextTooLong {
             len: crate::chat::MAX_TEXT_LEN + 1,
             max: crate::chat::MAX_TEXT_LEN,
         }))
     );
     assert_eq!(
-        chat.send_text(now, "hello"),
+        chat.send_text(now, "hello", &mut crate::testkit::TestRng::new(1)),
         Err(ClientError::Misuse(Misuse::InvalidState("not in a chat")))
     );
     // A second login replaces alice's session: the server ended it, and said why.

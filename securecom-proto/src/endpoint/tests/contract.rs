@@ -84,7 +84,7 @@ fn run(ops: &[Op]) {
                         }
                         Op::Accept(_) => client.accept(now, &mut rng),
                         Op::Deny(_) => client.deny(now),
-                        Op::Send(_, n) => client.send_text(now, &"m".repeat(n)),
+                        Op::Send(_, n) => client.send_text(now, &"m".repeat(n), &mut rng),
                         Op::Leave(_) => client.leave_chat(now),
                         Op::List(_) => client.list_users(now),
                         Op::Exit(_) => client.exit(now),

@@ -63,7 +63,7 @@ fn send(net: &mut Net, from: &str, text: &str) {
         .endpoint
         .chat()
         .unwrap()
-        .send_text(now, text)
+        .send_text(now, text, &mut crate::testkit::TestRng::new(7))
         .unwrap();
     net.drive();
 }

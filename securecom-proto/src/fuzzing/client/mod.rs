@@ -108,7 +108,7 @@ pub fn client_messages_shown(data: &[u8]) -> usize {
             6 => {
                 h.texts += 1;
                 let text = format!("alice {}", h.texts);
-                if h.client.send_text(now, &text).is_ok() {
+                if h.client.send_text(now, &text, &mut rng).is_ok() {
                     h.alice_sent.push(text);
                 }
             }
@@ -190,7 +190,7 @@ pub fn client_messages_shown(data: &[u8]) -> usize {
                     h.texts += 1;
                     let text = format!("bob {}", h.texts);
                     let sealed = if op & 0x80 == 0 {
-                        let r = session.seal_text(&text);
+                        let r = session.seal_text(&text, &mut h.rng);
                         if r.is_ok() {
                             h.bob_sent.push(text);
                         }

@@ -291,7 +291,7 @@ impl Harness {
                     ChatStatus::Chatting(peer) => Some(peer),
                     _ => None,
                 };
-                let r = c.send_text(now, &text);
+                let r = c.send_text(now, &text, &mut rng);
                 if let (Ok(()), Some(peer)) = (&r, peer) {
                     self.sent.entry((sender, peer)).or_default().push(text);
                 }

@@ -135,7 +135,7 @@ fn step(w: &mut World, texts: &mut Texts, rng: &mut TestRng, op: u8, input: &mut
             texts.count += 1;
             let text = format!("{} {}", f.user(i).name.as_str(), texts.count);
             if let Some(c) = w.peers.get_mut(i).and_then(|p| p.client())
-                && c.send_text(now, &text).is_ok()
+                && c.send_text(now, &text, rng).is_ok()
                 && let Some(sent) = texts.sent.get_mut(i)
             {
                 sent.push(text);
@@ -270,7 +270,7 @@ fn final_chat(mut w: World) -> bool {
         return false;
     }
     if let Some(c) = w.peers.get_mut(0).and_then(|p| p.client())
-        && c.send_text(now, "final").is_ok()
+        && c.send_text(now, "final", &mut rng).is_ok()
         && let Some(sent) = texts.sent.first_mut()
     {
         sent.push(String::from("final"));

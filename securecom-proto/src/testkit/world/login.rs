@@ -64,8 +64,9 @@ impl World {
         Ok(self.push(Peer::new(None, conn, End::Raw)))
     }
 
-    /// The randomness of the next connection (its relay side and its client).
-    fn next_rng(&mut self) -> TestRng {
+    /// Fresh, distinct randomness: for the next connection (its relay side and its
+    /// client), or a client's next command.
+    pub(crate) fn next_rng(&mut self) -> TestRng {
         self.next_seed += 1;
         TestRng::new(self.next_seed)
     }
@@ -125,7 +126,9 @@ impl World {
             self.relay.consume_output(conn, back.len());
             match hs.handle_input(now, &back) {
                 Ok(ClientProgress::Continue(next)) => hs = next,
-                Ok(ClientProgress::Established { session, consumed }) => {
+                Ok(ClientProgress::Established {
+                    session, consumed, ..
+                }) => {
                     return Ok(Login {
                         conn,
                         name: config.username().clone(),

@@ -1,0 +1,60 @@
+//! The X25519 key pair of the chat's Diffie-Hellman ratchet.
+//!
+//! Unlike [`EphemeralKeyPair`](super::EphemeralKeyPair), which is consumed by its one
+//! agreement, a ratchet key is used for several: the sender's step when it is made, and the
+//! receiver's step against every new key the peer sends before we replace ours. It is
+//! zeroized when dropped, that is as soon as the ratchet replaces it.
+
+use rand_core::CryptoRng;
+use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::Zeroizing;
+
+use super::ephemeral::{EPHEMERAL_KEY_LEN, KeyExchangeError};
+
+/// An X25519 secret and its public key.
+#[cfg_attr(test, derive(Clone))]
+pub(crate) struct RatchetKeyPair {
+    secret: StaticSecret,
+    public: [u8; EPHEMERAL_KEY_LEN],
+}
+
+impl RatchetKeyPair {
+    pub(crate) fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        let secret = StaticSecret::random_from_rng(rng);
+        let public = PublicKey::from(&secret).to_bytes();
+        RatchetKeyPair { secret, public }
+    }
+
+    pub(crate) fn public(&self) -> &[u8; EPHEMERAL_KEY_LEN] {
+        &self.public
+    }
+
+    /// The raw shared secret with `peer`, refused if `peer` is of small order (the result
+    /// would not depend on our secret).
+    pub(crate) fn agree(
+        &self,
+        peer: &[u8; EPHEMERAL_KEY_LEN],
+    ) -> Result<Zeroizing<[u8; 32]>, KeyExchangeError> {
+        let shared = self.secret.diffie_hellman(&PublicKey::from(*peer));
+        if !shared.was_contributory() {
+            return Err(KeyExchangeError::NonContributory);
+        }
+        Ok(Zeroizing::new(shared.to_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::TestRng;
+
+    #[test]
+    fn both_sides_agree_and_small_order_keys_are_refused() {
+        let a = RatchetKeyPair::generate(&mut TestRng::new(1));
+        let b = RatchetKeyPair::generate(&mut TestRng::new(2));
+        assert_eq!(*a.agree(b.public()).unwrap(), *b.agree(a.public()).unwrap());
+        // Reusable: a second agreement with the same key gives the same secret.
+        assert_eq!(*a.agree(b.public()).unwrap(), *a.agree(b.public()).unwrap());
+        assert_eq!(a.agree(&[0; 32]), Err(KeyExchangeError::NonContributory));
+    }
+}
