@@ -11,7 +11,8 @@
 //!
 //! When the connection to the server is lost the client says why, logs in again with
 //! growing, jittered waits (`securecom_host::reconnect`), and reports that the chat open
-//! before has ended; `--no-reconnect` turns this off. Exit status: 0 after `/quit` (or the
+//! before has ended; the chat screen stays up meanwhile, counting down to the next
+//! attempt, and Ctrl-C or `/quit` stops it. `--no-reconnect` turns reconnecting off. Exit status: 0 after `/quit` (or the
 //! end of input in line mode), 1 with a one-line reason on stderr after any error,
 //! including giving up reconnecting.
 
@@ -19,7 +20,6 @@ mod commands;
 mod line;
 mod screen;
 mod session;
-mod tap;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -30,10 +30,9 @@ use securecom_admin::cli::PassphraseSource;
 use securecom_host::pki::{RevocationFiles, load_server_verifier};
 use securecom_host::reconnect::BackoffPolicy;
 use securecom_proto::handshake::ClientConfig;
-use securecom_proto::identity::{Fingerprint, Identity, Username};
+use securecom_proto::identity::{Identity, Username};
 
-use crate::session::{Connector, Notice, Reconnected, reconnect};
-use crate::tap::Tap;
+use crate::session::Connector;
 
 /// The securecom chat client: log in to a securecom relay server and chat with another
 /// user, end-to-end encrypted.
@@ -139,51 +138,9 @@ async fn run(args: Args) -> Result<(), String> {
     let reconnecting = (!args.no_reconnect).then(BackoffPolicy::default);
     let interactive = std::io::stdin().is_terminal() && !args.line_mode;
     if interactive {
-        run_screen(&connector, first, identity_fingerprint, reconnecting).await
+        screen::run(&connector, first, identity_fingerprint, reconnecting).await
     } else {
         line::run(&connector, first, identity_fingerprint, reconnecting).await
-    }
-}
-
-/// The chat screen, opened again after each reconnection. While reconnecting the screen
-/// is closed and the attempts are reported on stderr; Ctrl-C stops them.
-async fn run_screen(
-    connector: &Connector,
-    first: session::Connected,
-    fingerprint: Fingerprint,
-    reconnecting: Option<BackoffPolicy>,
-) -> Result<(), String> {
-    let (mut client, mut events) = first;
-    loop {
-        let (tap, tapped) = Tap::new(events);
-        screen::run(client, tapped, fingerprint, &connector.server).await?;
-        let Some(loss) = tap.loss() else {
-            // The screen ended while connected: the user quit.
-            return Ok(());
-        };
-        let Some(policy) = reconnecting else {
-            return Err(format!("{loss}; not reconnecting (--no-reconnect)"));
-        };
-        eprintln!("connection lost: {loss}");
-        let notify = |notice: Notice<'_>| match notice {
-            Notice::Waiting {
-                attempt,
-                max,
-                delay,
-            } => eprintln!(
-                "reconnecting in {:.1} s (attempt {attempt} of {max}; Ctrl-C to stop)",
-                delay.as_secs_f64()
-            ),
-            Notice::Failed { attempt, error } => eprintln!("attempt {attempt} failed: {error}"),
-        };
-        let cancel = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        match reconnect(connector, loss, policy, notify, cancel).await {
-            Reconnected::Online(connected) => (client, events) = connected,
-            Reconnected::Cancelled => return Ok(()),
-            Reconnected::GaveUp(reason) => return Err(reason),
-        }
     }
 }
 

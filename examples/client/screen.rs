@@ -1,157 +1,140 @@
-//! The terminal chat screen: `securecom_console::screen::ChatScreen` on a real terminal.
-//! This file only moves things: terminal keys and client events into the model, the
-//! user-list refresh out to the server, the model onto the terminal.
+//! The terminal chat screen: `securecom_console::screen::ChatScreen` on a real terminal,
+//! for the whole program: the terminal is set up once and the key reader started once;
+//! the screen stays up while the client logs in again after losing the server.
+//! This file and its modules only move things: terminal keys and client events into the
+//! model, commands and the user-list refresh out to the server, the model onto the
+//! terminal; the model decides what is said.
 
 mod clock;
 mod keys;
+mod offline;
+mod online;
+mod terminal;
 
-use std::io;
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crossterm::event::Event;
-use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
-};
-use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
-use securecom_console::parse_command;
 use securecom_console::screen::{ChatScreen, Key};
-use securecom_proto::client::ClientEvent;
+use securecom_console::{ConsoleCommand, parse_command};
+use securecom_host::reconnect::BackoffPolicy;
 use securecom_proto::identity::Fingerprint;
-use securecom_tokio::ClientHandle;
-use tokio::sync::mpsc::{self, UnboundedReceiver};
 
-use crate::commands::{ChangedKeys, Outcome, execute, note_event, verification};
+use crate::commands::ChangedKeys;
+use crate::session::{Connected, Connector};
 use clock::Clock;
 use keys::Pressed;
+use offline::Back;
+use online::Ended;
+use terminal::Screen;
 
-/// The screen of a session that lost its connection, shown again (conversation and all)
-/// when the program opens the screen for the next session.
-static KEPT: Mutex<Option<ChatScreen>> = Mutex::new(None);
-
-/// Restores the terminal however the screen ends.
-struct TerminalGuard;
-
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
-        let _ = disable_raw_mode();
-        let _ = crossterm::execute!(io::stdout(), LeaveAlternateScreen);
-    }
-}
-
-/// Runs the screen for one session, until the user quits or the connection ends.
+/// Runs the screen from the first login to the end. `Ok` when the user quit (`/quit` or
+/// Ctrl-C, also while reconnecting); the one-line reason otherwise: the connection was
+/// lost and `reconnecting` is `None`, reconnecting gave up, or the terminal failed. The
+/// terminal is restored before this returns, so the reason can go to stderr.
 pub(crate) async fn run(
-    client: ClientHandle,
-    mut events: UnboundedReceiver<ClientEvent>,
+    connector: &Connector,
+    first: Connected,
     fingerprint: Fingerprint,
-    server: &str,
+    reconnecting: Option<BackoffPolicy>,
 ) -> Result<(), String> {
-    enable_raw_mode().map_err(|e| e.to_string())?;
-    crossterm::execute!(io::stdout(), EnterAlternateScreen).map_err(|e| e.to_string())?;
-    let _guard = TerminalGuard;
-    let mut terminal =
-        Terminal::new(CrosstermBackend::new(io::stdout())).map_err(|e| e.to_string())?;
-
-    // Keys come from a blocking reader thread.
-    let (keys_tx, mut keys) = mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        while let Ok(event) = crossterm::event::read() {
-            if keys_tx.send(event).is_err() {
-                return;
-            }
-        }
-    });
-
-    let clock = Clock::new();
-    let kept = KEPT.lock().unwrap_or_else(PoisonError::into_inner).take();
-    let mut screen = kept.unwrap_or_else(|| ChatScreen::new(client.username().clone(), server));
-    screen.set_connected(true);
-    screen.push_info(
+    let (client, events) = first;
+    let mut ui = Ui {
+        terminal: Screen::open()?,
+        model: ChatScreen::new(client.username().clone(), &connector.server),
+        clock: Clock::new(),
+        started: Instant::now(),
+        changed_keys: ChangedKeys::new(),
+    };
+    ui.model.push_info(
         &format!(
-            "Connected as {} to {server} (session {}); type /help for commands.",
+            "Connected as {} to {} (session {}); type /help for commands.",
             client.username(),
+            connector.server,
             client.session_id()
         ),
-        clock.now(),
+        ui.clock.now(),
     );
-    let mut changed_keys = ChangedKeys::new();
-    let started = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut session = (client, events);
     loop {
-        // Every pass redraws; after a resize the terminal takes its new size here.
-        terminal
-            .draw(|f| screen.draw(f))
-            .map_err(|e| e.to_string())?;
-        tokio::select! {
-            Some(input) = keys.recv() => {
-                let key = match input {
-                    Event::Key(key) => keys::map(&key),
-                    Event::Paste(text) => {
-                        text.chars().for_each(|c| { screen.handle_key(Key::Char(c)); });
-                        continue;
-                    }
-                    // A resize needs only the redraw above.
-                    _ => continue,
-                };
-                let key = match key {
-                    Pressed::Screen(key) => key,
-                    Pressed::Quit => {
-                        let _ = client.exit().await;
-                        return Ok(());
-                    }
-                    Pressed::Ignored => continue,
-                };
-                let Some(line) = screen.handle_key(key) else { continue };
-                match parse_command(&line) {
-                    Ok(command) => {
-                        screen.note_command(&command, clock.now());
-                        match execute(&client, command, &fingerprint, &mut changed_keys).await {
-                            Outcome::Show(lines) => {
-                                for line in lines {
-                                    match line.strip_prefix("error: ") {
-                                        Some(error) => screen.push_error(error, clock.now()),
-                                        None => screen.push_info(&line, clock.now()),
-                                    }
-                                }
-                            }
-                            Outcome::Quit => return Ok(()),
-                        }
-                    }
-                    Err(e) => screen.push_error(&e.to_string(), clock.now()),
-                }
-            }
-            event = events.recv() => {
-                let Some(event) = event else {
-                    return keep(screen);
-                };
-                note_event(&event, &mut changed_keys);
-                // `/verify` succeeded (its event), or a verified key was seen or changed.
-                if let Some((peer, verified)) = verification(&event) {
-                    screen.set_verified(peer, verified);
-                }
-                screen.handle_event(&event, clock.now());
-                if matches!(event, ClientEvent::ConnectionLost { .. }) {
-                    // Let the user read why before the terminal is handed back.
-                    terminal.draw(|f| screen.draw(f)).map_err(|e| e.to_string())?;
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    return keep(screen);
-                }
-            }
-            _ = tick.tick() => {
-                if screen.poll_refresh(started.elapsed().as_secs()) {
-                    let _ = client.list_users().await;
-                }
-                if let Ok((status, safety_number)) = client.status().await {
-                    screen.set_status(status, safety_number);
-                }
-            }
-        }
+        let (client, mut events) = session;
+        let loss = match online::run(&mut ui, &client, &mut events, &fingerprint).await? {
+            Ended::Quit => return Ok(()),
+            Ended::Lost(loss) => loss,
+        };
+        // The old session is over; its handle has nothing more to do.
+        drop((client, events));
+        let Some(policy) = reconnecting else {
+            return Err(format!("{loss}; not reconnecting (--no-reconnect)"));
+        };
+        session = match offline::run(&mut ui, connector, loss, policy).await? {
+            Back::Online(connected) => connected,
+            Back::Quit => return Ok(()),
+            Back::GaveUp(reason) => return Err(reason),
+        };
     }
 }
 
-/// Keeps the screen of a lost session for the next one.
-fn keep(screen: ChatScreen) -> Result<(), String> {
-    *KEPT.lock().unwrap_or_else(PoisonError::into_inner) = Some(screen);
-    Ok(())
+/// What both phases share: the terminal (with its key reader), the model and the clocks.
+struct Ui {
+    terminal: Screen,
+    model: ChatScreen,
+    /// Local times of day for the conversation.
+    clock: Clock,
+    /// The origin of the monotonic clock the model counts down and refreshes on.
+    started: Instant,
+    /// Changed keys waiting for `/trust`, kept across reconnections.
+    changed_keys: ChangedKeys,
+}
+
+/// What a terminal input amounts to.
+enum Input {
+    /// Nothing to run: an edit, a scroll, a resize, a bad command (already shown).
+    Nothing,
+    /// Ctrl-C.
+    Quit,
+    /// A command the user entered.
+    Command(ConsoleCommand),
+}
+
+impl Ui {
+    /// Redraws the whole screen (after any change; a resize takes its new size here).
+    fn draw(&mut self) -> Result<(), String> {
+        self.model.set_clock(self.monotonic());
+        let model = &mut self.model;
+        self.terminal.draw(|frame| model.draw(frame))
+    }
+
+    fn monotonic(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Feeds a terminal input to the model; a finished line comes back parsed.
+    fn input(&mut self, input: Event) -> Input {
+        let key = match input {
+            Event::Key(key) => keys::map(&key),
+            Event::Paste(text) => {
+                text.chars().for_each(|c| {
+                    self.model.handle_key(Key::Char(c));
+                });
+                return Input::Nothing;
+            }
+            // A resize needs only the redraw.
+            _ => return Input::Nothing,
+        };
+        let key = match key {
+            Pressed::Screen(key) => key,
+            Pressed::Quit => return Input::Quit,
+            Pressed::Ignored => return Input::Nothing,
+        };
+        let Some(line) = self.model.handle_key(key) else {
+            return Input::Nothing;
+        };
+        match parse_command(&line) {
+            Ok(command) => Input::Command(command),
+            Err(e) => {
+                self.model.push_error(&e.to_string(), self.clock.now());
+                Input::Nothing
+            }
+        }
+    }
 }

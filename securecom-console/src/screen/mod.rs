@@ -10,6 +10,7 @@
 //! event) is neutralised before it is stored: control characters, bidirectional overrides
 //! and line separators are shown as `U+FFFD`, so a peer can never drive the terminal.
 
+mod connection;
 mod input;
 mod notice;
 mod render;
@@ -20,6 +21,7 @@ mod wrap;
 mod tests;
 
 use core::fmt;
+use core::time::Duration;
 use std::collections::BTreeSet;
 
 use securecom_proto::chat::SafetyNumber;
@@ -27,6 +29,7 @@ use securecom_proto::client::{ChatStatus, ClientEvent};
 use securecom_proto::identity::Username;
 
 use crate::ConsoleCommand;
+pub use connection::{ConnectionState, LossReason};
 use input::InputLine;
 use notice::Level;
 use sanitize::neutralise;
@@ -151,8 +154,12 @@ struct Entry {
 ///   is also refreshed soon after anything that changes who is chatting;
 /// - **state**: [`set_status`](Self::set_status) with the client's own view when it has
 ///   one (the screen also follows the events), [`set_verified`](Self::set_verified) once
-///   a peer's safety number was compared, [`set_connected`](Self::set_connected) around a
-///   reconnection;
+///   a peer's safety number was compared;
+/// - **the connection**: a loss is followed from the events; while logging in again,
+///   [`set_connection`](Self::set_connection) with each wait and attempt (and
+///   [`set_clock`](Self::set_clock) for the countdown), [`reconnect_failed`](Self::reconnect_failed)
+///   for each failure, and `Connected` once back; [`accepts_command`](Self::accepts_command)
+///   before running what the user typed refuses what needs the server meanwhile;
 /// - **drawing**: [`draw`](Self::draw) after each change and on every resize; it fits any
 ///   size, a 1x1 terminal included.
 ///
@@ -178,7 +185,11 @@ struct Entry {
 pub struct ChatScreen {
     me: String,
     server: String,
-    connected: bool,
+    connection: ConnectionState,
+    /// Why the last connection ended, until logged in again.
+    lost: Option<LossReason>,
+    /// The program's monotonic clock, for the countdown to the next attempt.
+    clock: Duration,
     status: ChatStatus,
     safety_number: Option<SafetyNumber>,
     verified: BTreeSet<Username>,
@@ -206,7 +217,9 @@ impl ChatScreen {
         ChatScreen {
             me: me.to_string(),
             server: neutralise(server, false),
-            connected: true,
+            connection: ConnectionState::Connected,
+            lost: None,
+            clock: Duration::ZERO,
             status: ChatStatus::Idle,
             safety_number: None,
             verified: BTreeSet::new(),
@@ -268,8 +281,8 @@ impl ChatScreen {
             | ClientEvent::RequestWithdrawn { .. }
             | ClientEvent::ChatEnded { .. } => ChatStatus::Idle,
             ClientEvent::Closed { .. } | ClientEvent::ConnectionLost { .. } => {
-                self.connected = false;
-                ChatStatus::Idle
+                self.follow_connection(event);
+                return;
             }
             ClientEvent::AutoRefused { .. } => {
                 self.refresh_soon = true;
@@ -367,17 +380,6 @@ impl ChatScreen {
             self.verified.insert(user.clone());
         } else {
             self.verified.remove(user);
-        }
-    }
-
-    /// Whether the connection to the server is up (after a loss, until a reconnection).
-    pub fn set_connected(&mut self, connected: bool) {
-        self.connected = connected;
-        if connected {
-            self.refresh_soon = true;
-        } else {
-            self.status = ChatStatus::Idle;
-            self.safety_number = None;
         }
     }
 

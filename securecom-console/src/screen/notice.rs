@@ -234,7 +234,7 @@ fn command_words(kind: CommandKind) -> &'static str {
     }
 }
 
-fn close_words(reason: CloseReason) -> String {
+pub(super) fn close_words(reason: CloseReason) -> String {
     match reason {
         CloseReason::NORMAL => "goodbye".into(),
         CloseReason::ALREADY_LOGGED_IN => "you are already logged in elsewhere".into(),

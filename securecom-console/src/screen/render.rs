@@ -48,16 +48,17 @@ impl ChatScreen {
     fn status_line(&self) -> Paragraph<'static> {
         let bar = Style::default().bg(Color::Blue).fg(Color::White);
         let mut parts = vec![format!(" {} @ {}", self.me, self.server)];
-        if !self.connected {
-            parts.push("disconnected".to_owned());
+        // Off the server there is no chat to speak of: the connection is the news.
+        match self.connection_status() {
+            Some(connection) => parts.push(connection),
+            None => parts.push(match &self.status {
+                ChatStatus::Idle => "no chat: /chat NAME".to_owned(),
+                ChatStatus::Requesting(u) => format!("asking {u} to chat..."),
+                ChatStatus::Asked(u) => format!("{u} asks to chat: /accept or /deny"),
+                ChatStatus::Negotiating(u) => format!("securing the chat with {u}..."),
+                ChatStatus::Chatting(u) => format!("chatting with {u}"),
+            }),
         }
-        parts.push(match &self.status {
-            ChatStatus::Idle => "no chat: /chat NAME".to_owned(),
-            ChatStatus::Requesting(u) => format!("asking {u} to chat..."),
-            ChatStatus::Asked(u) => format!("{u} asks to chat: /accept or /deny"),
-            ChatStatus::Negotiating(u) => format!("securing the chat with {u}..."),
-            ChatStatus::Chatting(u) => format!("chatting with {u}"),
-        });
         if let ChatStatus::Chatting(peer) = &self.status {
             parts.push(if self.verified.contains(peer) {
                 "safety number verified \u{2713}".to_owned()
@@ -107,8 +108,12 @@ impl ChatScreen {
         }
         let inner = usize::from(height.saturating_sub(2));
         lines.truncate(inner);
-        Paragraph::new(lines)
-            .block(Block::bordered().title(format!(" online ({}) ", self.users.len())))
+        let title = if self.connection.is_connected() {
+            format!(" online ({}) ", self.users.len())
+        } else {
+            " not connected ".to_owned()
+        };
+        Paragraph::new(lines).block(Block::bordered().title(title))
     }
 
     fn draw_conversation(&mut self, frame: &mut Frame<'_>, area: Rect) {

@@ -382,7 +382,11 @@ fn the_status_line_shows_whether_the_safety_number_was_verified() {
 
     screen.handle_event(&ClientEvent::ConnectionLost { clean: false }, at(15, 6));
     let rows = draw(&mut terminal, &mut screen);
-    assert!(rows[0].contains("│ disconnected │"), "{:?}", rows[0]);
+    assert!(
+        rows[0].contains("│ disconnected: connection reset"),
+        "{:?}",
+        rows[0]
+    );
     assert!(has(&rows, "Connection lost"));
 }
 
@@ -506,4 +510,339 @@ fn verification_has_its_sentences_and_a_verified_key_change_is_the_loudest_warni
     .unwrap();
     assert_eq!(level, Level::Error);
     assert!(text.contains("/home/alice/known_keys"), "{text}");
+}
+
+mod connection {
+    use std::time::Duration;
+
+    use securecom_proto::session::CloseReason;
+
+    use super::*;
+    use crate::screen::{ConnectionState, LossReason};
+
+    fn chatting_with_bob() -> ChatScreen {
+        let mut screen = screen();
+        screen.handle_event(&users(&["alice", "bob"]), at(10, 0));
+        screen.handle_event(&established("bob"), at(10, 0));
+        screen
+    }
+
+    /// What the core sends when the connection goes: the open chat ends first.
+    fn lose(screen: &mut ChatScreen, closed: Option<CloseReason>) {
+        screen.handle_event(
+            &ClientEvent::ChatEnded {
+                peer: name("bob"),
+                reason: ChatEndReason::Disconnected,
+            },
+            at(10, 1),
+        );
+        if let Some(reason) = closed {
+            screen.handle_event(&ClientEvent::Closed { reason }, at(10, 1));
+        }
+        screen.handle_event(
+            &ClientEvent::ConnectionLost {
+                clean: closed.is_some(),
+            },
+            at(10, 1),
+        );
+    }
+
+    fn waiting(attempt: u32, until_ms: u64) -> ConnectionState {
+        ConnectionState::Waiting {
+            attempt,
+            max: 10,
+            until: Duration::from_millis(until_ms),
+        }
+    }
+
+    fn count(rows: &[String], needle: &str) -> usize {
+        rows.iter().filter(|r| r.contains(needle)).count()
+    }
+
+    #[test]
+    fn a_close_by_the_server_says_so_with_its_reason_and_ends_the_chat() {
+        let mut screen = chatting_with_bob();
+        lose(&mut screen, Some(CloseReason::SHUTDOWN));
+        let mut terminal = terminal(200, 12);
+        let rows = draw(&mut terminal, &mut screen);
+        assert!(
+            rows[0].contains(
+                "alice @ 127.0.0.1:4433 │ disconnected: closed by the server (the server is \
+                 shutting down)"
+            ),
+            "{:?}",
+            rows[0]
+        );
+        assert!(!rows[0].contains("chatting"), "{:?}", rows[0]);
+        assert!(
+            has(
+                &rows,
+                "10:01 * The chat with bob ended: the connection to the server was lost."
+            ),
+            "{rows:#?}"
+        );
+        assert!(
+            has(
+                &rows,
+                "10:01 ! The server closed the session: the server is shutting down."
+            ),
+            "{rows:#?}"
+        );
+        // Nobody is known to be online any more.
+        assert!(has(&rows, "┌ not connected"), "{rows:#?}");
+        assert!(!has(&rows, "▶ bob"), "{rows:#?}");
+        assert_eq!(screen.status(), &securecom_proto::client::ChatStatus::Idle);
+        assert_eq!(
+            screen.connection(),
+            &ConnectionState::Disconnected {
+                reason: LossReason::Closed(CloseReason::SHUTDOWN)
+            }
+        );
+    }
+
+    #[test]
+    fn a_reset_says_the_connection_was_cut() {
+        let mut screen = chatting_with_bob();
+        lose(&mut screen, None);
+        let rows = draw(&mut terminal(200, 12), &mut screen);
+        assert!(
+            rows[0].contains("│ disconnected: connection reset"),
+            "{:?}",
+            rows[0]
+        );
+        assert!(!rows[0].contains("reconnecting"), "{:?}", rows[0]);
+        assert!(
+            has(
+                &rows,
+                "10:01 ! Connection lost: it was reset or cut without the server's goodbye."
+            ),
+            "{rows:#?}"
+        );
+
+        // A loss the events never reported (the driver just ended) is said once.
+        let mut silent = chatting_with_bob();
+        let lost = ConnectionState::Disconnected {
+            reason: LossReason::Reset,
+        };
+        silent.set_connection(lost, at(10, 2));
+        silent.set_connection(lost, at(10, 2));
+        let rows = draw(&mut terminal(200, 12), &mut silent);
+        assert_eq!(
+            count(&rows, "10:02 ! Connection lost: it was reset or cut"),
+            1,
+            "{rows:#?}"
+        );
+        assert!(rows[0].contains("│ disconnected: connection reset"));
+    }
+
+    #[test]
+    fn waiting_counts_down_then_connecting_then_failures_are_notices() {
+        let mut screen = chatting_with_bob();
+        lose(&mut screen, None);
+        let mut terminal = terminal(200, 16);
+        screen.set_clock(Duration::from_secs(100));
+        screen.set_connection(waiting(1, 100_700), at(10, 1));
+        let rows = draw(&mut terminal, &mut screen);
+        assert!(
+            rows[0].contains(
+                "│ disconnected: connection reset — reconnecting in 0.7 s (attempt 1 of 10; \
+                 Ctrl-C or /quit to stop)"
+            ),
+            "{:?}",
+            rows[0]
+        );
+        assert!(
+            has(
+                &rows,
+                "10:01 * Reconnecting to the server (at most 10 attempts); Ctrl-C or /quit to \
+                 stop."
+            ),
+            "{rows:#?}"
+        );
+
+        // The wait is over: the attempt is under way.
+        screen.set_clock(Duration::from_millis(100_700));
+        let rows = draw(&mut terminal, &mut screen);
+        assert!(
+            rows[0].contains(
+                "disconnected: connection reset — connecting… (attempt 1 of 10; Ctrl-C or /quit \
+                 to stop)"
+            ),
+            "{:?}",
+            rows[0]
+        );
+        screen.reconnect_failed(
+            1,
+            "cannot connect: Connection refused (os error 111)",
+            at(10, 2),
+        );
+
+        // The next wait, told by the program, is counted down as the clock moves.
+        screen.set_connection(waiting(2, 103_900), at(10, 2));
+        let rows = draw(&mut terminal, &mut screen);
+        assert!(
+            rows[0].contains("reconnecting in 3.2 s (attempt 2 of 10;"),
+            "{:?}",
+            rows[0]
+        );
+        screen.set_clock(Duration::from_millis(102_001));
+        let rows = draw(&mut terminal, &mut screen);
+        assert!(
+            rows[0].contains("reconnecting in 1.9 s (attempt 2 of 10;"),
+            "{:?}",
+            rows[0]
+        );
+        screen.set_connection(
+            ConnectionState::Connecting {
+                attempt: 2,
+                max: 10,
+            },
+            at(10, 2),
+        );
+        let rows = draw(&mut terminal, &mut screen);
+        assert!(
+            rows[0].contains("connecting… (attempt 2 of 10; Ctrl-C or /quit to stop)"),
+            "{:?}",
+            rows[0]
+        );
+        assert!(
+            has(
+                &rows,
+                "10:02 ! Attempt 1 of 10 to reconnect failed: cannot connect: Connection refused \
+                 (os error 111)."
+            ),
+            "{rows:#?}"
+        );
+        // Reconnecting is announced once, not at every attempt.
+        assert_eq!(count(&rows, "Reconnecting to the server"), 1, "{rows:#?}");
+    }
+
+    #[test]
+    fn reconnecting_says_so_and_the_status_line_is_back_to_the_chat() {
+        let mut screen = chatting_with_bob();
+        lose(&mut screen, Some(CloseReason::SHUTDOWN));
+        screen.set_connection(waiting(1, 500), at(10, 1));
+        screen.set_connection(ConnectionState::Connected, at(10, 3));
+        let mut terminal = terminal(200, 14);
+        let rows = draw(&mut terminal, &mut screen);
+        assert!(
+            rows[0].contains("alice @ 127.0.0.1:4433 │ no chat: /chat NAME"),
+            "{:?}",
+            rows[0]
+        );
+        assert!(!rows[0].contains("disconnected"), "{:?}", rows[0]);
+        assert!(
+            has(&rows, "10:03 * Reconnected as alice to 127.0.0.1:4433."),
+            "{rows:#?}"
+        );
+        // The chat that was open is reported ended, once, before the reconnection.
+        let ended = rows
+            .iter()
+            .position(|r| r.contains("The chat with bob ended"));
+        let back = rows.iter().position(|r| r.contains("Reconnected as alice"));
+        assert!(
+            matches!((ended, back), (Some(e), Some(b)) if e < b),
+            "{rows:#?}"
+        );
+        assert_eq!(count(&rows, "The chat with bob ended"), 1);
+        // The user list is asked for again at once, and fills the panel.
+        assert!(screen.poll_refresh(5));
+        screen.handle_event(&users(&["alice", "bob"]), at(10, 3));
+        let rows = draw(&mut terminal, &mut screen);
+        assert!(has(&rows, "online (2)"), "{rows:#?}");
+
+        // A second loss starts over: its reason, not the first one's.
+        screen.handle_event(&ClientEvent::ConnectionLost { clean: false }, at(10, 4));
+        let rows = draw(&mut terminal, &mut screen);
+        assert!(
+            rows[0].contains("│ disconnected: connection reset"),
+            "{:?}",
+            rows[0]
+        );
+    }
+
+    #[test]
+    fn input_while_disconnected_is_refused_with_a_notice_except_help_and_quit() {
+        let mut screen = chatting_with_bob();
+        assert!(screen.accepts_command(&ConsoleCommand::Say("hi".into()), at(10, 0)));
+        lose(&mut screen, None);
+        screen.set_connection(waiting(1, 500), at(10, 1));
+
+        let say = ConsoleCommand::Say("are you there?".into());
+        assert!(!screen.accepts_command(&say, at(10, 2)));
+        assert!(!screen.accepts_command(&ConsoleCommand::Chat(name("bob")), at(10, 2)));
+        for local in [
+            ConsoleCommand::Help,
+            ConsoleCommand::Quit,
+            ConsoleCommand::Nothing,
+        ] {
+            assert!(screen.accepts_command(&local, at(10, 2)), "{local:?}");
+        }
+        let rows = draw(&mut terminal(200, 14), &mut screen);
+        assert!(
+            has(
+                &rows,
+                "10:02 ! Not connected; reconnecting… Your message was not sent; Up brings it \
+                 back to send once reconnected."
+            ),
+            "{rows:#?}"
+        );
+        assert!(
+            has(
+                &rows,
+                "10:02 ! Not connected; reconnecting… That needs the server; try again once \
+                 reconnected."
+            ),
+            "{rows:#?}"
+        );
+        assert!(!has(&rows, "you: are you there?"), "{rows:#?}");
+
+        // Lost without reconnecting planned: no promise of reconnecting.
+        let mut lost = chatting_with_bob();
+        lose(&mut lost, None);
+        assert!(!lost.accepts_command(&ConsoleCommand::Users, at(10, 5)));
+        let rows = draw(&mut terminal(200, 14), &mut lost);
+        assert!(
+            has(
+                &rows,
+                "10:05 ! Not connected to the server. That needs the server"
+            ),
+            "{rows:#?}"
+        );
+    }
+
+    #[test]
+    fn scrollback_and_typing_still_work_while_disconnected() {
+        let mut screen = screen();
+        for i in 0..40 {
+            screen.handle_event(&message("bob", &format!("line {i:02}")), at(11, i));
+        }
+        screen.handle_event(&ClientEvent::ConnectionLost { clean: false }, at(11, 40));
+        screen.set_clock(Duration::from_secs(1));
+        screen.set_connection(waiting(1, 3_000), at(11, 40));
+        let mut terminal = terminal(60, 12);
+        let rows = draw(&mut terminal, &mut screen);
+        assert!(!has(&rows, "line 31"), "{rows:#?}");
+
+        screen.handle_key(Key::PageUp);
+        let rows = draw(&mut terminal, &mut screen);
+        assert!(has(&rows, "line 31"), "{rows:#?}");
+        assert!(has(&rows, "more below: PageDown"), "{rows:#?}");
+
+        // A failed attempt meanwhile is counted as unseen, and the view stays.
+        screen.reconnect_failed(1, "refused", at(11, 41));
+        let rows = draw(&mut terminal, &mut screen);
+        assert!(has(&rows, "— 1 new below: PageDown —"), "{rows:#?}");
+        assert!(has(&rows, "line 31"), "{rows:#?}");
+
+        screen.handle_key(Key::PageDown);
+        screen.handle_key(Key::PageDown);
+        let rows = draw(&mut terminal, &mut screen);
+        assert!(has(&rows, "reconnect failed: refused."), "{rows:#?}");
+
+        for c in "/quit".chars() {
+            screen.handle_key(Key::Char(c));
+        }
+        assert_eq!(screen.handle_key(Key::Enter), Some("/quit".to_owned()));
+    }
 }
