@@ -20,7 +20,7 @@ use crate::ConsoleCommand;
 /// assert_eq!(LossReason::Reset.to_string(), "connection reset");
 /// assert_eq!(
 ///     LossReason::Closed(CloseReason::SHUTDOWN).to_string(),
-///     "closed by the server (the server is shutting down)"
+///     "the server is shutting down"
 /// );
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,9 +36,9 @@ pub enum LossReason {
 impl fmt::Display for LossReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LossReason::Closed(reason) => {
-                write!(f, "closed by the server ({})", close_words(*reason))
-            }
+            // The server's reason says it was the server's doing, except for "goodbye".
+            LossReason::Closed(CloseReason::NORMAL) => f.write_str("closed by the server"),
+            LossReason::Closed(reason) => f.write_str(&close_words(*reason)),
             LossReason::Reset => f.write_str("connection reset"),
         }
     }
@@ -93,7 +93,8 @@ impl ConnectionState {
 }
 
 /// What the status line says about the connection (nothing while connected), `reason`
-/// being why the last one ended and `now` the monotonic time.
+/// being why the last one ended and `now` the monotonic time. The countdown comes first,
+/// so that a narrow terminal cuts the reason (also in the conversation), not the wait.
 pub(super) fn status_words(
     state: &ConnectionState,
     reason: Option<LossReason>,
@@ -103,28 +104,28 @@ pub(super) fn status_words(
         Some(reason) => format!("disconnected: {reason}"),
         None => "disconnected".to_owned(),
     };
-    let stop = "Ctrl-C or /quit to stop";
-    match *state {
-        ConnectionState::Connected => None,
-        ConnectionState::Disconnected { .. } => Some(lost),
+    let trying = match *state {
+        ConnectionState::Connected => return None,
+        ConnectionState::Disconnected { .. } => return Some(lost),
         ConnectionState::Waiting {
             attempt,
             max,
             until,
-        } => Some(match until.checked_sub(now).filter(|d| !d.is_zero()) {
+        } => match until.checked_sub(now).filter(|d| !d.is_zero()) {
             Some(left) => format!(
-                "{lost} \u{2014} reconnecting in {} (attempt {attempt} of {max}; {stop})",
+                "reconnecting in {} (attempt {attempt} of {max})",
                 tenths(left)
             ),
             // The wait is over: the attempt is under way.
-            None => {
-                format!("{lost} \u{2014} connecting\u{2026} (attempt {attempt} of {max}; {stop})")
-            }
-        }),
-        ConnectionState::Connecting { attempt, max } => Some(format!(
-            "{lost} \u{2014} connecting\u{2026} (attempt {attempt} of {max}; {stop})"
-        )),
-    }
+            None => format!("connecting\u{2026} (attempt {attempt} of {max})"),
+        },
+        ConnectionState::Connecting { attempt, max } => {
+            format!("connecting\u{2026} (attempt {attempt} of {max})")
+        }
+    };
+    Some(format!(
+        "{trying} \u{2502} {lost} \u{2502} Ctrl-C or /quit to stop"
+    ))
 }
 
 /// A wait in seconds with one decimal, rounded up so it reads 0.0 only once it is over.
@@ -158,8 +159,8 @@ impl ChatScreen {
     /// screen.set_connection(ConnectionState::Waiting { attempt: 2, max: 10, until }, at);
     /// assert_eq!(
     ///     screen.connection_status().as_deref(),
-    ///     Some("disconnected: connection reset \u{2014} reconnecting in 3.2 s \
-    ///           (attempt 2 of 10; Ctrl-C or /quit to stop)")
+    ///     Some("reconnecting in 3.2 s (attempt 2 of 10) \u{2502} disconnected: connection \
+    ///           reset \u{2502} Ctrl-C or /quit to stop")
     /// );
     /// screen.set_connection(ConnectionState::Connected, at);
     /// assert_eq!(screen.connection_status(), None);

@@ -566,10 +566,7 @@ mod connection {
         let mut terminal = terminal(200, 12);
         let rows = draw(&mut terminal, &mut screen);
         assert!(
-            rows[0].contains(
-                "alice @ 127.0.0.1:4433 │ disconnected: closed by the server (the server is \
-                 shutting down)"
-            ),
+            rows[0].contains("alice @ 127.0.0.1:4433 │ disconnected: the server is shutting down"),
             "{:?}",
             rows[0]
         );
@@ -645,8 +642,8 @@ mod connection {
         let rows = draw(&mut terminal, &mut screen);
         assert!(
             rows[0].contains(
-                "│ disconnected: connection reset — reconnecting in 0.7 s (attempt 1 of 10; \
-                 Ctrl-C or /quit to stop)"
+                "alice @ 127.0.0.1:4433 │ reconnecting in 0.7 s (attempt 1 of 10) │ \
+                 disconnected: connection reset │ Ctrl-C or /quit to stop"
             ),
             "{:?}",
             rows[0]
@@ -665,8 +662,8 @@ mod connection {
         let rows = draw(&mut terminal, &mut screen);
         assert!(
             rows[0].contains(
-                "disconnected: connection reset — connecting… (attempt 1 of 10; Ctrl-C or /quit \
-                 to stop)"
+                "│ connecting… (attempt 1 of 10) │ disconnected: connection reset │ Ctrl-C or \
+                 /quit to stop"
             ),
             "{:?}",
             rows[0]
@@ -681,14 +678,14 @@ mod connection {
         screen.set_connection(waiting(2, 103_900), at(10, 2));
         let rows = draw(&mut terminal, &mut screen);
         assert!(
-            rows[0].contains("reconnecting in 3.2 s (attempt 2 of 10;"),
+            rows[0].contains("│ reconnecting in 3.2 s (attempt 2 of 10) │"),
             "{:?}",
             rows[0]
         );
         screen.set_clock(Duration::from_millis(102_001));
         let rows = draw(&mut terminal, &mut screen);
         assert!(
-            rows[0].contains("reconnecting in 1.9 s (attempt 2 of 10;"),
+            rows[0].contains("│ reconnecting in 1.9 s (attempt 2 of 10) │"),
             "{:?}",
             rows[0]
         );
@@ -701,7 +698,7 @@ mod connection {
         );
         let rows = draw(&mut terminal, &mut screen);
         assert!(
-            rows[0].contains("connecting… (attempt 2 of 10; Ctrl-C or /quit to stop)"),
+            rows[0].contains("│ connecting… (attempt 2 of 10) │ disconnected"),
             "{:?}",
             rows[0]
         );
@@ -715,6 +712,20 @@ mod connection {
         );
         // Reconnecting is announced once, not at every attempt.
         assert_eq!(count(&rows, "Reconnecting to the server"), 1, "{rows:#?}");
+
+        // On 80 columns, with a long reason, the countdown is still in view.
+        let mut closed = chatting_with_bob();
+        lose(&mut closed, Some(CloseReason::SHUTDOWN));
+        closed.set_clock(Duration::from_secs(100));
+        closed.set_connection(waiting(3, 104_000), at(10, 3));
+        let rows = draw(&mut super::terminal(80, 10), &mut closed);
+        assert!(
+            rows[0].starts_with(
+                " alice @ 127.0.0.1:4433 │ reconnecting in 4.0 s (attempt 3 of 10) │ disconnected"
+            ),
+            "{:?}",
+            rows[0]
+        );
     }
 
     #[test]
