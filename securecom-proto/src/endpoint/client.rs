@@ -14,6 +14,7 @@ use super::outgoing::{InFlight, WRITE_CHUNK, WriteDeadlines};
 use crate::chat::KnownKeys;
 use crate::client::{CallbackConnection, ChatClient, ClientError, ClientEvent, SessionEnd};
 use crate::handshake::{ClientConfig, ClientHandshake, ClientProgress, HandshakeError};
+use crate::pki::NewerCrl;
 use crate::time::{Instant, UnixTime};
 
 /// Identifies one connection accepted by the client's callback daemon. Never reused.
@@ -145,6 +146,8 @@ pub struct ClientEndpoint {
     ended: Option<ClientError>,
     /// After a failed accept of the callback daemon: when it may accept again.
     accept_resume: Option<Instant>,
+    /// The newer CRL the server delivered in the handshake, if any.
+    newer_crl: Option<NewerCrl>,
     now: Instant,
 }
 
@@ -184,6 +187,7 @@ impl ClientEndpoint {
             final_events: VecDeque::new(),
             ended: None,
             accept_resume: None,
+            newer_crl: None,
             now,
         };
         endpoint.flush();
@@ -232,6 +236,15 @@ impl ClientEndpoint {
         }
     }
 
+    /// The CRL of the trust anchor, newer than the one the configuration's verifier
+    /// holds, that the server delivered in the handshake
+    /// ([`ClientProgress::Established`]): set once logged in, `None` before and when the
+    /// server delivered nothing newer. The application stores it and builds the
+    /// configuration of its next connection with it.
+    pub fn newer_crl(&self) -> Option<&NewerCrl> {
+        self.newer_crl.as_ref()
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> &ClientLimits {
         &self.limits
@@ -247,7 +260,12 @@ impl ClientEndpoint {
                 };
                 match (*handshake).handle_input(now, data) {
                     Ok(ClientProgress::Continue(next)) => *hs = Some(Box::new(next)),
-                    Ok(ClientProgress::Established { session, consumed }) => {
+                    Ok(ClientProgress::Established {
+                        session,
+                        consumed,
+                        newer_crl,
+                    }) => {
+                        self.newer_crl = newer_crl;
                         let known_keys = self
                             .known_keys
                             .take()

@@ -17,7 +17,7 @@ use super::peer::{Content, Framing, Msg, PeerKeys, absorb, emit, mutate_flight, 
 use crate::codec::{Codec, Deframer};
 use crate::crypto::{EphemeralKeyPair, Transcript, extract};
 use crate::handshake::messages::{
-    ClientHello, HandshakeType, Hello, ServerCertificate, ServerHello, Welcome,
+    ClientHello, HandshakeType, Hello, ServerCertificate, ServerCrl, ServerHello, Welcome,
 };
 use crate::handshake::{
     ClientHandshake, HandshakeKeys, PROTOCOL_VERSION, SERVER_SIGNATURE_CONTEXT,
@@ -30,7 +30,7 @@ use crate::testkit::pair::{CLIENT_SEED, SERVER_SEED, SESSION_ID, T0, USER};
 
 /// A [`ClientHandshake`] (alice, [`TestRng`] seed 1) against an honest server emulated with
 /// the fixture chain and key ([`TestRng`] seed 2), whose every flight the input edits: the
-/// ServerHello, the encrypted certificate / verify / finished flight (signed and MACed
+/// ServerHello, the encrypted CRL / certificate / verify / finished flight (signed and MACed
 /// over the transcript as edited), the Welcome (or a close) under the session keys, then
 /// raw bytes for the session. The client must fail cleanly, or be established with the
 /// server it expects.
@@ -89,6 +89,10 @@ pub fn client_handshake_reached(data: &[u8]) -> Reached {
         return Reached::Stopped;
     };
     let mut flight = vec![
+        // The CA's CRL, the same the client holds: parsed and checked, then ignored.
+        Msg::sealed(super::encoded(&ServerCrl {
+            crl: Some(f.crl_der.clone()),
+        })),
         Msg::sealed(super::encoded(&ServerCertificate {
             chain: f.chain.clone(),
         })),
@@ -186,8 +190,9 @@ pub fn client_handshake_reached(data: &[u8]) -> Reached {
     }
 }
 
-/// Seeds: a genuine login whole and in 3-byte chunks; a flipped certificate; swapped
-/// messages; a close instead of the Welcome; trailing records.
+/// Seeds: a genuine login whole and in 3-byte chunks; a flipped certificate; a flipped
+/// CRL; no CRL message; swapped messages; a close instead of the Welcome; trailing
+/// records.
 pub(super) fn seeds() -> Vec<Vec<u8>> {
     let flights = genuine_flights();
     vec![
@@ -196,9 +201,13 @@ pub(super) fn seeds() -> Vec<Vec<u8>> {
         // The server flight in 3-byte chunks.
         vec![0, 0, 0, 3, 0, 0],
         // The certificate flipped at byte 40.
-        vec![0, 1, 0, 0, 0, 40, 5, 0, 0, 0, 0],
+        vec![0, 1, 0, 1, 0, 40, 5, 0, 0, 0, 0],
+        // The CRL flipped at byte 300 (in its signed part).
+        vec![0, 1, 0, 0, 1, 44, 5, 0, 0, 0, 0],
+        // The CRL message dropped.
+        vec![0, 1, 4, 0, 0, 0, 0, 0],
         // ServerVerify and ServerFinished swapped.
-        vec![0, 1, 6, 1, 2, 0, 0, 0, 0],
+        vec![0, 1, 6, 2, 3, 0, 0, 0, 0],
         // A close instead of the Welcome.
         vec![0, 0, 0, 0, 1, 7, 0, 2, 0, 0],
         // Trailing records after the Welcome.

@@ -42,6 +42,7 @@ pub(super) fn feed_client(mut hs: ClientHandshake, wire: &[u8], size: u8) -> Cli
             Ok(ClientProgress::Established {
                 mut session,
                 consumed,
+                ..
             }) => {
                 assert!(consumed <= piece.len());
                 drain(&mut session, piece.get(consumed..).unwrap_or(&[]));

@@ -7,7 +7,7 @@ use super::feed::{genuine_flights, split_first_frame};
 use crate::codec::Codec;
 use crate::handshake::messages::{
     ClientFinished, ClientHello, ClientIdentity, ClientVerify, Finished, ServerCertificate,
-    ServerFinished, ServerHello, ServerVerify, Verify, Welcome,
+    ServerCrl, ServerFinished, ServerHello, ServerVerify, Verify, Welcome,
 };
 use crate::identity::Username;
 use crate::testkit::fixtures;
@@ -28,6 +28,7 @@ pub(super) fn round_trip<T: Codec>(data: &[u8]) {
 pub fn handshake_messages(data: &[u8]) {
     round_trip::<ClientHello>(data);
     round_trip::<ServerHello>(data);
+    round_trip::<ServerCrl>(data);
     round_trip::<ServerCertificate>(data);
     round_trip::<ServerVerify>(data);
     round_trip::<ServerFinished>(data);
@@ -47,6 +48,10 @@ pub(super) fn seeds() -> Vec<Vec<u8>> {
         .take(2)
         .filter_map(|w| split_first_frame(w).map(|(msg, _)| msg.to_vec()))
         .collect();
+    seeds.push(super::encoded(&ServerCrl {
+        crl: Some(f.crl_der.clone()),
+    }));
+    seeds.push(super::encoded(&ServerCrl { crl: None }));
     seeds.push(super::encoded(&ServerCertificate {
         chain: f.chain.clone(),
     }));

@@ -18,7 +18,8 @@ use crate::testkit::fixtures::{
 /// The input is split into length-prefixed pieces (two-byte big-endian lengths): the first
 /// byte says how many pieces are the chain (1 to 5, the leaf first) and whether one more
 /// piece is a CRL. The chain is verified for `localhost` at the fixtures' valid time with
-/// the fixture CA and CRL; a CRL from the input is used for a second verifier; the pieces
+/// the fixture CA and CRL; a CRL from the input is offered as a server's flight CRL and
+/// used for a second verifier; the pieces
 /// also go to [`ServerCredentials::new`]. The whole input, as text, goes to
 /// [`certificates_from_pem`] and [`crls_from_pem`], and every block they find is verified
 /// the same way.
@@ -36,6 +37,15 @@ pub fn pki(data: &[u8]) {
     if selector & 0x80 != 0 {
         let len = usize::from(input.u16());
         let crl = input.bytes(len).to_vec();
+        // As a CRL in a server's flight: whatever is adopted makes a verifier, and one
+        // the server would serve is refused by the client only for being not newer.
+        if let Ok(newer) = f.verifier.check_flight_crl(&crl, VALID_TIME) {
+            assert!(
+                f.verifier.with_newer_crl(&newer).is_ok(),
+                "an adopted CRL does not make a verifier"
+            );
+        }
+        let _ = crate::pki::ServedCrl::new(crl.clone(), &f.chain);
         let policy = RevocationPolicy::CheckCrls(vec![f.crl_der.clone(), crl]);
         if let Ok(v) = ServerCertVerifier::new(f.ca_der.clone(), policy) {
             verify_chain(&v, &chain);

@@ -8,6 +8,7 @@ use rand_core::CryptoRng;
 use crate::codec::{Codec, Deframer};
 use crate::crypto::{EphemeralKeyPair, finished_mac, verify_finished};
 use crate::identity::PublicKey;
+use crate::pki::{FlightCrlError, NewerCrl};
 use crate::session::{CloseReason, PeerIdentity, Role, Session, SessionKeys};
 use crate::time::{Instant, UnixTime};
 
@@ -16,7 +17,8 @@ use super::io::{
 };
 use super::messages::{
     ClientFinished, ClientHello, ClientIdentity, ClientVerify, Finished, HandshakeType, Hello,
-    RANDOM_LEN, ServerCertificate, ServerFinished, ServerHello, ServerVerify, Verify, Welcome,
+    RANDOM_LEN, ServerCertificate, ServerCrl, ServerFinished, ServerHello, ServerVerify, Verify,
+    Welcome,
 };
 use super::schedule::HandshakeKeys;
 use super::{
@@ -41,7 +43,12 @@ use super::{
 ///     hs.consume_output(hs.output().len());
 ///     match hs.handle_input(Instant::ZERO, &received)? {
 ///         ClientProgress::Continue(next) => hs = next,
-///         ClientProgress::Established { session, consumed: _ } => break session,
+///         ClientProgress::Established { session, newer_crl, .. } => {
+///             if let Some(crl) = newer_crl {
+///                 println!("the server delivered CRL number {}: store it", crl.number());
+///             }
+///             break session;
+///         }
 ///     }
 /// };
 /// println!("logged in, session {}", session.session_id());
@@ -72,6 +79,12 @@ pub enum ClientProgress {
         /// Bytes of the input taken; the rest belongs to the session
         /// ([`Session::push_input`]).
         consumed: usize,
+        /// A CRL of the trust anchor, newer than the one the configuration's verifier
+        /// holds, that the server carried in its flight: this handshake already checked
+        /// the server's chain against it. Reported only now that the handshake is
+        /// complete; the application stores it and builds its next verifier with it
+        /// ([`ServerCertVerifier::with_newer_crl`](crate::pki::ServerCertVerifier::with_newer_crl)).
+        newer_crl: Option<NewerCrl>,
     },
 }
 
@@ -81,6 +94,7 @@ pub enum ClientProgress {
 )]
 enum State {
     ServerHello(ExpectServerHello),
+    ServerCrl(ExpectServerCrl),
     ServerCertificate(ExpectServerCertificate),
     ServerVerify(ExpectServerVerify),
     ServerFinished(ExpectServerFinished),
@@ -91,23 +105,43 @@ struct ExpectServerHello {
     ephemeral: EphemeralKeyPair,
 }
 
+struct ExpectServerCrl {
+    keys: HandshakeKeys,
+}
+
 struct ExpectServerCertificate {
     keys: HandshakeKeys,
+    delivered: Delivered,
 }
 
 struct ExpectServerVerify {
     keys: HandshakeKeys,
     server_key: PublicKey,
+    delivered: Delivered,
 }
 
 struct ExpectServerFinished {
     keys: HandshakeKeys,
     server_key: PublicKey,
+    delivered: Delivered,
 }
 
 struct ExpectWelcome {
     keys: SessionKeys,
     server_key: PublicKey,
+    newer_crl: Option<NewerCrl>,
+}
+
+/// What the CRL in the server's flight came to, carried until the server has proved
+/// itself: a refusal is reported only then, so that it names a server that really sent
+/// that CRL, and an adopted CRL only once the whole handshake succeeded.
+enum Delivered {
+    /// No CRL, or one ignored (not newer, not current, revocation not checked).
+    Nothing,
+    /// Newer than the held CRL, and used for this handshake's chain check.
+    Newer(NewerCrl),
+    /// Refused: the handshake fails once the server is authenticated.
+    Refused(FlightCrlError),
 }
 
 #[allow(
@@ -120,6 +154,7 @@ enum Step {
         session_id: u64,
         peer: PeerIdentity,
         keys: SessionKeys,
+        newer_crl: Option<NewerCrl>,
     },
 }
 
@@ -127,6 +162,7 @@ impl fmt::Debug for ClientHandshake {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
             State::ServerHello(_) => "ExpectServerHello",
+            State::ServerCrl(_) => "ExpectServerCrl",
             State::ServerCertificate(_) => "ExpectServerCertificate",
             State::ServerVerify(_) => "ExpectServerVerify",
             State::ServerFinished(_) => "ExpectServerFinished",
@@ -208,6 +244,7 @@ impl ClientHandshake {
             while let Some(frame) = self.deframer.next_frame()? {
                 let expect = match &mut self.state {
                     State::ServerHello(_) => Expect::Plaintext,
+                    State::ServerCrl(s) => Expect::Sealed(&mut s.keys.rx),
                     State::ServerCertificate(s) => Expect::Sealed(&mut s.keys.rx),
                     State::ServerVerify(s) => Expect::Sealed(&mut s.keys.rx),
                     State::ServerFinished(s) => Expect::Sealed(&mut s.keys.rx),
@@ -220,6 +257,7 @@ impl ClientHandshake {
                 };
                 let step = match self.state {
                     State::ServerHello(s) => s.handle(&mut self.io, message(received)?),
+                    State::ServerCrl(s) => s.handle(&ctx, &mut self.io, message(received)?),
                     State::ServerCertificate(s) => s.handle(&ctx, &mut self.io, message(received)?),
                     State::ServerVerify(s) => s.handle(&mut self.io, message(received)?),
                     State::ServerFinished(s) => s.handle(&ctx, &mut self.io, message(received)?),
@@ -231,6 +269,7 @@ impl ClientHandshake {
                         session_id,
                         peer,
                         keys,
+                        newer_crl,
                     } => {
                         let session = Session::new(
                             Role::Client,
@@ -240,7 +279,11 @@ impl ClientHandshake {
                             core::mem::take(&mut self.deframer),
                             core::mem::take(&mut self.io.out),
                         );
-                        return Ok(ClientProgress::Established { session, consumed });
+                        return Ok(ClientProgress::Established {
+                            session,
+                            consumed,
+                            newer_crl,
+                        });
                     }
                 }
             }
@@ -271,8 +314,34 @@ impl ExpectServerHello {
         let th_hello = io.transcript.current();
         let keys =
             HandshakeKeys::derive(Role::Client, self.ephemeral, &hello.key_share, &th_hello)?;
+        Ok(Step::Next(State::ServerCrl(ExpectServerCrl { keys })))
+    }
+}
+
+impl ExpectServerCrl {
+    fn handle(
+        self,
+        ctx: &Context<'_>,
+        io: &mut HandshakeIo,
+        msg: &[u8],
+    ) -> Result<Step, HandshakeError> {
+        expect_message(msg, HandshakeType::SERVER_CRL)?;
+        let ServerCrl { crl } = ServerCrl::decode(msg)?;
+        let delivered = match crl {
+            None => Delivered::Nothing,
+            Some(der) => match ctx.config.verifier.check_flight_crl(&der, ctx.wall_clock) {
+                Ok(newer) => Delivered::Newer(newer),
+                Err(refused) if refused.fails_handshake() => Delivered::Refused(refused),
+                // Genuine but of no use now: the held CRL is checked as before.
+                Err(_) => Delivered::Nothing,
+            },
+        };
+        io.transcript.add(msg);
         Ok(Step::Next(State::ServerCertificate(
-            ExpectServerCertificate { keys },
+            ExpectServerCertificate {
+                keys: self.keys,
+                delivered,
+            },
         )))
     }
 }
@@ -288,14 +357,23 @@ impl ExpectServerCertificate {
         let certificate = ServerCertificate::decode(msg)?;
         let chain: alloc::vec::Vec<&[u8]> =
             certificate.chain.iter().map(|c| c.as_slice()).collect();
-        let server_key =
-            ctx.config
-                .verifier
-                .verify_server(&chain, &ctx.config.server_name, ctx.wall_clock)?;
+        let newer = match &self.delivered {
+            Delivered::Newer(crl) => Some(crl),
+            Delivered::Nothing | Delivered::Refused(_) => None,
+        };
+        // A newer CRL from the flight counts already: a server it revokes is refused,
+        // even the one that carried it.
+        let server_key = ctx.config.verifier.verify_server_with(
+            &chain,
+            &ctx.config.server_name,
+            ctx.wall_clock,
+            newer,
+        )?;
         io.transcript.add(msg);
         Ok(Step::Next(State::ServerVerify(ExpectServerVerify {
             keys: self.keys,
             server_key,
+            delivered: self.delivered,
         })))
     }
 }
@@ -312,6 +390,7 @@ impl ExpectServerVerify {
         Ok(Step::Next(State::ServerFinished(ExpectServerFinished {
             keys: self.keys,
             server_key: self.server_key,
+            delivered: self.delivered,
         })))
     }
 }
@@ -329,6 +408,13 @@ impl ExpectServerFinished {
             return Err(HandshakeError::BadServerFinished);
         }
         io.transcript.add(msg);
+        // The server is authenticated: a CRL it carried that cannot be the anchor's
+        // current list is its fault, and ends the handshake before our identity leaves.
+        let newer_crl = match self.delivered {
+            Delivered::Refused(refused) => return Err(HandshakeError::FlightCrl(refused)),
+            Delivered::Newer(crl) => Some(crl),
+            Delivered::Nothing => None,
+        };
 
         // The server is authenticated: only now does our identity leave, encrypted.
         let identity = ClientIdentity {
@@ -349,6 +435,7 @@ impl ExpectServerFinished {
         Ok(Step::Next(State::Welcome(ExpectWelcome {
             keys: SessionKeys::new(Role::Client, secrets),
             server_key: self.server_key,
+            newer_crl,
         })))
     }
 }
@@ -375,6 +462,7 @@ impl ExpectWelcome {
             session_id: welcome.session_id,
             peer,
             keys: self.keys,
+            newer_crl: self.newer_crl,
         })
     }
 }

@@ -6,7 +6,9 @@ use core::fmt;
 use core::time::Duration;
 
 use crate::identity::{Identity, UserDirectory, Username};
-use crate::pki::{ServerCertVerifier, ServerCredentials};
+use crate::pki::{
+    FlightCrlError, FlightCrlSource, ServedCrl, ServerCertVerifier, ServerCredentials,
+};
 
 /// How long a handshake may take before it is abandoned (10 seconds).
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -78,6 +80,8 @@ pub struct ServerConfig {
     pub(crate) hello_timeout: Duration,
     /// A key no one holds, to verify against when the username is unknown.
     pub(crate) unknown_user_key: crate::identity::PublicKey,
+    /// The CRL carried in every flight, if any.
+    pub(crate) flight_crl: Option<Arc<dyn FlightCrlSource + Send + Sync>>,
 }
 
 impl ServerConfig {
@@ -92,7 +96,58 @@ impl ServerConfig {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             hello_timeout: DEFAULT_HELLO_TIMEOUT,
             unknown_user_key: Identity::from_seed(&[0x5a; 32]).public_key(),
+            flight_crl: None,
         }
+    }
+
+    /// Carries `crl_der`, the current CRL of the CA that issued this server's chain, in
+    /// every handshake's flight (the ServerCrl message), so that clients holding an older
+    /// CRL learn of the newer revocations from this server. The CRL is checked now
+    /// ([`ServedCrl::new`]: size, a CRL webpki supports, Ed25519, a crlNumber, a full CRL,
+    /// issued by the CA above the chain). It is served as it is until replaced: renew it
+    /// before its nextUpdate (clients ignore an expired one), or give a source that
+    /// reloads ([`ServerConfig::with_crl_source`]).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use securecom_proto::handshake::ServerConfig;
+    /// use securecom_proto::identity::{Identity, MemoryDirectory};
+    /// use securecom_proto::pki::{ServerCredentials, certificates_from_pem, crls_from_pem};
+    /// macro_rules! fixture {
+    ///     ($name:literal) => {
+    ///         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pki/", $name))
+    ///     };
+    /// }
+    /// let chain = certificates_from_pem(fixture!("server.pem"))?;
+    /// let key = Identity::from_pkcs8_pem(fixture!("server.key"))?;
+    /// let credentials = ServerCredentials::new(chain, key)?;
+    /// let crl = crls_from_pem(fixture!("crl.pem"))?.remove(0);
+    /// let config = ServerConfig::new(credentials, Arc::new(MemoryDirectory::new()))
+    ///     .with_crl_in_flight(crl)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_crl_in_flight(
+        mut self,
+        crl_der: alloc::vec::Vec<u8>,
+    ) -> Result<Self, FlightCrlError> {
+        let served = ServedCrl::new(crl_der, self.credentials.chain())?;
+        self.flight_crl = Some(Arc::new(Arc::new(served)));
+        Ok(self)
+    }
+
+    /// Carries in every handshake's flight the CRL `source` holds at that moment: a
+    /// source replaced in place (a file reloaded on a signal) serves a renewed CRL from
+    /// the next connection on. The source checks what it holds ([`ServedCrl::new`]).
+    pub fn with_crl_source(mut self, source: Arc<dyn FlightCrlSource + Send + Sync>) -> Self {
+        self.flight_crl = Some(source);
+        self
+    }
+
+    /// The CRL carried in the flight now, if any.
+    pub fn flight_crl(&self) -> Option<Arc<ServedCrl>> {
+        self.flight_crl
+            .as_ref()
+            .and_then(|source| source.flight_crl())
     }
 
     /// Replaces the handshake timeout.
@@ -124,6 +179,7 @@ impl fmt::Debug for ServerConfig {
         f.debug_struct("ServerConfig")
             .field("handshake_timeout", &self.handshake_timeout)
             .field("hello_timeout", &self.hello_timeout)
+            .field("flight_crl", &self.flight_crl())
             .finish_non_exhaustive()
     }
 }

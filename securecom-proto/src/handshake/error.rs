@@ -2,7 +2,7 @@
 
 use crate::codec::{ContentType, DecodeError, EncodeError, FrameError};
 use crate::identity::Username;
-use crate::pki::CertificateError;
+use crate::pki::{CertificateError, FlightCrlError};
 use crate::record::RecordError;
 use crate::session::CloseReason;
 
@@ -60,6 +60,15 @@ pub enum HandshakeError {
     /// The server's certificate chain failed validation.
     #[error("server certificate rejected: {0}")]
     Certificate(#[from] CertificateError),
+    /// The server, authenticated, carried a CRL in its flight that cannot be the trust
+    /// anchor's current list (malformed, another issuer, a bad signature, no number, a
+    /// partial CRL): a misconfigured or hostile server. A CRL that is merely not newer
+    /// than the client's, or not current, is ignored instead
+    /// ([`FlightCrlError::fails_handshake`]).
+    #[error(
+        "the server sent a CRL that is not your CA's: {0} (the server is misconfigured or hostile)"
+    )]
+    FlightCrl(FlightCrlError),
     /// The server's signature over the transcript did not verify.
     #[error("server signature over the transcript is invalid")]
     BadServerSignature,

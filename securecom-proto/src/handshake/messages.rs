@@ -11,7 +11,7 @@ use crate::codec::{
 };
 use crate::crypto::{EPHEMERAL_KEY_LEN, HASH_LEN};
 use crate::identity::{MAX_USERNAME_LEN, SIGNATURE_LEN, Username};
-use crate::pki::{MAX_CERT_LEN, MAX_CHAIN_CERTS};
+use crate::pki::{MAX_CERT_LEN, MAX_CHAIN_CERTS, MAX_CRL_LEN};
 
 /// Bytes of each side's handshake random.
 pub const RANDOM_LEN: usize = 32;
@@ -25,6 +25,9 @@ impl HandshakeType {
     pub const CLIENT_HELLO: HandshakeType = HandshakeType(0x01);
     /// Server to client, plaintext: version, random, ephemeral key.
     pub const SERVER_HELLO: HandshakeType = HandshakeType(0x02);
+    /// Server to client, encrypted: the CA's current CRL, or none (the code of TLS's
+    /// CertificateStatus, its nearest kin).
+    pub const SERVER_CRL: HandshakeType = HandshakeType(0x16);
     /// Server to client, encrypted: the certificate chain.
     pub const SERVER_CERTIFICATE: HandshakeType = HandshakeType(0x0b);
     /// Server to client, encrypted: signature over the transcript.
@@ -44,6 +47,7 @@ impl HandshakeType {
         Some(match self {
             Self::CLIENT_HELLO => "ClientHello",
             Self::SERVER_HELLO => "ServerHello",
+            Self::SERVER_CRL => "ServerCrl",
             Self::SERVER_CERTIFICATE => "ServerCertificate",
             Self::SERVER_VERIFY => "ServerVerify",
             Self::SERVER_FINISHED => "ServerFinished",
@@ -186,6 +190,54 @@ impl Codec for ServerCertificate {
             chain.push(r.u16_prefixed("certificate", 1, MAX_CERT_LEN)?.to_vec());
         }
         Ok(ServerCertificate { chain })
+    }
+}
+
+/// The CRL the server carries for its clients: its CA's current CRL, or none. Always sent,
+/// first in the encrypted flight, so that every state of the client waits for exactly
+/// one message; a count of 0 or 1, then the DER CRL as `u16<1..=MAX_CRL_LEN>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerCrl {
+    /// The DER CRL, at most [`MAX_CRL_LEN`] bytes, or `None`.
+    pub crl: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for ServerCrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerCrl")
+            .field("crl_len", &self.crl.as_ref().map(Vec::len))
+            .finish()
+    }
+}
+
+impl Codec for ServerCrl {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.push(HandshakeType::SERVER_CRL.0);
+        match &self.crl {
+            None => out.push(0),
+            Some(crl) => {
+                out.push(1);
+                put_u16_prefixed(out, "CRL", crl, 1, MAX_CRL_LEN)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        expect_type(r, HandshakeType::SERVER_CRL)?;
+        let crl = match r.u8()? {
+            0 => None,
+            1 => Some(r.u16_prefixed("CRL", 1, MAX_CRL_LEN)?.to_vec()),
+            count => {
+                return Err(DecodeError::BadLength {
+                    what: "CRL count",
+                    got: usize::from(count),
+                    min: 0,
+                    max: 1,
+                });
+            }
+        };
+        Ok(ServerCrl { crl })
     }
 }
 
@@ -401,6 +453,10 @@ mod tests {
         round_trip(ServerCertificate {
             chain: vec![vec![0x30; 10], vec![0x31; 300]],
         });
+        round_trip(ServerCrl { crl: None });
+        round_trip(ServerCrl {
+            crl: Some(vec![0x30; 200]),
+        });
         round_trip(ServerVerify(Verify { signature: [3; 64] }));
         round_trip(ClientVerify(Verify { signature: [4; 64] }));
         round_trip(ServerFinished(Finished { mac: [5; 32] }));
@@ -446,6 +502,59 @@ mod tests {
         assert_eq!(ServerCertificate::decode(&too_many), bad_chain(6));
         let empty = [HandshakeType::SERVER_CERTIFICATE.0, 0];
         assert_eq!(ServerCertificate::decode(&empty), bad_chain(0));
+    }
+
+    #[test]
+    fn crl_bounds_are_enforced_on_the_wire() {
+        // The largest CRL fits one record with its message; one byte more is refused by
+        // the encoder and, before any copy, by the decoder.
+        let largest = ServerCrl {
+            crl: Some(vec![0x30; MAX_CRL_LEN]),
+        };
+        let bytes = largest.to_bytes().unwrap();
+        assert_eq!(bytes.len(), crate::codec::MAX_PLAINTEXT_LEN);
+        round_trip(largest);
+        assert_eq!(
+            ServerCrl {
+                crl: Some(vec![0x30; MAX_CRL_LEN + 1])
+            }
+            .to_bytes(),
+            Err(EncodeError {
+                what: "CRL",
+                len: MAX_CRL_LEN + 1,
+                min: 1,
+                max: MAX_CRL_LEN
+            })
+        );
+        let mut over = vec![HandshakeType::SERVER_CRL.0, 1];
+        over.extend_from_slice(&u16::try_from(MAX_CRL_LEN + 1).unwrap().to_be_bytes());
+        over.resize(over.len() + MAX_CRL_LEN + 1, 0x30);
+        assert!(matches!(
+            ServerCrl::decode(&over),
+            Err(DecodeError::BadLength { what: "CRL", .. })
+        ));
+        assert_eq!(
+            ServerCrl { crl: Some(vec![]) }.to_bytes().unwrap_err().what,
+            "CRL"
+        );
+        assert_eq!(
+            ServerCrl::decode(&[HandshakeType::SERVER_CRL.0, 1, 0, 0]),
+            Err(DecodeError::BadLength {
+                what: "CRL",
+                got: 0,
+                min: 1,
+                max: MAX_CRL_LEN
+            })
+        );
+        assert_eq!(
+            ServerCrl::decode(&[HandshakeType::SERVER_CRL.0, 2]),
+            Err(DecodeError::BadLength {
+                what: "CRL count",
+                got: 2,
+                min: 0,
+                max: 1
+            })
+        );
     }
 
     #[test]

@@ -19,7 +19,8 @@ use crate::time::Instant;
 use super::io::{Expect, HandshakeIo, check_deadline, expect_message, message, read_frame};
 use super::messages::{
     ClientFinished, ClientHello, ClientIdentity, ClientVerify, Finished, HandshakeType, Hello,
-    RANDOM_LEN, ServerCertificate, ServerFinished, ServerHello, ServerVerify, Verify, Welcome,
+    RANDOM_LEN, ServerCertificate, ServerCrl, ServerFinished, ServerHello, ServerVerify, Verify,
+    Welcome,
 };
 use super::schedule::HandshakeKeys;
 use super::{
@@ -245,6 +246,11 @@ impl ExpectClientHello {
         let mut keys =
             HandshakeKeys::derive(Role::Server, self.ephemeral, &hello.key_share, &th_hello)?;
 
+        // The CA's current CRL (or none) first: the client checks the chain against it.
+        let crl = ServerCrl {
+            crl: config.flight_crl().map(|served| served.der().to_vec()),
+        };
+        io.send_sealed(&mut keys.tx, &crl)?;
         let chain = ServerCertificate {
             chain: config.credentials.chain().to_vec(),
         };

@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use ed25519_dalek::{Signature, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 use rustls_pki_types::{AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm};
 
 /// Ed25519 (RFC 8410) signature verification over ed25519-dalek, with `verify_strict`: no
@@ -20,9 +20,10 @@ impl SignatureVerificationAlgorithm for Ed25519Verification {
     ) -> Result<(), InvalidSignature> {
         let key_bytes: &[u8; 32] = public_key.try_into().map_err(|_| InvalidSignature)?;
         let key = VerifyingKey::from_bytes(key_bytes).map_err(|_| InvalidSignature)?;
-        let signature = Signature::from_slice(signature).map_err(|_| InvalidSignature)?;
-        key.verify_strict(message, &signature)
-            .map_err(|_| InvalidSignature)
+        let signature: &[u8; 64] = signature.try_into().map_err(|_| InvalidSignature)?;
+        crate::crypto::ed25519_verify(&key, message, signature)
+            .then_some(())
+            .ok_or(InvalidSignature)
     }
 
     fn public_key_alg_id(&self) -> AlgorithmIdentifier {
@@ -83,8 +84,7 @@ impl PreVerified {
         let Ok(signature_bytes) = <[u8; 64]>::try_from(signature) else {
             return false;
         };
-        let sig = Signature::from_bytes(&signature_bytes);
-        if key.verify_strict(message, &sig).is_err() {
+        if !crate::crypto::ed25519_verify(key, message, &signature_bytes) {
             return false;
         }
         self.triples.push(VerifiedTriple {
@@ -93,6 +93,16 @@ impl PreVerified {
             signature: signature_bytes,
         });
         true
+    }
+
+    /// Whether `signature` over `message` verifies under the anchor's key
+    /// (`verify_strict`), without remembering anything.
+    pub(crate) fn anchor_verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        let (Some((_, key)), Ok(signature)) = (&self.anchor_key, <[u8; 64]>::try_from(signature))
+        else {
+            return false;
+        };
+        crate::crypto::ed25519_verify(key, message, &signature)
     }
 
     /// How many triples were verified at construction.
@@ -132,9 +142,11 @@ impl SignatureVerificationAlgorithm for CachedEd25519<'_> {
             return Ok(());
         }
         match &self.0.anchor_key {
-            Some((anchor_bytes, anchor_key)) if anchor_bytes == key_bytes => anchor_key
-                .verify_strict(message, &Signature::from_bytes(signature_bytes))
-                .map_err(|_| InvalidSignature),
+            Some((anchor_bytes, anchor_key)) if anchor_bytes == key_bytes => {
+                crate::crypto::ed25519_verify(anchor_key, message, signature_bytes)
+                    .then_some(())
+                    .ok_or(InvalidSignature)
+            }
             _ => Ed25519Verification.verify_signature(public_key, message, signature),
         }
     }

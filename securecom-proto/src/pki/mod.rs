@@ -15,6 +15,9 @@
 //!   checking must be asked for by name
 //!   ([`RevocationPolicy::DangerousNoRevocationCheck`]).
 //! - Every failure is its own [`CertificateError`] variant; nothing panics on any input.
+//! - A server may carry its CA's current CRL in its handshake flight ([`ServedCrl`]); a
+//!   client adopts it only if the anchor signed it and it is newer than the CRL it holds
+//!   ([`ServerCertVerifier::check_flight_crl`], [`NewerCrl`]).
 //! - Certificates, keys and CRLs made by the OpenSSL command line work as they are; PEM
 //!   text is read with [`certificates_from_pem`] and [`crls_from_pem`].
 //!
@@ -25,11 +28,15 @@ mod chain;
 mod credentials;
 mod ed25519_alg;
 mod error;
+mod flight_crl;
 mod pem;
 mod verifier;
 
 pub use credentials::ServerCredentials;
 pub use error::CertificateError;
+pub use flight_crl::{
+    CrlNumber, FlightCrlError, FlightCrlSource, MAX_CRL_LEN, NewerCrl, ServedCrl,
+};
 pub use pem::{certificates_from_pem, crls_from_pem};
 pub use verifier::{RevocationPolicy, ServerCertVerifier};
 

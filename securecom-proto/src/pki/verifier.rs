@@ -13,6 +13,7 @@ use webpki::{
 };
 
 use super::ed25519_alg::{CachedEd25519, PreVerified};
+use super::flight_crl::{CrlFacts, CrlNumber, FlightCrlError, MAX_CRL_LEN, NewerCrl};
 use super::{CertificateError, certificates_from_pem, chain, crls_from_pem};
 use crate::identity::PublicKey;
 use crate::time::UnixTime;
@@ -88,11 +89,22 @@ impl fmt::Debug for RevocationPolicy {
 /// # Ok::<(), CertificateError>(())
 /// ```
 ///
+/// A server may carry a newer CRL of the anchor in its handshake flight:
+/// [`check_flight_crl`](Self::check_flight_crl) decides whether to take it, and
+/// [`with_newer_crl`](Self::with_newer_crl) makes the verifier that holds it.
+///
 /// Not `Clone` (webpki's parsed CRLs are not); share one behind an `Arc`.
 pub struct ServerCertVerifier {
     anchor: TrustAnchor<'static>,
+    /// The CA certificate, DER, to build the verifier holding a newer CRL.
+    ca_der: Vec<u8>,
     /// `None` only for [`RevocationPolicy::DangerousNoRevocationCheck`]; never empty.
     crls: Option<Vec<CertRevocationList<'static>>>,
+    /// The DER of each CRL in `crls`, in the same order.
+    crl_ders: Vec<Vec<u8>>,
+    /// Which of `crls` is the anchor's full CRL (no issuingDistributionPoint), and its
+    /// crlNumber: what a CRL in the server's flight must be newer than.
+    anchor_crl: Option<(usize, Option<CrlNumber>)>,
     /// The anchor's decompressed key and the CRL signatures verified in `new`, so that
     /// webpki's check of them at every handshake costs a comparison, not a verification.
     pre_verified: PreVerified,
@@ -112,7 +124,7 @@ impl ServerCertVerifier {
         ca_cert_der: Vec<u8>,
         revocation: RevocationPolicy,
     ) -> Result<Self, CertificateError> {
-        let ca = CertificateDer::from(ca_cert_der);
+        let ca = CertificateDer::from(ca_cert_der.as_slice());
         let anchor = webpki::anchor_from_trusted_cert(&ca)
             .map_err(CertificateError::from_webpki)?
             .to_owned();
@@ -165,9 +177,31 @@ impl ServerCertVerifier {
                 }
             }
         }
+        let crl_ders = match revocation {
+            RevocationPolicy::CheckCrls(ders) => ders,
+            RevocationPolicy::DangerousNoRevocationCheck => Vec::new(),
+        };
+        let anchor_crl = crls.as_ref().and_then(|crls| {
+            crls.iter()
+                .zip(&crl_ders)
+                .position(|(crl, _)| {
+                    crl.issuer() == anchor.subject.as_ref()
+                        && crl.issuing_distribution_point().is_none()
+                })
+                .map(|i| {
+                    let number = crl_ders
+                        .get(i)
+                        .and_then(|der| CrlFacts::parse(der).ok())
+                        .and_then(|(facts, _)| facts.number);
+                    (i, number)
+                })
+        });
         Ok(ServerCertVerifier {
             anchor,
+            ca_der: ca_cert_der,
             crls,
+            crl_ders,
+            anchor_crl,
             pre_verified,
         })
     }
@@ -207,6 +241,133 @@ impl ServerCertVerifier {
         self.crls.is_some()
     }
 
+    /// The crlNumber of the anchor's CRL this verifier holds: `None` when it holds none
+    /// (or one without a number, which then counts as older than any numbered CRL).
+    pub fn anchor_crl_number(&self) -> Option<CrlNumber> {
+        self.anchor_crl.and_then(|(_, number)| number)
+    }
+
+    /// Decides whether to adopt `der`, a CRL a server carried in its handshake flight, at
+    /// time `now` (the client's wall clock). It is adopted only if all of these hold:
+    ///
+    /// - it parses as a CRL this verifier supports, at most [`MAX_CRL_LEN`] bytes, signed
+    ///   with Ed25519 ([`FlightCrlError::Malformed`], [`FlightCrlError::TooLarge`]);
+    /// - its issuer is the trust anchor ([`FlightCrlError::NotFromAnchor`]) and its
+    ///   signature verifies under the anchor's key ([`FlightCrlError::BadSignature`]);
+    /// - it is a full CRL with a crlNumber ([`FlightCrlError::Partitioned`],
+    ///   [`FlightCrlError::NoCrlNumber`]);
+    /// - its number is strictly greater than [`anchor_crl_number`](Self::anchor_crl_number)
+    ///   ([`FlightCrlError::NotNewer`]);
+    /// - thisUpdate ≤ `now` < nextUpdate ([`FlightCrlError::NotYetValid`],
+    ///   [`FlightCrlError::Expired`]);
+    /// - this verifier checks revocation at all ([`FlightCrlError::RevocationNotChecked`]).
+    ///
+    /// [`FlightCrlError::fails_handshake`] says which refusals end the handshake; the
+    /// others leave the client on the CRL it holds. Nothing changes here: the handshake
+    /// uses an adopted CRL for its own chain check, and reports it once complete.
+    ///
+    /// ```
+    /// use securecom_proto::pki::{FlightCrlError, ServerCertVerifier, crls_from_pem};
+    /// use securecom_proto::time::UnixTime;
+    /// macro_rules! fixture {
+    ///     ($name:literal) => {
+    ///         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pki/", $name))
+    ///     };
+    /// }
+    /// // The client holds CRL number 1; a server delivers number 2.
+    /// let held = ServerCertVerifier::from_pem(fixture!("ca.pem"), Some(fixture!("crl-empty.pem")))?;
+    /// let delivered = crls_from_pem(fixture!("crl.pem"))?.remove(0);
+    /// let jan_15_2026 = UnixTime::from_secs(1_768_435_200);
+    /// let newer = held.check_flight_crl(&delivered, jan_15_2026)?;
+    /// assert_eq!(newer.number().to_string(), "2");
+    /// let updated = held.with_newer_crl(&newer)?;
+    /// // The same CRL again is not newer: ignored, not an error of the server's.
+    /// let again = updated.check_flight_crl(&delivered, jan_15_2026).unwrap_err();
+    /// assert!(matches!(again, FlightCrlError::NotNewer { .. }));
+    /// assert!(!again.fails_handshake());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_flight_crl(&self, der: &[u8], now: UnixTime) -> Result<NewerCrl, FlightCrlError> {
+        if !self.checks_revocation() {
+            return Err(FlightCrlError::RevocationNotChecked);
+        }
+        let (facts, number) = self.check_anchor_crl(der)?;
+        if now < facts.this_update {
+            return Err(FlightCrlError::NotYetValid {
+                now,
+                this_update: facts.this_update,
+            });
+        }
+        if now >= facts.next_update {
+            return Err(FlightCrlError::Expired {
+                now,
+                next_update: facts.next_update,
+            });
+        }
+        Ok(NewerCrl {
+            der: der.to_vec(),
+            number,
+            this_update: facts.this_update,
+            next_update: facts.next_update,
+        })
+    }
+
+    /// Every check of [`check_flight_crl`](Self::check_flight_crl) but the clock's.
+    fn check_anchor_crl(&self, der: &[u8]) -> Result<(CrlFacts, CrlNumber), FlightCrlError> {
+        if der.len() > MAX_CRL_LEN {
+            return Err(FlightCrlError::TooLarge {
+                len: der.len(),
+                max: MAX_CRL_LEN,
+            });
+        }
+        let (facts, _) = CrlFacts::parse(der)?;
+        if facts.issuer.as_slice() != self.anchor.subject.as_ref() {
+            return Err(FlightCrlError::NotFromAnchor);
+        }
+        if !facts.ed25519 {
+            return Err(FlightCrlError::Malformed);
+        }
+        let signed = crl_signed_parts(der)
+            .is_some_and(|(tbs, signature)| self.pre_verified.anchor_verifies(tbs, signature));
+        if !signed {
+            return Err(FlightCrlError::BadSignature);
+        }
+        let number = facts.check_servable()?;
+        if let Some(held) = self.anchor_crl_number()
+            && number <= held
+        {
+            return Err(FlightCrlError::NotNewer {
+                held,
+                offered: number,
+            });
+        }
+        Ok((facts, number))
+    }
+
+    /// A verifier like this one, with `crl` in place of the anchor's CRL it holds (the
+    /// CRLs of intermediates are kept). `crl` is checked again, but for the clock:
+    /// issued and signed by this verifier's anchor, and newer than the CRL it holds
+    /// ([`FlightCrlError`] otherwise, [`FlightCrlError::RevocationNotChecked`] for a
+    /// verifier that checks no revocation).
+    pub fn with_newer_crl(&self, crl: &NewerCrl) -> Result<ServerCertVerifier, FlightCrlError> {
+        if !self.checks_revocation() {
+            return Err(FlightCrlError::RevocationNotChecked);
+        }
+        self.check_anchor_crl(&crl.der)?;
+        let held = self.anchor_crl.map(|(i, _)| i);
+        let crls: Vec<Vec<u8>> = core::iter::once(crl.der.clone())
+            .chain(
+                self.crl_ders
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| Some(*i) != held)
+                    .map(|(_, der)| der.clone()),
+            )
+            .collect();
+        ServerCertVerifier::new(self.ca_der.clone(), RevocationPolicy::CheckCrls(crls))
+            .map_err(|_| FlightCrlError::Malformed)
+    }
+
     /// Verifies the server's `chain` for `server_name` at time `now` and returns the leaf's
     /// Ed25519 public key.
     ///
@@ -227,6 +388,18 @@ impl ServerCertVerifier {
         server_name: &str,
         now: UnixTime,
     ) -> Result<PublicKey, CertificateError> {
+        self.verify_server_with(chain, server_name, now, None)
+    }
+
+    /// [`verify_server`](Self::verify_server), with `newer` (from
+    /// [`check_flight_crl`](Self::check_flight_crl)) in place of the anchor's CRL held.
+    pub(crate) fn verify_server_with(
+        &self,
+        chain: &[&[u8]],
+        server_name: &str,
+        now: UnixTime,
+        newer: Option<&NewerCrl>,
+    ) -> Result<PublicKey, CertificateError> {
         chain::check_shape(chain)?;
         let server_name =
             ServerName::try_from(server_name).map_err(|_| CertificateError::InvalidServerName)?;
@@ -243,7 +416,27 @@ impl ServerCertVerifier {
             EndEntityCert::try_from(der).map_err(CertificateError::from_webpki)?;
         }
 
-        let crl_refs: Vec<&CertRevocationList<'static>> = self.crls.iter().flatten().collect();
+        let newer = match newer {
+            Some(crl) => Some(
+                OwnedCertRevocationList::from_der(&crl.der)
+                    .map(CertRevocationList::from)
+                    .map_err(CertificateError::from_webpki_crl)?,
+            ),
+            None => None,
+        };
+        let held = self.anchor_crl.map(|(i, _)| i);
+        // The newer CRL first, in place of the anchor's CRL held.
+        let crl_refs: Vec<&CertRevocationList<'static>> = newer
+            .iter()
+            .chain(
+                self.crls
+                    .iter()
+                    .flatten()
+                    .enumerate()
+                    .filter(|(i, _)| newer.is_none() || Some(*i) != held)
+                    .map(|(_, crl)| crl),
+            )
+            .collect();
         let revocation = match &self.crls {
             None => None,
             Some(_) => Some(
@@ -280,6 +473,7 @@ impl fmt::Debug for ServerCertVerifier {
         f.debug_struct("ServerCertVerifier")
             .field("ca_subject_len", &self.anchor.subject.len())
             .field("crls", &self.crls.as_ref().map(Vec::len))
+            .field("anchor_crl_number", &self.anchor_crl_number())
             .field("pre_verified_crls", &self.pre_verified.len())
             .finish()
     }
@@ -307,7 +501,10 @@ mod tests {
     use super::*;
     use alloc::vec;
 
-    use crate::testkit::fixtures::{CA, CRL, CRL_INTERMEDIATE, CRL_OTHER_KEY};
+    use crate::pki::{CrlNumber, FlightCrlError, MAX_CRL_LEN};
+    use crate::testkit::fixtures::{
+        CA, CRL, CRL_EMPTY, CRL_INTERMEDIATE, CRL_LONG, CRL_OTHER_KEY, REVOKED_SERVER, VALID_TIME,
+    };
 
     fn ca_der() -> Vec<u8> {
         certificates_from_pem(CA).unwrap().remove(0)
@@ -399,6 +596,180 @@ mod tests {
         assert_eq!(
             alloc::format!("{:?}", RevocationPolicy::CheckCrls(vec![vec![1]])),
             "CheckCrls(1 CRLs)"
+        );
+    }
+
+    fn crl_der(pem: &str) -> Vec<u8> {
+        crate::pki::crls_from_pem(pem).unwrap().remove(0)
+    }
+
+    fn number(n: u8) -> CrlNumber {
+        CrlNumber::from_be_bytes(&[n]).unwrap()
+    }
+
+    /// The rules for a CRL in the server's flight, one by one, against a client holding
+    /// CRL number 1.
+    #[test]
+    fn flight_crl_rules() {
+        let held = ServerCertVerifier::from_pem(CA, Some(CRL_EMPTY)).unwrap();
+        assert_eq!(held.anchor_crl_number(), Some(number(1)));
+        // Newer, the anchor's, current: adopted, with its facts.
+        let newer = held.check_flight_crl(&crl_der(CRL), VALID_TIME).unwrap();
+        assert_eq!(newer.number(), number(2));
+        assert_eq!(newer.this_update(), UnixTime::from_secs(1_767_225_600));
+        assert_eq!(newer.next_update(), UnixTime::from_secs(1_769_817_600));
+        assert!(
+            newer
+                .to_pem()
+                .unwrap()
+                .starts_with("-----BEGIN X509 CRL-----\n")
+        );
+        assert_eq!(
+            crate::pki::crls_from_pem(&newer.to_pem().unwrap()).unwrap(),
+            vec![crl_der(CRL)]
+        );
+        // Equal or older: not newer.
+        assert_eq!(
+            held.check_flight_crl(&crl_der(CRL_EMPTY), VALID_TIME),
+            Err(FlightCrlError::NotNewer {
+                held: number(1),
+                offered: number(1)
+            })
+        );
+        let current = ServerCertVerifier::from_pem(CA, Some(CRL)).unwrap();
+        assert_eq!(
+            current.check_flight_crl(&crl_der(CRL_EMPTY), VALID_TIME),
+            Err(FlightCrlError::NotNewer {
+                held: number(2),
+                offered: number(1)
+            })
+        );
+        // The anchor's name, another key's signature.
+        assert_eq!(
+            held.check_flight_crl(&crl_der(CRL_OTHER_KEY), VALID_TIME),
+            Err(FlightCrlError::BadSignature)
+        );
+        // Another issuer (the intermediate).
+        assert_eq!(
+            held.check_flight_crl(&crl_der(CRL_INTERMEDIATE), VALID_TIME),
+            Err(FlightCrlError::NotFromAnchor)
+        );
+        // Not current: before thisUpdate, at and after nextUpdate.
+        let this_update = UnixTime::from_secs(1_767_225_600);
+        let next_update = UnixTime::from_secs(1_769_817_600);
+        let before = UnixTime::from_secs(1_767_225_599);
+        assert_eq!(
+            held.check_flight_crl(&crl_der(CRL), before),
+            Err(FlightCrlError::NotYetValid {
+                now: before,
+                this_update
+            })
+        );
+        assert!(held.check_flight_crl(&crl_der(CRL), this_update).is_ok());
+        assert_eq!(
+            held.check_flight_crl(&crl_der(CRL), next_update),
+            Err(FlightCrlError::Expired {
+                now: next_update,
+                next_update
+            })
+        );
+        // Malformed: not DER, a certificate, the CRL cut short, one bit of it flipped.
+        let crl = crl_der(CRL);
+        for bad in [
+            vec![0x30, 0x00],
+            ca_der(),
+            crl[..crl.len() - 1].to_vec(),
+            Vec::new(),
+        ] {
+            assert_eq!(
+                held.check_flight_crl(&bad, VALID_TIME),
+                Err(FlightCrlError::Malformed)
+            );
+        }
+        let mut flipped = crl.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1; // in the signature
+        assert_eq!(
+            held.check_flight_crl(&flipped, VALID_TIME),
+            Err(FlightCrlError::BadSignature)
+        );
+        // Too large for the handshake, refused before parsing.
+        assert_eq!(
+            held.check_flight_crl(&vec![0x30; MAX_CRL_LEN + 1], VALID_TIME),
+            Err(FlightCrlError::TooLarge {
+                len: MAX_CRL_LEN + 1,
+                max: MAX_CRL_LEN
+            })
+        );
+        // A client without revocation checks adopts nothing.
+        let dangerous =
+            ServerCertVerifier::new(ca_der(), RevocationPolicy::DangerousNoRevocationCheck)
+                .unwrap();
+        assert_eq!(
+            dangerous.check_flight_crl(&crl_der(CRL), VALID_TIME),
+            Err(FlightCrlError::RevocationNotChecked)
+        );
+        assert_eq!(
+            dangerous.with_newer_crl(&newer).unwrap_err(),
+            FlightCrlError::RevocationNotChecked
+        );
+    }
+
+    /// The verifier built with a newer CRL holds it in place of the old one, keeps the
+    /// other CRLs, and refuses a CRL that is not newer or not its anchor's.
+    #[test]
+    fn with_newer_crl_replaces_the_anchor_crl() {
+        let revoked = certificates_from_pem(REVOKED_SERVER).unwrap();
+        let revoked: Vec<&[u8]> = revoked.iter().map(Vec::as_slice).collect();
+        let both = alloc::format!("{CRL_EMPTY}{CRL_INTERMEDIATE}");
+        let held = ServerCertVerifier::from_pem(CA, Some(&both)).unwrap();
+        assert!(
+            held.verify_server(&revoked, "localhost", VALID_TIME)
+                .is_ok()
+        );
+        let newer = held.check_flight_crl(&crl_der(CRL), VALID_TIME).unwrap();
+        // This handshake's check already uses it.
+        assert_eq!(
+            held.verify_server_with(&revoked, "localhost", VALID_TIME, Some(&newer)),
+            Err(CertificateError::Revoked)
+        );
+        let updated = held.with_newer_crl(&newer).unwrap();
+        assert_eq!(updated.anchor_crl_number(), Some(number(2)));
+        assert_eq!(updated.crl_ders.len(), 2);
+        assert_eq!(updated.pre_verified.len(), 1);
+        assert_eq!(
+            updated.verify_server(&revoked, "localhost", VALID_TIME),
+            Err(CertificateError::Revoked)
+        );
+        // Once held, the same CRL is not newer.
+        assert_eq!(
+            updated.with_newer_crl(&newer).unwrap_err(),
+            FlightCrlError::NotNewer {
+                held: number(2),
+                offered: number(2)
+            }
+        );
+        // A CRL checked by another CA's verifier is checked again, and refused.
+        let other = ServerCertVerifier::new(
+            certificates_from_pem(crate::testkit::fixtures::OTHER_CA)
+                .unwrap()
+                .remove(0),
+            RevocationPolicy::CheckCrls(vec![crl_der(CRL_EMPTY)]),
+        )
+        .unwrap();
+        assert_eq!(
+            other.with_newer_crl(&newer).unwrap_err(),
+            FlightCrlError::NotFromAnchor
+        );
+        // A verifier with no CRL of the anchor's (only the intermediate's) takes any.
+        let none = ServerCertVerifier::from_pem(CA, Some(CRL_INTERMEDIATE)).unwrap();
+        assert_eq!(none.anchor_crl_number(), None);
+        let long = none
+            .check_flight_crl(&crl_der(CRL_LONG), VALID_TIME)
+            .unwrap();
+        assert_eq!(
+            none.with_newer_crl(&long).unwrap().anchor_crl_number(),
+            Some(number(2))
         );
     }
 }

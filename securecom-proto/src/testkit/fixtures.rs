@@ -153,8 +153,13 @@ fn load() -> Fixtures {
         )),
     });
     let first = |ders: Vec<Vec<u8>>| ders.into_iter().next().expect("one block");
+    // The server carries its CA's CRL in its flight, as a deployed one does; the clients
+    // hold the same CRL, so they parse and check it at every login and adopt nothing.
+    let server = ServerConfig::new(credentials, Arc::new(directory()))
+        .with_crl_in_flight(first(crls_from_pem(CRL).expect("fixture CRL")))
+        .expect("the fixture CRL is the chain's CA's");
     Fixtures {
-        server: Arc::new(ServerConfig::new(credentials, Arc::new(directory()))),
+        server: Arc::new(server),
         server_identity: identity(SERVER_KEY),
         server_key: identity(SERVER_KEY).public_key(),
         via_intermediate_key: identity(VIA_INTERMEDIATE_KEY).public_key(),
@@ -206,7 +211,7 @@ pub fn real_clock_verifier() -> ServerCertVerifier {
     ServerCertVerifier::from_pem(CA, Some(CRL_LONG)).expect("fixture CA")
 }
 
-/// The fixture server's configuration (shared).
+/// The fixture server's configuration (shared): it carries [`CRL`] in its flight.
 pub fn server_config() -> Arc<ServerConfig> {
     Arc::clone(&get().server)
 }

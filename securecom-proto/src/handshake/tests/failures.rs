@@ -114,10 +114,17 @@ fn revoked_server_certificate_is_rejected() {
 #[test]
 fn crl_signed_by_another_key_is_rejected() {
     let verifier = ServerCertVerifier::from_pem(CA, Some(CRL_OTHER_KEY)).unwrap();
-    let run = client_at(
-        client_config_with(verifier, "localhost", "alice"),
-        VALID_TIME,
-    );
+    // A server carrying no CRL: one carrying the genuine, newer CRL 2 would replace the
+    // forged CRL 1 for the handshake (tests/crl.rs).
+    let run = Run {
+        client: ClientHandshake::start(
+            client_config_with(verifier, "localhost", "alice"),
+            &mut TestRng::new(1),
+            T0,
+            VALID_TIME,
+        ),
+        server: server_presenting(SERVER_CHAIN, SERVER_KEY),
+    };
     assert_eq!(
         client_error(run.drive(|_, _| {})),
         HandshakeError::Certificate(CertificateError::CrlBadSignature)

@@ -1,6 +1,7 @@
 //! Handshake tests: a flight-by-flight harness between the two machines, with hooks to
 //! tamper with what crosses the wire.
 
+mod crl;
 mod failures;
 mod proptests;
 mod sweep;
@@ -122,6 +123,7 @@ impl Run {
             Ok(ClientProgress::Established {
                 mut session,
                 consumed,
+                ..
             }) => {
                 if let Err(e) = feed(&mut session, &flight[consumed..]) {
                     return Outcome::SessionFailed(e);
