@@ -27,7 +27,7 @@ type PublicKey = [u8; EPHEMERAL_KEY_LEN];
 
 /// Our current ratchet key. The initiator's first one is its handshake key, whose secret
 /// was consumed by the handshake: it is never needed (see the module docs).
-#[cfg_attr(test, derive(Clone))]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 enum OurKey {
     HandshakeOnly(PublicKey),
     Pair(RatchetKeyPair),
@@ -43,7 +43,7 @@ impl OurKey {
 }
 
 /// Both sides' ratchet state.
-#[cfg_attr(test, derive(Clone))]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub(crate) struct DhRatchet {
     root: Secret,
     ours: OurKey,

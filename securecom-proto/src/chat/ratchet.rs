@@ -19,7 +19,7 @@
 use crate::crypto::{EPHEMERAL_KEY_LEN, Secret, extract};
 
 /// One direction's chain.
-#[cfg_attr(test, derive(Clone))]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub(crate) struct Chain {
     key: Secret,
     counter: u64,

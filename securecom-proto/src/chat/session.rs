@@ -70,7 +70,7 @@ pub enum OpenedChat {
 /// fresh X25519 ratchet key, so a stolen state stops opening the chat once each side has
 /// sent after receiving (post-compromise security), and every message key is forgotten
 /// once used (forward secrecy).
-#[cfg_attr(test, derive(Clone))]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct ChatSession {
     peer: (Username, PublicKey),
     safety: SafetyNumber,

@@ -116,7 +116,7 @@ pub struct Frame<'a> {
 /// assert!(d.next_frame()?.is_none());
 /// # Ok::<(), securecom_proto::codec::FrameError>(())
 /// ```
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Deframer {
     buf: Vec<u8>,
     /// Start of the bytes not yet returned as a frame.

@@ -2,11 +2,26 @@
 //! label scheme, secrets that zeroize themselves, the running transcript hash, Finished MACs
 //! and the ephemeral X25519 exchange.
 
+mod ed25519;
 mod ephemeral;
 mod ratchet_key;
+// The real primitives, or under cargo-fuzz their cheap, insecure stand-ins (never both:
+// `--cfg fuzzing` is set only by cargo-fuzz, and the stand-ins also need the `fuzzing`
+// feature).
+#[cfg(any(test, all(feature = "fuzzing", fuzzing)))]
+pub(crate) mod fuzzing_pattern;
+#[cfg(all(feature = "fuzzing", fuzzing))]
+#[path = "fuzzing_standin/ed25519.rs"]
+mod fuzzing_standin_ed25519;
 mod secret;
 mod transcript;
+#[cfg(not(all(feature = "fuzzing", fuzzing)))]
+mod x25519;
+#[cfg(all(feature = "fuzzing", fuzzing))]
+#[path = "fuzzing_standin/x25519.rs"]
+mod x25519;
 
+pub(crate) use ed25519::{ed25519_sign, ed25519_verify};
 pub(crate) use ephemeral::{EPHEMERAL_KEY_LEN, EphemeralKeyPair};
 pub(crate) use ratchet_key::RatchetKeyPair;
 pub(crate) use secret::{HASH_LEN, Secret, expand_label, extract};

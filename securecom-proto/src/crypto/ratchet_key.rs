@@ -6,22 +6,22 @@
 //! zeroized when dropped, that is as soon as the ratchet replaces it.
 
 use rand_core::CryptoRng;
-use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroizing;
 
 use super::ephemeral::{EPHEMERAL_KEY_LEN, KeyExchangeError};
+use super::x25519::X25519Secret;
 
 /// An X25519 secret and its public key.
-#[cfg_attr(test, derive(Clone))]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub(crate) struct RatchetKeyPair {
-    secret: StaticSecret,
+    secret: X25519Secret,
     public: [u8; EPHEMERAL_KEY_LEN],
 }
 
 impl RatchetKeyPair {
     pub(crate) fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        let secret = StaticSecret::random_from_rng(rng);
-        let public = PublicKey::from(&secret).to_bytes();
+        let secret = X25519Secret::generate(rng);
+        let public = secret.public_key();
         RatchetKeyPair { secret, public }
     }
 
@@ -35,11 +35,9 @@ impl RatchetKeyPair {
         &self,
         peer: &[u8; EPHEMERAL_KEY_LEN],
     ) -> Result<Zeroizing<[u8; 32]>, KeyExchangeError> {
-        let shared = self.secret.diffie_hellman(&PublicKey::from(*peer));
-        if !shared.was_contributory() {
-            return Err(KeyExchangeError::NonContributory);
-        }
-        Ok(Zeroizing::new(shared.to_bytes()))
+        self.secret
+            .agree(peer)
+            .ok_or(KeyExchangeError::NonContributory)
     }
 }
 

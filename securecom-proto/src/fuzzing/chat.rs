@@ -45,9 +45,12 @@ fn mutate(msg: &mut Vec<u8>, input: &mut Input<'_>) -> bool {
 }
 
 /// The input through the four chat message decoders (whatever decodes must encode back to
-/// the same bytes); then a genuine chat handshake between alice and bob whose three
-/// messages the input edits; then, if both sides are established, up to 32 records either
-/// way, each edited, dropped, duplicated, held back or reflected as the input says.
+/// the same bytes). Then the first byte chooses the start: even, the established chat
+/// between alice and bob, built once per process and copied (so that executions spend
+/// their time on records, not on a handshake); odd, a genuine chat handshake whose three
+/// messages the input edits. If both sides are established, up to 32 records either way,
+/// each edited, dropped, duplicated, held back or reflected as the input says; the
+/// speakers alternate as the input chooses, so the Diffie-Hellman ratchet steps.
 ///
 /// Checks: if both sides accept the (edited) handshake, they share keys (each opens the
 /// other's records); a record is only ever opened as text the peer sealed, in order, each
@@ -58,36 +61,68 @@ pub fn chat(data: &[u8]) {
     round_trip::<ChatConfirm>(data);
     round_trip::<ChatRecord>(data);
 
+    let mut input = Input::new(data);
+    let sides = if input.u8() & 1 == 0 {
+        established()
+    } else {
+        match edited_handshake(&mut input) {
+            Some(sides) => sides,
+            None => return,
+        }
+    };
+    records(sides, &mut input);
+}
+
+/// The unedited chat between alice and bob, built once.
+fn established() -> [ChatSession; 2] {
+    static PAIR: std::sync::OnceLock<Option<[ChatSession; 2]>> = std::sync::OnceLock::new();
+    let pair = PAIR.get_or_init(|| {
+        let u = fixtures::get();
+        let (initiator, hello) =
+            ChatInitiator::start(u.user(0).me(), u.user(1).me(), &mut TestRng::new(11));
+        let responder = ChatResponder::new(u.user(1).me(), u.user(0).me(), &mut TestRng::new(12));
+        let (responder, reply) = responder.handle_hello(&u.user(1).identity, &hello).ok()?;
+        let (alice, confirm) = initiator.handle_reply(&u.user(0).identity, &reply).ok()?;
+        let bob = responder.handle_confirm(&confirm).ok()?;
+        Some([alice, bob])
+    });
+    match pair {
+        Some(pair) => pair.clone(),
+        None => panic!("the genuine chat handshake failed"),
+    }
+}
+
+/// A genuine chat handshake whose three messages the input edits; both sides if both
+/// accepted it.
+fn edited_handshake(input: &mut Input<'_>) -> Option<[ChatSession; 2]> {
     let u = fixtures::get();
     let (alice_id, bob_id) = (&u.user(0).identity, &u.user(1).identity);
-    let mut input = Input::new(data);
     let (initiator, mut hello) =
         ChatInitiator::start(u.user(0).me(), u.user(1).me(), &mut TestRng::new(11));
-    mutate(&mut hello, &mut input);
+    mutate(&mut hello, input);
     let responder = ChatResponder::new(u.user(1).me(), u.user(0).me(), &mut TestRng::new(12));
-    let Ok((responder, mut reply)) = responder.handle_hello(bob_id, &hello) else {
-        return;
-    };
-    mutate(&mut reply, &mut input);
-    let Ok((mut alice, mut confirm)) = initiator.handle_reply(alice_id, &reply) else {
-        return;
-    };
-    mutate(&mut confirm, &mut input);
-    let bob = match responder.handle_confirm(&confirm) {
-        Ok(bob) => bob,
+    let (responder, mut reply) = responder.handle_hello(bob_id, &hello).ok()?;
+    mutate(&mut reply, input);
+    let (mut alice, mut confirm) = initiator.handle_reply(alice_id, &reply).ok()?;
+    mutate(&mut confirm, input);
+    match responder.handle_confirm(&confirm) {
+        Ok(bob) => Some([alice, bob]),
         Err(_) => {
             // Alice thinks the chat is up: garbage to her must not open as text.
             let mut garbage = alice
                 .seal_text("x", &mut TestRng::new(13))
                 .unwrap_or_default();
-            mutate(&mut garbage, &mut input);
+            mutate(&mut garbage, input);
             if let Ok(OpenedChat::Text(t)) = alice.open(&garbage) {
                 panic!("alice opened a record nobody sealed for her: {t:?}");
             }
-            return;
+            None
         }
-    };
-    let mut sides = [alice, bob];
+    }
+}
+
+/// Records between two established sides, with the wire in the input's hands.
+fn records(mut sides: [ChatSession; 2], input: &mut Input<'_>) {
     // Per direction (0: alice to bob, 1: bob to alice): texts sealed and not yet opened.
     let mut pending: [VecDeque<String>; 2] = [VecDeque::new(), VecDeque::new()];
     let mut held: [Option<Vec<u8>>; 2] = [None, None];
@@ -115,7 +150,7 @@ pub fn chat(data: &[u8]) {
         if let (Some(t), Some(p)) = (sealed_text, pending.get_mut(from)) {
             p.push_back(t);
         }
-        mutate(&mut record, &mut input);
+        mutate(&mut record, input);
         let deliveries: Vec<(usize, Vec<u8>)> = match (op >> 1) % 6 {
             0 => vec![(1 - from, record)],
             1 => vec![],
@@ -175,13 +210,16 @@ pub(super) fn seeds() -> Vec<Vec<u8>> {
     let u = fixtures::get();
     let (_, hello) = ChatInitiator::start(u.user(0).me(), u.user(1).me(), &mut TestRng::new(11));
     vec![
-        vec![0, 0, 0, 0, 0, 0, 1, 0, 0, 0],
+        // The edited handshake with no edits, then records.
+        vec![1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0],
         // Flip a byte of the reply's signature region.
-        vec![0, 1, 0, 0, 0x00, 0x40, 0x01],
-        // Records: duplicate, hold, deliver, reflect, close.
-        vec![0, 0, 0, 4, 0, 5, 0, 6, 0, 0, 0, 1, 0, 8, 0, 10, 0, 0x40, 0],
+        vec![1, 0, 1, 0, 0, 0x00, 0x40, 0x01],
+        // From the established chat: duplicate, hold, deliver, reflect, close.
+        vec![0, 4, 0, 5, 0, 6, 0, 0, 0, 1, 0, 8, 0, 10, 0, 0x40, 0],
         // Records with a flipped byte.
-        vec![0, 0, 0, 0, 1, 0, 0, 5, 0x10, 1, 1, 0, 0, 20, 0x80],
+        vec![0, 0, 0, 1, 0, 0, 5, 0x10, 1, 1, 0, 0, 20, 0x80],
+        // Speakers alternating, every record delivered: a ratchet step each turn.
+        vec![0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0],
         hello,
     ]
 }

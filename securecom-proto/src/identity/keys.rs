@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 
@@ -57,7 +57,7 @@ impl Identity {
 
     /// Signs `message` (deterministic Ed25519, RFC 8032).
     pub fn sign(&self, message: &[u8]) -> Signature {
-        self.key.sign(message).to_bytes()
+        crate::crypto::ed25519_sign(&self.key, message)
     }
 
     pub(crate) fn signing_key(&self) -> &SigningKey {
@@ -108,10 +108,11 @@ impl PublicKey {
 
     /// Verifies an Ed25519 signature strictly (no malleable or small-order encodings).
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), IdentityError> {
-        let sig = ed25519_dalek::Signature::from_bytes(signature);
-        self.key
-            .verify_strict(message, &sig)
-            .map_err(|_| IdentityError::BadSignature)
+        if crate::crypto::ed25519_verify(&self.key, message, signature) {
+            Ok(())
+        } else {
+            Err(IdentityError::BadSignature)
+        }
     }
 
     /// The human-comparable fingerprint of this key.

@@ -12,6 +12,7 @@ pub(crate) const IV_LEN: usize = 12;
 /// One direction's AEAD key and IV, with the secret they came from so the next generation can
 /// be derived at a key update. The AES key schedule zeroizes on drop (`aes-gcm`'s `zeroize`
 /// feature), the secret through [`Secret`].
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub(crate) struct TrafficKeys {
     /// Boxed: an `Aes256Gcm` is about 1.1 KiB (round keys and GHASH key powers), and the
     /// handshake states and sessions holding several are moved by value; one allocation

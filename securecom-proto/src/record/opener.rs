@@ -19,6 +19,7 @@ pub enum OpenedRecord<'a> {
 }
 
 /// The receiving half of one channel of a connection.
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct RecordOpener {
     channel: ContentType,
     keys: TrafficKeys,

@@ -9,6 +9,7 @@ use super::{AAD_LEN, KEY_UPDATE_INTERVAL, RecordError, RecordKind, TrafficKeys};
 use crate::codec::{ContentType, MAX_PLAINTEXT_LEN, encode_frame_header};
 
 /// The sending half of one channel of a connection.
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct RecordSealer {
     channel: ContentType,
     keys: TrafficKeys,

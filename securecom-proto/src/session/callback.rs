@@ -81,6 +81,7 @@ impl Codec for CallbackHello {
 }
 
 /// The callback stream's state inside a session.
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub(super) struct CallbackStream {
     /// Server side: seals request-channel records for the callback connection.
     pub(super) sealer: Option<RecordSealer>,

@@ -197,6 +197,7 @@ pub(crate) struct SessionSecrets {
 /// The record protection of both channels in both directions, built from the secrets for
 /// one role. The handshakes use it for the first record (the Welcome) before the session
 /// exists.
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub(crate) struct SessionKeys {
     pub(crate) tx_standard: RecordSealer,
     pub(crate) tx_request: RecordSealer,
@@ -239,6 +240,7 @@ impl SessionKeys {
 }
 
 /// An established session: see the [module documentation](self).
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub struct Session {
     role: Role,
     session_id: u64,

@@ -45,7 +45,9 @@ impl ClientEnd {
                         *hs = Some(Box::new(next));
                         true
                     }
-                    Ok(ClientProgress::Established { session, consumed }) => {
+                    Ok(ClientProgress::Established {
+                        session, consumed, ..
+                    }) => {
                         let mut client = ChatClient::new(
                             session,
                             Arc::clone(config),

@@ -91,7 +91,10 @@ fn take(run: &mut Genuine, output: &[u8]) -> Vec<u8> {
 /// A genuine client-server session pair (client, server): the full handshake of alice with
 /// the fixture server, the [`TestRng`] seeds 1 (client) and 2 (server), session id 7.
 ///
-/// Returns `None` only if the handshake fails, which is a bug the replay tests catch.
+/// The handshake runs once per process; every call returns a copy of its sessions, so that
+/// fuzz targets start from the established state at the cost of a copy. Returns `None`
+/// only if the handshake fails, which is a bug the replay tests catch.
 pub fn session_pair() -> Option<(Session, Session)> {
-    genuine().sessions
+    static PAIR: std::sync::OnceLock<Option<(Session, Session)>> = std::sync::OnceLock::new();
+    PAIR.get_or_init(|| genuine().sessions).clone()
 }
