@@ -13,6 +13,11 @@
 //! `user`.
 //! Ctrl-C shuts down gracefully: every client gets an authenticated goodbye.
 //!
+//! The server carries its CA's current CRL in every handshake (`--serve-crl FILE`; with
+//! the development PKI its `crl.pem`, unless `--no-serve-crl`), so clients holding an
+//! older CRL learn of newer revocations; SIGHUP reads the CRL file again along with the
+//! user folder (renew the CRL, then `keytool reload-server --pid-file FILE`).
+//!
 //! With `--cluster nats://HOST:PORT --node-id n1 --cluster-key-file cluster.key` the server
 //! is one node of a relay cluster on NATS (docs/CLUSTER.md); without it, a single node
 //! needing nothing else.
@@ -25,11 +30,16 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use securecom_admin::cli::{PassphraseSource, load_identity};
 use securecom_host::identity::LiveDirectory;
+use securecom_host::pki::LiveCrl;
+use securecom_host::time::UnixTimeExt as _;
 use securecom_nats::{NatsCredentials, NatsOptions, read_cluster_key};
 use securecom_proto::cluster::{ClusterConfig, NodeId};
 use securecom_proto::handshake::ServerConfig;
-use securecom_proto::pki::{ServerCredentials, certificates_from_pem};
+use securecom_proto::pki::{
+    FlightCrlSource as _, ServedCrl, ServerCredentials, certificates_from_pem,
+};
 use securecom_proto::relay::{DuplicateLogin, RelayConfig};
+use securecom_proto::time::UnixTime;
 use securecom_tokio::{Server, ServerOptions};
 
 /// The port the server listens on by default.
@@ -85,6 +95,14 @@ struct Args {
     /// Folder of registered users: one `NAME.pem` public key each.
     #[arg(long)]
     users: Option<PathBuf>,
+    /// Carry this CRL (PEM, the current CRL of the CA that issued --chain) in every
+    /// handshake, so clients with an older CRL learn of newer revocations; read again on
+    /// SIGHUP [default with the development PKI: PKI_DIR/crl.pem].
+    #[arg(long, conflicts_with = "no_serve_crl")]
+    serve_crl: Option<PathBuf>,
+    /// Carry no CRL in the handshake (not even the development PKI's).
+    #[arg(long)]
+    no_serve_crl: bool,
     /// Users online at once.
     #[arg(long, default_value_t = 10_000)]
     max_users: usize,
@@ -157,7 +175,8 @@ struct Args {
     #[arg(long, default_value = "securecom")]
     nats_prefix: String,
     /// Write the server's process id to this file (for `kill -HUP` or
-    /// `keytool reload-server --pid-file`, which reload the user directory).
+    /// `keytool reload-server --pid-file`, which reload the user directory and the CRL
+    /// served).
     #[arg(long)]
     pid_file: Option<PathBuf>,
     /// Log level (error, warn, info, debug, trace); RUST_LOG wins when set.
@@ -205,13 +224,14 @@ fn fail(message: &str) -> ! {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let (chain_path, key_path, users_path) = match (&args.chain, &args.key) {
+    let (chain_path, key_path, users_path, dev_crl) = match (&args.chain, &args.key) {
         (Some(chain), Some(key)) => (
             chain.clone(),
             key.clone(),
             args.users
                 .clone()
                 .ok_or("--users is needed with --chain and --key")?,
+            None,
         ),
         _ => {
             let dev = securecom_admin::DevPki::ensure(&args.pki_dir).map_err(|e| e.to_string())?;
@@ -220,8 +240,14 @@ async fn run(args: Args) -> Result<(), String> {
                 dev.server_chain.clone(),
                 dev.server_key.clone(),
                 args.users.clone().unwrap_or(dev.users_dir.clone()),
+                Some(dev.crl.clone()),
             )
         }
+    };
+    let crl_path = match (&args.serve_crl, args.no_serve_crl) {
+        (_, true) => None,
+        (Some(path), false) => Some(path.clone()),
+        (None, false) => dev_crl,
     };
     let chain_pem = std::fs::read_to_string(&chain_path)
         .map_err(|e| format!("{}: {e}", chain_path.display()))?;
@@ -234,14 +260,25 @@ async fn run(args: Args) -> Result<(), String> {
         rpassword::prompt_password(p)
     })
     .map_err(|e| e.to_string())?;
-    let credentials = ServerCredentials::new(chain, key).map_err(|e| e.to_string())?;
+    let credentials = ServerCredentials::new(chain.clone(), key).map_err(|e| e.to_string())?;
+    let served_crl = match &crl_path {
+        Some(path) => {
+            let live = LiveCrl::open(path, chain).map_err(|e| format!("--serve-crl {e}"))?;
+            log_served_crl(&live, live.flight_crl());
+            Some(Arc::new(live))
+        }
+        None => None,
+    };
     let directory =
         LiveDirectory::open(&users_path).map_err(|e| format!("{}: {e}", users_path.display()))?;
     tracing::info!(users = directory.len(), folder = %users_path.display(), "user directory loaded");
     let directory = Arc::new(directory);
-    let config = ServerConfig::new(credentials, directory.clone())
+    let mut config = ServerConfig::new(credentials, directory.clone())
         .with_handshake_timeout(Duration::from_secs(args.handshake_timeout))
         .with_hello_timeout(Duration::from_secs(args.hello_timeout));
+    if let Some(live) = &served_crl {
+        config = config.with_crl_source(live.clone());
+    }
     let relay = RelayConfig {
         max_connections: args.max_connections,
         max_handshaking: args.max_handshaking,
@@ -283,7 +320,8 @@ async fn run(args: Args) -> Result<(), String> {
         }
     };
     let server = server.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let server = server.with_directory_reloads(reload_on_hangup(directory, users_path.clone()));
+    let server =
+        server.with_directory_reloads(reload_on_hangup(directory, users_path.clone(), served_crl));
     if let Some(pid_file) = &args.pid_file {
         std::fs::write(pid_file, format!("{}\n", std::process::id()))
             .map_err(|e| format!("--pid-file {}: {e}", pid_file.display()))?;
@@ -302,12 +340,27 @@ async fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
+/// Logs which CRL the handshakes carry, and warns when it is past its nextUpdate (clients
+/// then ignore it: renew it).
+fn log_served_crl(live: &LiveCrl, crl: Option<Arc<ServedCrl>>) {
+    let Some(crl) = crl else { return };
+    let file = live.path().display();
+    let valid_until = crl.next_update();
+    if UnixTime::now() >= valid_until {
+        tracing::warn!(%file, number = %crl.number(), %valid_until, "the CRL served has expired: clients ignore it; renew it and reload (SIGHUP)");
+    } else {
+        tracing::info!(%file, number = %crl.number(), %valid_until, "serving the CA's CRL in the handshake");
+    }
+}
+
 /// On SIGHUP (`kill -HUP`, or `keytool reload-server --pid-file`), reads the user folder
-/// again and tells the server, which closes the sessions of keys no longer registered. A
-/// folder that fails to read is reported and changes nothing.
+/// again and tells the server, which closes the sessions of keys no longer registered,
+/// and reads the CRL file served again (the next handshakes carry it). A folder or CRL
+/// that fails to read is reported and changes nothing.
 fn reload_on_hangup(
     directory: Arc<LiveDirectory>,
     folder: PathBuf,
+    served_crl: Option<Arc<LiveCrl>>,
 ) -> tokio::sync::mpsc::UnboundedReceiver<()> {
     let (reloaded, reloads) = tokio::sync::mpsc::unbounded_channel();
     #[cfg(unix)]
@@ -318,6 +371,14 @@ fn reload_on_hangup(
             return;
         };
         while hangups.recv().await.is_some() {
+            if let Some(live) = &served_crl {
+                match live.reload() {
+                    Ok(crl) => log_served_crl(live, Some(crl)),
+                    Err(e) => {
+                        tracing::error!("CRL not reloaded (the previous one is still served): {e}")
+                    }
+                }
+            }
             match directory.reload() {
                 Ok(()) => {
                     tracing::info!(users = directory.len(), folder = %folder.display(), "user directory reloaded");
@@ -332,7 +393,7 @@ fn reload_on_hangup(
         }
     });
     #[cfg(not(unix))]
-    let _ = (directory, folder, reloaded);
+    let _ = (directory, folder, served_crl, reloaded);
     reloads
 }
 

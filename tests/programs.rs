@@ -4,10 +4,12 @@
 //! failure a user meets is said in words (`programs/failures.rs`); every `--help` says what
 //! its program does, and the server's logs suit a pipe and a log collector
 //! (`programs/logs_and_help.rs`); `/verify` and the known-keys file (`programs/verify.rs`);
-//! a key revoked while the server runs (`programs/revocation.rs`).
+//! a key revoked while the server runs (`programs/revocation.rs`); the CA's newer CRL
+//! delivered in the handshake and saved by the client (`programs/crl.rs`).
 
 #[path = "programs"]
 mod programs {
+    mod crl;
     mod failures;
     mod logs_and_help;
     pub(crate) mod program;

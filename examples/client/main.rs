@@ -17,13 +17,13 @@
 //! including giving up reconnecting.
 
 mod commands;
+mod crl_update;
 mod line;
 mod screen;
 mod session;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Parser;
 use securecom_admin::cli::PassphraseSource;
@@ -32,6 +32,7 @@ use securecom_host::reconnect::BackoffPolicy;
 use securecom_proto::handshake::ClientConfig;
 use securecom_proto::identity::{Identity, Username};
 
+use crate::crl_update::CrlUpdates;
 use crate::session::Connector;
 
 /// The securecom chat client: log in to a securecom relay server and chat with another
@@ -122,9 +123,10 @@ async fn run(args: Args) -> Result<(), String> {
     let username = Username::new(&args.username).map_err(|e| format!("username: {e}"))?;
     let identity = load_identity(&args)?;
     let identity_fingerprint = identity.public_key().fingerprint();
+    let (config, crl_files) = client_config(&args, username, identity)?;
     let connector = Connector {
         server: args.server.clone(),
-        config: Arc::new(client_config(&args, username, identity)?),
+        config: CrlUpdates::new(config, &crl_files),
         callback_port: args.callback_port,
         known_keys: args.known_keys.clone().unwrap_or_else(|| {
             args.pki_dir
@@ -144,11 +146,12 @@ async fn run(args: Args) -> Result<(), String> {
     }
 }
 
+/// The configuration, and the CRL files it was loaded with.
 fn client_config(
     args: &Args,
     username: Username,
     identity: Identity,
-) -> Result<ClientConfig, String> {
+) -> Result<(ClientConfig, Vec<PathBuf>), String> {
     let ca_path = args
         .ca
         .clone()
@@ -163,12 +166,12 @@ fn client_config(
     };
     let verifier = load_server_verifier(&ca_path, &revocation)
         .map_err(|e| format!("the server's CA or CRL (--ca, --crl, --pki-dir): {e}"))?;
-    Ok(ClientConfig::new(
-        verifier,
-        &args.server_name,
-        username,
-        identity,
-    ))
+    let crl_files = match revocation {
+        RevocationFiles::CheckCrls(files) => files,
+        _ => Vec::new(),
+    };
+    let config = ClientConfig::new(verifier, &args.server_name, username, identity);
+    Ok((config, crl_files))
 }
 
 fn load_identity(args: &Args) -> Result<Identity, String> {

@@ -6,16 +6,17 @@ use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use securecom_host::chat::FileKnownKeys;
 use securecom_host::reconnect::{Backoff, BackoffPolicy};
 use securecom_proto::client::ClientEvent;
-use securecom_proto::handshake::{ClientConfig, HandshakeError};
+use securecom_proto::handshake::HandshakeError;
 use securecom_proto::session::CloseReason;
 use securecom_tokio::{Client, ClientHandle, ClientOptions, ConnectError};
 use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::crl_update::CrlUpdates;
 
 /// A logged-in session: the handle for commands and its events.
 pub(crate) type Connected = (ClientHandle, UnboundedReceiver<ClientEvent>);
@@ -24,7 +25,8 @@ pub(crate) type Connected = (ClientHandle, UnboundedReceiver<ClientEvent>);
 pub(crate) struct Connector {
     /// The server's address, as given with `--server`.
     pub(crate) server: String,
-    pub(crate) config: Arc<ClientConfig>,
+    /// The configuration, replaced after a login that delivered a newer CRL.
+    pub(crate) config: CrlUpdates,
     pub(crate) callback_port: Option<u16>,
     pub(crate) known_keys: PathBuf,
 }
@@ -72,7 +74,7 @@ impl Connector {
             .map_err(|e| LoginError::KnownKeys(format!("{}: {e}", self.known_keys.display())))?;
         let (client, events) = Client::connect(
             self.server.as_str(),
-            self.config.clone(),
+            self.config.config(),
             ClientOptions {
                 callback_listen: self
                     .callback_port
@@ -83,6 +85,9 @@ impl Connector {
         )
         .await
         .map_err(LoginError::Connect)?;
+        if let Some(crl) = client.newer_crl() {
+            self.config.adopt(crl);
+        }
         if let Some(port) = self.callback_port {
             client
                 .register_callback(port)

@@ -1,7 +1,7 @@
 //! The known-keys file: trust on first use kept across runs, the file side of
 //! [`securecom_proto::chat::KnownKeys`].
 
-mod atomic;
+pub(crate) mod atomic;
 #[cfg(test)]
 mod tests;
 

@@ -4,9 +4,11 @@
 use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use securecom_proto::pki::{
-    CertificateError, RevocationPolicy, ServerCertVerifier, certificates_from_pem, crls_from_pem,
+    CertificateError, FlightCrlError, FlightCrlSource, NewerCrl, RevocationPolicy, ServedCrl,
+    ServerCertVerifier, certificates_from_pem, crls_from_pem,
 };
 
 /// The largest certificate or CRL file read, in bytes: room for a CRL of some ten
@@ -166,6 +168,144 @@ fn read_pem_file(path: &Path) -> Result<String, VerifierFileError> {
         return Err(too_large());
     }
     Ok(text)
+}
+
+/// Why a CRL file could not be served ([`LiveCrl`]) or saved ([`save_newer_crl`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CrlFileError {
+    /// The file could not be read or written, or is not one PEM `X509 CRL` block.
+    #[error("{path}: {reason}")]
+    Io {
+        /// The file involved.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The CRL in the file cannot be carried in the server's flight.
+    #[error("{path}: {error}")]
+    Refused {
+        /// The file involved.
+        path: String,
+        /// Why ([`ServedCrl::new`]).
+        error: FlightCrlError,
+    },
+}
+
+/// Writes `crl`, a newer CRL a server delivered ([`NewerCrl`]), over the CRL file `path`
+/// as PEM, atomically: a temporary file with a random name in the same folder, created
+/// exclusively (never through a symbolic link someone planted) with mode 0600, written,
+/// synced, then renamed over `path` (a link at `path` is replaced, not followed), and the
+/// folder synced. A reader sees the old file or the new one, never a mix.
+///
+/// The caller decides that `path` is the file of the trust anchor's CRL (a file holding
+/// one CRL, the anchor's), and calls this only after a complete login.
+///
+/// # Errors
+/// [`CrlFileError::Io`], naming the file.
+pub fn save_newer_crl(path: impl AsRef<Path>, crl: &NewerCrl) -> Result<(), CrlFileError> {
+    let path = path.as_ref();
+    let io = |reason: String| CrlFileError::Io {
+        path: path.display().to_string(),
+        reason,
+    };
+    let pem = crl.to_pem().map_err(|e| io(e.to_string()))?;
+    crate::chat::atomic::write(path, pem.as_bytes()).map_err(|e| io(e.to_string()))
+}
+
+/// The CRL a server carries in its handshake flight, read from a PEM file (one
+/// `X509 CRL` block, as keytool writes `crl.pem`) and read again in place by
+/// [`LiveCrl::reload`], for example on SIGHUP after the CRL was renewed: the next
+/// handshake carries the new one.
+///
+/// ```
+/// use securecom_host::pki::LiveCrl;
+/// use securecom_proto::pki::{FlightCrlSource, certificates_from_pem};
+/// let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+///     .join("../securecom-proto/tests/fixtures/pki");
+/// let chain = certificates_from_pem(&std::fs::read_to_string(fixtures.join("server.pem"))?)?;
+/// let live = LiveCrl::open(fixtures.join("crl.pem"), chain)?;
+/// assert_eq!(live.flight_crl().map(|c| c.number().to_string()), Some("2".into()));
+/// live.reload()?; // after the file was renewed
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct LiveCrl {
+    path: PathBuf,
+    chain: Vec<Vec<u8>>,
+    current: RwLock<Arc<ServedCrl>>,
+}
+
+impl LiveCrl {
+    /// Reads the CRL file `path` and checks it for the server whose chain (DER, leaf
+    /// first) is `chain` ([`ServedCrl::new`]: issued by the CA above the chain, numbered,
+    /// small enough).
+    ///
+    /// # Errors
+    /// [`CrlFileError::Io`] for a file that cannot be read or does not hold exactly one
+    /// CRL, [`CrlFileError::Refused`] for a CRL that cannot be served.
+    pub fn open(path: impl Into<PathBuf>, chain: Vec<Vec<u8>>) -> Result<Self, CrlFileError> {
+        let path = path.into();
+        let current = RwLock::new(Arc::new(read_served_crl(&path, &chain)?));
+        Ok(LiveCrl {
+            path,
+            chain,
+            current,
+        })
+    }
+
+    /// Reads the file again. On error the CRL served so far stays, so a broken edit
+    /// never stops the server; the error says why.
+    ///
+    /// # Errors
+    /// As [`LiveCrl::open`].
+    pub fn reload(&self) -> Result<Arc<ServedCrl>, CrlFileError> {
+        let fresh = Arc::new(read_served_crl(&self.path, &self.chain)?);
+        match self.current.write() {
+            Ok(mut current) => *current = Arc::clone(&fresh),
+            Err(poisoned) => *poisoned.into_inner() = Arc::clone(&fresh),
+        }
+        Ok(fresh)
+    }
+
+    /// The file served.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl FlightCrlSource for LiveCrl {
+    fn flight_crl(&self) -> Option<Arc<ServedCrl>> {
+        Some(match self.current.read() {
+            Ok(current) => Arc::clone(&current),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        })
+    }
+}
+
+fn read_served_crl(path: &Path, chain: &[Vec<u8>]) -> Result<ServedCrl, CrlFileError> {
+    let io = |reason: String| CrlFileError::Io {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = read_pem_file(path).map_err(|e| match e {
+        VerifierFileError::Io { reason, .. } => io(reason),
+        other => io(other.to_string()),
+    })?;
+    let mut crls = crls_from_pem(&text).map_err(|e| io(e.to_string()))?;
+    let crl = match (crls.pop(), crls.is_empty()) {
+        (Some(crl), true) => crl,
+        (None, _) => return Err(io("no X509 CRL block".to_string())),
+        (Some(_), false) => {
+            return Err(io(
+                "more than one X509 CRL block: the server carries one, its CA's".to_string(),
+            ));
+        }
+    };
+    ServedCrl::new(crl, chain).map_err(|error| CrlFileError::Refused {
+        path: path.display().to_string(),
+        error,
+    })
 }
 
 #[cfg(test)]

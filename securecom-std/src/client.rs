@@ -23,6 +23,7 @@ use securecom_proto::endpoint::{
 };
 use securecom_proto::handshake::{ClientConfig, HandshakeError};
 use securecom_proto::identity::{PublicKey, Username};
+use securecom_proto::pki::NewerCrl;
 use securecom_proto::time::UnixTime;
 
 use crate::net::Acceptor;
@@ -74,6 +75,10 @@ impl Drop for HandleGuard {
     }
 }
 
+/// How the handshake ended, for `connect`: the session id and the newer CRL the server
+/// delivered, or why it failed.
+type Connected = Result<(u64, Option<NewerCrl>), ConnectError>;
+
 /// A connected, authenticated client: every method hands a command to the driver thread
 /// and returns once the client logic accepted it; results arrive as events.
 ///
@@ -86,6 +91,7 @@ pub struct ClientHandle {
     session_id: u64,
     callback_addr: Option<SocketAddr>,
     ended: SessionEnded,
+    newer_crl: Option<NewerCrl>,
     _guard: Arc<HandleGuard>,
 }
 
@@ -184,8 +190,8 @@ impl Client {
             .spawn(move || driver.run(&rx));
         // On failure the driver was dropped: its socket closes and the reader ends.
         spawned?;
-        let session_id = match ready_rx.recv() {
-            Ok(Ok(session_id)) => session_id,
+        let (session_id, newer_crl) = match ready_rx.recv() {
+            Ok(Ok(connected)) => connected,
             Ok(Err(e)) => return Err(e),
             Err(_) => return Err(ConnectError::Closed),
         };
@@ -196,6 +202,7 @@ impl Client {
                 session_id,
                 callback_addr,
                 ended,
+                newer_crl,
                 _guard: Arc::new(HandleGuard { tx }),
             },
             events_rx,
@@ -251,6 +258,14 @@ impl ClientHandle {
     /// The session id the server assigned.
     pub fn session_id(&self) -> u64 {
         self.session_id
+    }
+
+    /// The CRL of the trust anchor, newer than the one the configuration's verifier held,
+    /// that the server delivered in the handshake (and this login was already checked
+    /// against), if any: store it, and connect next time with a configuration built on
+    /// [`ServerCertVerifier::with_newer_crl`](securecom_proto::pki::ServerCertVerifier::with_newer_crl).
+    pub fn newer_crl(&self) -> Option<&NewerCrl> {
+        self.newer_crl.as_ref()
     }
 
     /// The address the callback daemon listens on, if
@@ -360,7 +375,7 @@ struct Driver {
     acceptor: Option<Acceptor>,
     callbacks: BTreeMap<CallbackId, TcpStream>,
     /// Tells [`Client::connect`] how the handshake ended.
-    ready: Option<SyncSender<Result<u64, ConnectError>>>,
+    ready: Option<SyncSender<Connected>>,
     /// The socket's error, the answer to `connect`, why the session ended.
     progress: ClientProgress,
 }
@@ -431,7 +446,9 @@ impl Driver {
         if let Some(connected) = step.connected
             && let Some(ready) = self.ready.take()
         {
-            let _ = ready.send(connected);
+            // The newer CRL the handshake reported, moved to the handle as it is.
+            let newer_crl = self.endpoint.newer_crl().cloned();
+            let _ = ready.send(connected.map(|session_id| (session_id, newer_crl)));
         }
         step.running
     }

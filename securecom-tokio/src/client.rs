@@ -20,6 +20,7 @@ use securecom_proto::endpoint::{
 };
 use securecom_proto::handshake::{ClientConfig, HandshakeError};
 use securecom_proto::identity::{PublicKey, Username};
+use securecom_proto::pki::NewerCrl;
 use securecom_proto::time::UnixTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedReadHalf;
@@ -55,6 +56,10 @@ enum Report {
     CallbackClosed(CallbackId),
 }
 
+/// How the handshake ended, for `connect`: the session id and the newer CRL the server
+/// delivered, or why it failed.
+type Connected = Result<(u64, Option<NewerCrl>), ConnectError>;
+
 /// A connected, authenticated client: every method queues a command and returns once the
 /// client logic accepted it; results arrive as events.
 #[derive(Clone, Debug)]
@@ -64,6 +69,7 @@ pub struct ClientHandle {
     session_id: u64,
     callback_addr: Option<SocketAddr>,
     ended: SessionEnded,
+    newer_crl: Option<NewerCrl>,
 }
 
 impl Client {
@@ -131,8 +137,8 @@ impl Client {
             accepting: true,
         };
         tokio::spawn(driver.run(read, inbox, rx, listener));
-        let session_id = match ready_rx.await {
-            Ok(Ok(session_id)) => session_id,
+        let (session_id, newer_crl) = match ready_rx.await {
+            Ok(Ok(connected)) => connected,
             Ok(Err(e)) => return Err(e),
             Err(_) => return Err(ConnectError::Closed),
         };
@@ -143,6 +149,7 @@ impl Client {
                 session_id,
                 callback_addr,
                 ended,
+                newer_crl,
             },
             events_rx,
         ))
@@ -158,6 +165,14 @@ impl ClientHandle {
     /// The session id the server assigned.
     pub fn session_id(&self) -> u64 {
         self.session_id
+    }
+
+    /// The CRL of the trust anchor, newer than the one the configuration's verifier held,
+    /// that the server delivered in the handshake (and this login was already checked
+    /// against), if any: store it, and connect next time with a configuration built on
+    /// [`ServerCertVerifier::with_newer_crl`](securecom_proto::pki::ServerCertVerifier::with_newer_crl).
+    pub fn newer_crl(&self) -> Option<&NewerCrl> {
+        self.newer_crl.as_ref()
     }
 
     /// The address the callback daemon listens on (with its real port when port 0 was
@@ -268,7 +283,7 @@ struct Driver {
     reports: mpsc::Sender<Report>,
     callbacks: BTreeMap<CallbackId, JoinHandle<()>>,
     /// Tells [`Client::connect`] how the handshake ended.
-    ready: Option<oneshot::Sender<Result<u64, ConnectError>>>,
+    ready: Option<oneshot::Sender<Connected>>,
     /// The socket's error, the answer to `connect`, why the session ended.
     progress: ClientProgress,
     /// False after the callback daemon failed to accept, until the endpoint says again.
@@ -366,7 +381,9 @@ impl Driver {
         if let Some(connected) = step.connected
             && let Some(ready) = self.ready.take()
         {
-            let _ = ready.send(connected);
+            // The newer CRL the handshake reported, moved to the handle as it is.
+            let newer_crl = self.endpoint.newer_crl().cloned();
+            let _ = ready.send(connected.map(|session_id| (session_id, newer_crl)));
         }
         step.running
     }

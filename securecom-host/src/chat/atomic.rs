@@ -11,7 +11,7 @@ const ATTEMPTS: usize = 4;
 
 /// Replaces `path` with `contents`: through a temporary file with a random name in the same
 /// directory (see [`write_with_names`]).
-pub(super) fn write(path: &Path, contents: &[u8]) -> io::Result<()> {
+pub(crate) fn write(path: &Path, contents: &[u8]) -> io::Result<()> {
     write_with_names(path, contents, || temp_name(path))
 }
 

@@ -130,3 +130,100 @@ fn oversized_files_are_refused_before_reading() {
         "{error:?}"
     );
 }
+
+#[test]
+fn a_newer_crl_is_saved_atomically_and_loads_back() {
+    let folder = TestFolder::new("save-crl");
+    let path = folder.path().join("crl.pem");
+    fs::copy(fixture("crl-empty.pem"), &path).unwrap();
+    let held = load_server_verifier(
+        fixture("ca.pem"),
+        &RevocationFiles::CheckCrls(vec![path.clone()]),
+    )
+    .unwrap();
+    let delivered = crls_from_pem(&fs::read_to_string(fixture("crl.pem")).unwrap())
+        .unwrap()
+        .remove(0);
+    let newer = held
+        .check_flight_crl(&delivered, UnixTime::from_secs(1_768_435_200))
+        .unwrap();
+    save_newer_crl(&path, &newer).unwrap();
+    let reloaded = load_server_verifier(
+        fixture("ca.pem"),
+        &RevocationFiles::CheckCrls(vec![path.clone()]),
+    )
+    .unwrap();
+    assert_eq!(reloaded.anchor_crl_number(), Some(newer.number()));
+    assert_eq!(
+        verify(&reloaded, "revoked-server.pem"),
+        Err(CertificateError::Revoked)
+    );
+    // No temporary file is left beside it.
+    let names: Vec<_> = fs::read_dir(folder.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("crl.pem")]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // A symbolic link at the name is replaced, its target left alone.
+        let target = folder.path().join("elsewhere.pem");
+        fs::write(&target, "keep").unwrap();
+        fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        save_newer_crl(&path, &newer).unwrap();
+        assert_eq!(fs::read_to_string(&target).unwrap(), "keep");
+        assert!(
+            !fs::symlink_metadata(&path)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+    // An unwritable place is an error naming the file.
+    let missing = folder.path().join("no-such-folder").join("crl.pem");
+    let e = save_newer_crl(&missing, &newer).unwrap_err();
+    assert!(e.to_string().contains("no-such-folder"), "{e}");
+}
+
+#[test]
+fn live_crl_serves_the_file_and_keeps_the_old_on_a_bad_reload() {
+    let folder = TestFolder::new("live-crl");
+    let path = folder.path().join("crl.pem");
+    fs::copy(fixture("crl-empty.pem"), &path).unwrap();
+    let chain = certificates_from_pem(&fs::read_to_string(fixture("server.pem")).unwrap()).unwrap();
+    let live = LiveCrl::open(&path, chain.clone()).unwrap();
+    let number = |live: &LiveCrl| live.flight_crl().unwrap().number().to_string();
+    assert_eq!(number(&live), "1");
+    fs::copy(fixture("crl.pem"), &path).unwrap();
+    assert_eq!(live.reload().unwrap().number().to_string(), "2");
+    assert_eq!(number(&live), "2");
+    // A broken file, or another CA's CRL: refused, the served CRL stays.
+    fs::write(&path, "not a CRL").unwrap();
+    assert!(matches!(live.reload(), Err(CrlFileError::Io { .. })));
+    fs::copy(fixture("crl-intermediate.pem"), &path).unwrap();
+    assert_eq!(
+        live.reload().unwrap_err(),
+        CrlFileError::Refused {
+            path: path.display().to_string(),
+            error: FlightCrlError::NotFromAnchor
+        }
+    );
+    assert_eq!(number(&live), "2");
+    let two = format!(
+        "{}{}",
+        fs::read_to_string(fixture("crl.pem")).unwrap(),
+        fs::read_to_string(fixture("crl-empty.pem")).unwrap()
+    );
+    fs::write(&path, two).unwrap();
+    assert!(matches!(live.reload(), Err(CrlFileError::Io { .. })));
+    assert!(matches!(
+        LiveCrl::open(folder.path().join("missing.pem"), chain),
+        Err(CrlFileError::Io { .. })
+    ));
+}

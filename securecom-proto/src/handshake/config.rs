@@ -7,7 +7,7 @@ use core::time::Duration;
 
 use crate::identity::{Identity, UserDirectory, Username};
 use crate::pki::{
-    FlightCrlError, FlightCrlSource, ServedCrl, ServerCertVerifier, ServerCredentials,
+    FlightCrlError, FlightCrlSource, NewerCrl, ServedCrl, ServerCertVerifier, ServerCredentials,
 };
 
 /// How long a handshake may take before it is abandoned (10 seconds).
@@ -23,7 +23,8 @@ pub struct ClientConfig {
     pub(crate) verifier: ServerCertVerifier,
     pub(crate) server_name: String,
     pub(crate) username: Username,
-    pub(crate) identity: Identity,
+    /// Shared with the configurations made from this one ([`ClientConfig::with_newer_crl`]).
+    pub(crate) identity: Arc<Identity>,
     pub(crate) handshake_timeout: Duration,
 }
 
@@ -40,9 +41,28 @@ impl ClientConfig {
             verifier,
             server_name: String::from(server_name),
             username,
-            identity,
+            identity: Arc::new(identity),
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
         }
+    }
+
+    /// The same configuration, with a verifier holding `crl` (a newer CRL a server
+    /// delivered, [`ClientProgress::Established`](super::ClientProgress::Established)) in
+    /// place of the anchor's CRL: what the next connection should use. See
+    /// [`ServerCertVerifier::with_newer_crl`] for the checks and errors.
+    pub fn with_newer_crl(&self, crl: &NewerCrl) -> Result<ClientConfig, FlightCrlError> {
+        Ok(ClientConfig {
+            verifier: self.verifier.with_newer_crl(crl)?,
+            server_name: self.server_name.clone(),
+            username: self.username.clone(),
+            identity: Arc::clone(&self.identity),
+            handshake_timeout: self.handshake_timeout,
+        })
+    }
+
+    /// The verifier the server's certificate chain is checked with.
+    pub fn verifier(&self) -> &ServerCertVerifier {
+        &self.verifier
     }
 
     /// Replaces the handshake timeout.
