@@ -16,7 +16,9 @@ use securecom::proto::handshake::{
     ClientConfig, ClientHandshake, ClientProgress, ServerConfig, ServerHandshake, ServerProgress,
 };
 use securecom::proto::identity::{Identity, MemoryDirectory, Username};
-use securecom::proto::pki::{ServerCertVerifier, ServerCredentials, certificates_from_pem};
+use securecom::proto::pki::{
+    ServerCertVerifier, ServerCredentials, certificates_from_pem, crls_from_pem,
+};
 use securecom::proto::session::Session;
 use securecom::proto::time::Instant;
 
@@ -48,7 +50,8 @@ pub(crate) struct Securecom {
 
 impl Securecom {
     /// One fixture chain (leaf signed by the root), the root's CRL checked, alice as the
-    /// registered user.
+    /// registered user. The server carries its CA's CRL in its flight, as the example
+    /// server does by default, and the client holds the same one (the steady state).
     pub(crate) fn new() -> Self {
         let chain = certificates_from_pem(SERVER_CHAIN).unwrap();
         let server_key = Identity::from_pkcs8_pem(SERVER_KEY).unwrap();
@@ -59,7 +62,11 @@ impl Securecom {
         let credentials = ServerCredentials::new(chain, server_key).unwrap();
         let verifier = ServerCertVerifier::from_pem(CA, Some(CRL)).unwrap();
         Securecom {
-            server: Arc::new(ServerConfig::new(credentials, Arc::new(directory))),
+            server: Arc::new(
+                ServerConfig::new(credentials, Arc::new(directory))
+                    .with_crl_in_flight(crls_from_pem(CRL).unwrap().remove(0))
+                    .unwrap(),
+            ),
             client: Arc::new(ClientConfig::new(verifier, "localhost", username, alice)),
         }
     }

@@ -96,13 +96,16 @@ impl PreVerified {
     }
 
     /// Whether `signature` over `message` verifies under the anchor's key
-    /// (`verify_strict`), without remembering anything.
+    /// (`verify_strict`), without remembering anything; a triple verified at construction
+    /// costs a comparison.
     pub(crate) fn anchor_verifies(&self, message: &[u8], signature: &[u8]) -> bool {
-        let (Some((_, key)), Ok(signature)) = (&self.anchor_key, <[u8; 64]>::try_from(signature))
+        let (Some((key_bytes, key)), Ok(signature)) =
+            (&self.anchor_key, <[u8; 64]>::try_from(signature))
         else {
             return false;
         };
-        crate::crypto::ed25519_verify(key, message, &signature)
+        self.contains(key_bytes, message, &signature)
+            || crate::crypto::ed25519_verify(key, message, &signature)
     }
 
     /// How many triples were verified at construction.

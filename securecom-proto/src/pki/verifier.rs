@@ -320,6 +320,19 @@ impl ServerCertVerifier {
                 max: MAX_CRL_LEN,
             });
         }
+        // The steady state: the server carries the very CRL we hold, checked when this
+        // verifier was built. Not newer, and nothing to parse or verify again.
+        if let Some((index, Some(held))) = self.anchor_crl
+            && self
+                .crl_ders
+                .get(index)
+                .is_some_and(|d| d.as_slice() == der)
+        {
+            return Err(FlightCrlError::NotNewer {
+                held,
+                offered: held,
+            });
+        }
         let (facts, _) = CrlFacts::parse(der)?;
         if facts.issuer.as_slice() != self.anchor.subject.as_ref() {
             return Err(FlightCrlError::NotFromAnchor);
