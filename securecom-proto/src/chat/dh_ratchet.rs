@@ -21,7 +21,7 @@
 use super::ChatError;
 use super::messages::ChatRecordHeader;
 use super::ratchet::{Chain, root_step};
-use crate::crypto::{EPHEMERAL_KEY_LEN, RatchetKeyPair, Secret};
+use crate::crypto::{EPHEMERAL_KEY_LEN, Secret, X25519KeyPair};
 
 type PublicKey = [u8; EPHEMERAL_KEY_LEN];
 
@@ -30,7 +30,7 @@ type PublicKey = [u8; EPHEMERAL_KEY_LEN];
 #[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 enum OurKey {
     HandshakeOnly(PublicKey),
-    Pair(RatchetKeyPair),
+    Pair(X25519KeyPair),
 }
 
 impl OurKey {
@@ -60,8 +60,10 @@ pub(crate) struct DhRatchet {
 
 /// Where the next message key came from, and what to commit once the record is good.
 enum Next {
-    /// The same chain, moved one on.
-    Same(Secret),
+    /// The same sending chain, moved one on.
+    Send(Secret),
+    /// The same receiving chain, moved one on.
+    Receive(Secret),
     /// A ratchet step: the new root, the new chain, and the new key (ours or theirs).
     Step {
         root: Secret,
@@ -72,7 +74,7 @@ enum Next {
 }
 
 enum StepKey {
-    Ours(RatchetKeyPair),
+    Ours(X25519KeyPair),
     Theirs {
         public: PublicKey,
         previous_len: u64,
@@ -114,7 +116,7 @@ impl DhRatchet {
         root: Secret,
         send: Chain,
         recv: Chain,
-        ours: RatchetKeyPair,
+        ours: X25519KeyPair,
         initiator_key: PublicKey,
     ) -> Self {
         DhRatchet {
@@ -142,7 +144,7 @@ impl DhRatchet {
     /// The header and key of our next record: under `fresh`, a new ratchet key (when
     /// [`step_due`](Self::step_due) and the record is a text), or else under the current
     /// sending chain.
-    pub(crate) fn prepare_send(&self, fresh: Option<RatchetKeyPair>) -> Result<Pending, ChatError> {
+    pub(crate) fn prepare_send(&self, fresh: Option<X25519KeyPair>) -> Result<Pending, ChatError> {
         let Some(fresh) = fresh else {
             let (message_key, next) = self.send.peek();
             return Ok(Pending {
@@ -152,7 +154,7 @@ impl DhRatchet {
                     counter: self.send.counter(),
                 },
                 message_key,
-                next: Next::Same(next),
+                next: Next::Send(next),
             });
         };
         // `theirs` was checked to be contributory when it arrived (or in the handshake).
@@ -195,7 +197,7 @@ impl DhRatchet {
             return Ok(Pending {
                 header: *header,
                 message_key,
-                next: Next::Same(next),
+                next: Next::Receive(next),
             });
         }
         // A new key: it starts a chain, and the peer must have sent nothing under its old
@@ -237,54 +239,39 @@ impl DhRatchet {
         })
     }
 
-    /// Commits a record we sealed and encoded: the replaced key, root and chain are dropped
-    /// (and so zeroized).
-    pub(crate) fn commit_send(&mut self, pending: Pending) -> Result<(), ChatError> {
+    /// Commits a record we sealed and encoded, or one that authenticated and parsed: the
+    /// replaced key, root and chain are dropped (and so zeroized).
+    pub(crate) fn commit(&mut self, pending: Pending) -> Result<(), ChatError> {
         match pending.next {
-            Next::Same(next) => self.send.advance(next),
+            Next::Send(next) => self.send.advance(next),
+            Next::Receive(next) => self.recv.advance(next),
             Next::Step {
                 root,
                 mut chain,
                 next,
                 key,
             } => {
-                let StepKey::Ours(fresh) = key else {
-                    return Err(ChatError::UnexpectedRatchetKey);
-                };
-                chain.advance(next)?;
-                self.our_previous_len = self.send.counter();
-                self.root = root;
-                self.send = chain;
-                self.ours = OurKey::Pair(fresh);
-                self.step_due = false;
-                Ok(())
-            }
-        }
-    }
-
-    /// Commits a record that authenticated and parsed.
-    pub(crate) fn commit_receive(&mut self, pending: Pending) -> Result<(), ChatError> {
-        match pending.next {
-            Next::Same(next) => self.recv.advance(next),
-            Next::Step {
-                root,
-                mut chain,
-                next,
-                key,
-            } => {
-                let StepKey::Theirs {
-                    public,
-                    previous_len,
-                } = key
-                else {
-                    return Err(ChatError::UnexpectedRatchetKey);
-                };
+                // A fresh chain at 0 cannot be exhausted; advancing first keeps an error
+                // from leaving half a step behind.
                 chain.advance(next)?;
                 self.root = root;
-                self.recv = chain;
-                self.theirs = public;
-                self.their_previous_len = previous_len;
-                self.step_due = true;
+                match key {
+                    StepKey::Ours(fresh) => {
+                        self.our_previous_len = self.send.counter();
+                        self.send = chain;
+                        self.ours = OurKey::Pair(fresh);
+                        self.step_due = false;
+                    }
+                    StepKey::Theirs {
+                        public,
+                        previous_len,
+                    } => {
+                        self.recv = chain;
+                        self.theirs = public;
+                        self.their_previous_len = previous_len;
+                        self.step_due = true;
+                    }
+                }
                 Ok(())
             }
         }
@@ -330,6 +317,6 @@ impl DhRatchet {
 #[cfg(test)]
 pub(crate) struct StolenKeys {
     pub(crate) root: Secret,
-    pub(crate) ours: Option<RatchetKeyPair>,
+    pub(crate) ours: Option<X25519KeyPair>,
     pub(crate) chains: alloc::vec::Vec<Chain>,
 }

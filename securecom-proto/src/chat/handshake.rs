@@ -11,7 +11,7 @@ use super::ratchet::Chain;
 use super::{CHAT_VERSION, ChatError, ChatSession, SafetyNumber};
 use crate::codec::Codec;
 use crate::crypto::{
-    EphemeralKeyPair, RatchetKeyPair, Secret, Transcript, extract, finished_mac, verify_finished,
+    EphemeralKeyPair, Secret, Transcript, X25519KeyPair, extract, finished_mac, verify_finished,
 };
 use crate::identity::{Identity, PublicKey, Username};
 
@@ -231,7 +231,7 @@ impl ChatInitiator {
 pub struct ChatResponder {
     parties: Parties,
     /// The handshake key, kept as the first ratchet key.
-    ephemeral: RatchetKeyPair,
+    ephemeral: X25519KeyPair,
     random: [u8; 32],
 }
 
@@ -249,7 +249,7 @@ pub struct ResponderAwaitingConfirm {
     parties: Parties,
     keys: Confirmation,
     transcript: Transcript,
-    ratchet_key: RatchetKeyPair,
+    ratchet_key: X25519KeyPair,
     initiator_key: [u8; 32],
 }
 
@@ -275,7 +275,7 @@ impl ChatResponder {
                 initiator: (peer.0.clone(), peer.1),
                 responder: (me.0.clone(), me.1),
             },
-            ephemeral: RatchetKeyPair::generate(rng),
+            ephemeral: X25519KeyPair::generate(rng),
             random,
         }
     }

@@ -12,7 +12,7 @@ use super::dh_ratchet::{DhRatchet, Pending};
 use super::messages::{ChatRecord, ChatRecordHeader};
 use super::{CHAT_PADDING_BLOCK, ChatError, MAX_TEXT_LEN, SafetyNumber};
 use crate::codec::Codec;
-use crate::crypto::{RatchetKeyPair, Secret};
+use crate::crypto::{Secret, X25519KeyPair};
 use crate::identity::{PublicKey, Username};
 use crate::record::TAG_LEN;
 
@@ -150,7 +150,7 @@ impl ChatSession {
         let fresh = self
             .ratchet
             .step_due()
-            .then(|| RatchetKeyPair::generate(rng));
+            .then(|| X25519KeyPair::generate(rng));
         self.seal(KIND_TEXT, text.as_bytes(), fresh)
     }
 
@@ -166,7 +166,7 @@ impl ChatSession {
         &mut self,
         kind: u8,
         body: &[u8],
-        fresh: Option<RatchetKeyPair>,
+        fresh: Option<X25519KeyPair>,
     ) -> Result<Vec<u8>, ChatError> {
         if self.we_closed {
             return Err(ChatError::Closed);
@@ -180,11 +180,11 @@ impl ChatSession {
     fn seal_plaintext(
         &mut self,
         plaintext: Vec<u8>,
-        fresh: Option<RatchetKeyPair>,
+        fresh: Option<X25519KeyPair>,
     ) -> Result<Vec<u8>, ChatError> {
         let pending = self.ratchet.prepare_send(fresh)?;
         let record = encrypt(&pending, plaintext)?.to_bytes()?;
-        self.ratchet.commit_send(pending)?;
+        self.ratchet.commit(pending)?;
         Ok(record)
     }
 
@@ -197,7 +197,7 @@ impl ChatSession {
     ) -> Result<Vec<u8>, ChatError> {
         let pending = self.ratchet.prepare_send(None)?;
         let record = encrypt(&pending, plaintext.to_vec())?;
-        self.ratchet.commit_send(pending)?;
+        self.ratchet.commit(pending)?;
         let mut out = record.header.to_array().to_vec();
         out.extend_from_slice(&record.sealed);
         Ok(out)
@@ -220,7 +220,7 @@ impl ChatSession {
         let plaintext = decrypt(&pending.message_key, &record.header, &mut sealed)?;
         let (_, body) = unpad(plaintext)?;
         let text = String::from(core::str::from_utf8(body).map_err(|_| ChatError::InvalidText)?);
-        self.ratchet.commit_send(pending)?;
+        self.ratchet.commit(pending)?;
         Ok(text)
     }
 
@@ -254,7 +254,7 @@ impl ChatSession {
             KIND_CLOSE if body.is_empty() => OpenedChat::Closed,
             other => return Err(ChatError::UnexpectedMessage(other)),
         };
-        self.ratchet.commit_receive(pending)?;
+        self.ratchet.commit(pending)?;
         if opened == OpenedChat::Closed {
             self.peer_closed = true;
         }

@@ -337,7 +337,7 @@ fn malformed_padding_is_refused_after_authentication() {
 
 /// A valid X25519 public key nobody in these tests holds the secret of.
 fn stranger_key() -> [u8; 32] {
-    *crate::crypto::RatchetKeyPair::generate(&mut TestRng::new(99)).public()
+    *crate::crypto::X25519KeyPair::generate(&mut TestRng::new(99)).public()
 }
 
 #[test]

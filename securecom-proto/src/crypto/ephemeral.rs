@@ -2,7 +2,7 @@
 
 use rand_core::CryptoRng;
 
-use super::x25519::X25519Secret;
+use super::key_pair::X25519KeyPair;
 use super::{Secret, extract};
 
 /// Bytes in an X25519 public key.
@@ -18,22 +18,17 @@ pub(crate) enum KeyExchangeError {
 
 /// A one-time X25519 key pair. The secret half is consumed by [`EphemeralKeyPair::agree`]
 /// and zeroized when dropped, so it cannot be used twice.
-pub(crate) struct EphemeralKeyPair {
-    secret: X25519Secret,
-    public: [u8; EPHEMERAL_KEY_LEN],
-}
+pub(crate) struct EphemeralKeyPair(X25519KeyPair);
 
 impl EphemeralKeyPair {
     /// A fresh key pair from `rng`.
     pub(crate) fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        let secret = X25519Secret::generate(rng);
-        let public = secret.public_key();
-        EphemeralKeyPair { secret, public }
+        EphemeralKeyPair(X25519KeyPair::generate(rng))
     }
 
     /// Our public key, to send.
     pub(crate) fn public(&self) -> &[u8; EPHEMERAL_KEY_LEN] {
-        &self.public
+        self.0.public()
     }
 
     /// Diffie-Hellman with the peer's key, then `HKDF-Extract(salt, shared)`. Refuses a
@@ -44,10 +39,7 @@ impl EphemeralKeyPair {
         peer: &[u8; EPHEMERAL_KEY_LEN],
         salt: &[u8],
     ) -> Result<Secret, KeyExchangeError> {
-        let shared = self
-            .secret
-            .agree(peer)
-            .ok_or(KeyExchangeError::NonContributory)?;
+        let shared = self.0.agree(peer)?;
         Ok(extract(salt, shared.as_slice()))
     }
 }

@@ -34,7 +34,7 @@ pub(crate) fn x25519_shared(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
 #[cfg(all(test, not(all(feature = "fuzzing", fuzzing))))]
 mod tests {
     use super::*;
-    use crate::crypto::RatchetKeyPair;
+    use crate::crypto::X25519KeyPair;
     use crate::identity::Identity;
     use crate::testkit::TestRng;
 
@@ -48,8 +48,8 @@ mod tests {
         assert_ne!(alice.sign(b"hello"), forged);
 
         let (a, b) = (
-            RatchetKeyPair::generate(&mut TestRng::new(1)),
-            RatchetKeyPair::generate(&mut TestRng::new(2)),
+            X25519KeyPair::generate(&mut TestRng::new(1)),
+            X25519KeyPair::generate(&mut TestRng::new(2)),
         );
         let real = a.agree(b.public()).unwrap();
         assert_ne!(*real, x25519_shared(a.public(), b.public()));

@@ -87,7 +87,7 @@ impl Adversary for Tamper {
             }
             Attack::ChangeRatchetKey => {
                 let mut p = payload;
-                let stranger = crate::crypto::RatchetKeyPair::generate(&mut TestRng::new(77));
+                let stranger = crate::crypto::X25519KeyPair::generate(&mut TestRng::new(77));
                 if let Some(key) = p.get_mut(1..33) {
                     key.copy_from_slice(stranger.public());
                 }

@@ -1,9 +1,7 @@
-//! The X25519 key pair of the chat's Diffie-Hellman ratchet.
-//!
-//! Unlike [`EphemeralKeyPair`](super::EphemeralKeyPair), which is consumed by its one
-//! agreement, a ratchet key is used for several: the sender's step when it is made, and the
-//! receiver's step against every new key the peer sends before we replace ours. It is
-//! zeroized when dropped, that is as soon as the ratchet replaces it.
+//! An X25519 key pair usable for several agreements: the chat's ratchet keys (the sender's
+//! step when it is made, and the receiver's step against every new key the peer sends
+//! before we replace ours). [`EphemeralKeyPair`](super::EphemeralKeyPair) wraps one for a
+//! single agreement. The secret is zeroized when dropped.
 
 use rand_core::CryptoRng;
 use zeroize::Zeroizing;
@@ -13,16 +11,16 @@ use super::x25519::X25519Secret;
 
 /// An X25519 secret and its public key.
 #[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
-pub(crate) struct RatchetKeyPair {
+pub(crate) struct X25519KeyPair {
     secret: X25519Secret,
     public: [u8; EPHEMERAL_KEY_LEN],
 }
 
-impl RatchetKeyPair {
+impl X25519KeyPair {
     pub(crate) fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let secret = X25519Secret::generate(rng);
         let public = secret.public_key();
-        RatchetKeyPair { secret, public }
+        X25519KeyPair { secret, public }
     }
 
     pub(crate) fn public(&self) -> &[u8; EPHEMERAL_KEY_LEN] {
@@ -48,8 +46,8 @@ mod tests {
 
     #[test]
     fn both_sides_agree_and_small_order_keys_are_refused() {
-        let a = RatchetKeyPair::generate(&mut TestRng::new(1));
-        let b = RatchetKeyPair::generate(&mut TestRng::new(2));
+        let a = X25519KeyPair::generate(&mut TestRng::new(1));
+        let b = X25519KeyPair::generate(&mut TestRng::new(2));
         assert_eq!(*a.agree(b.public()).unwrap(), *b.agree(a.public()).unwrap());
         // Reusable: a second agreement with the same key gives the same secret.
         assert_eq!(*a.agree(b.public()).unwrap(), *a.agree(b.public()).unwrap());
