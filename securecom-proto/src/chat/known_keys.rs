@@ -92,6 +92,14 @@ pub trait KnownKeys {
     /// # Errors
     /// [`KnownKeysError`] if the store cannot keep it.
     fn verify(&mut self, user: &Username, key: &PublicKey) -> Result<(), KnownKeysError>;
+
+    /// Tests and fuzzing only: a copy of this store, if it can be copied (a fuzz target
+    /// starts each execution from a copy of a logged-in client).
+    #[cfg(any(test, feature = "fuzzing"))]
+    #[doc(hidden)]
+    fn try_clone_box(&self) -> Option<alloc::boxed::Box<dyn KnownKeys + Send>> {
+        None
+    }
 }
 
 /// A remembered key.
@@ -197,5 +205,10 @@ impl KnownKeys for MemoryKnownKeys {
     fn verify(&mut self, user: &Username, key: &PublicKey) -> Result<(), KnownKeysError> {
         self.insert(user, key, true);
         Ok(())
+    }
+
+    #[cfg(any(test, feature = "fuzzing"))]
+    fn try_clone_box(&self) -> Option<alloc::boxed::Box<dyn KnownKeys + Send>> {
+        Some(alloc::boxed::Box::new(self.clone()))
     }
 }

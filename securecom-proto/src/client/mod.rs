@@ -27,6 +27,8 @@
 mod event;
 mod inbound;
 mod keys;
+#[cfg(any(test, feature = "fuzzing"))]
+mod snapshot;
 
 pub use event::{AutoRefusal, ChatEndReason, ClientEvent, CommandKind};
 

@@ -9,6 +9,7 @@ use super::config::NodeId;
 use super::wire::{BusError, Envelope};
 use crate::time::Instant;
 
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 struct Peer {
     /// The sender's boot time in ms: a restarted node has a higher one.
     incarnation: u64,
@@ -31,6 +32,7 @@ pub(crate) enum Admitted {
 }
 
 /// Liveness and replay state of every other node, and this node's outgoing sequences.
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub(crate) struct Nodes {
     me: NodeId,
     incarnation: u64,

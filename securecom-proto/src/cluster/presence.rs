@@ -19,6 +19,7 @@ pub(crate) struct RemoteUser {
 /// The latest entry seen per user, by store revision. Deleted entries stay as a
 /// revision only, so an older update arriving late cannot bring them back.
 #[derive(Default)]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub(crate) struct PresenceMirror {
     entries: BTreeMap<Username, (u64, Option<RemoteUser>)>,
 }

@@ -5,13 +5,20 @@
 //! `fuzzing_standin/ed25519.rs` is used instead.
 
 #[cfg(all(feature = "fuzzing", fuzzing))]
-pub(crate) use super::fuzzing_standin_ed25519::{ed25519_sign, ed25519_verify};
+pub(crate) use super::fuzzing_standin_ed25519::{ed25519_public_key, ed25519_sign, ed25519_verify};
 #[cfg(not(all(feature = "fuzzing", fuzzing)))]
-pub(crate) use real::{ed25519_sign, ed25519_verify};
+pub(crate) use real::{ed25519_public_key, ed25519_sign, ed25519_verify};
 
 #[cfg(not(all(feature = "fuzzing", fuzzing)))]
 mod real {
     use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+
+    /// Parses a public key: a point that decompresses and is not of small order.
+    pub(crate) fn ed25519_public_key(bytes: &[u8; 32]) -> Option<VerifyingKey> {
+        VerifyingKey::from_bytes(bytes)
+            .ok()
+            .filter(|k| !k.is_weak())
+    }
 
     /// Signs `message` (deterministic Ed25519, RFC 8032).
     pub(crate) fn ed25519_sign(key: &SigningKey, message: &[u8]) -> [u8; 64] {

@@ -18,6 +18,7 @@ pub(crate) enum KeyExchangeError {
 
 /// A one-time X25519 key pair. The secret half is consumed by [`EphemeralKeyPair::agree`]
 /// and zeroized when dropped, so it cannot be used twice.
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub(crate) struct EphemeralKeyPair(X25519KeyPair);
 
 impl EphemeralKeyPair {

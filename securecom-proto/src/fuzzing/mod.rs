@@ -43,6 +43,7 @@ mod record;
 mod relay;
 mod scheduler;
 mod server_handshake;
+mod start;
 
 pub use chat::chat;
 pub use client::{client, client_messages_shown};

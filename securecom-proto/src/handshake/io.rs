@@ -16,6 +16,7 @@ use super::messages::{HandshakeType, message_type};
 pub(crate) type Tamper = (HandshakeType, fn(&mut [u8]));
 
 #[derive(Default)]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub(crate) struct HandshakeIo {
     pub(crate) out: Vec<u8>,
     pub(crate) transcript: Transcript,

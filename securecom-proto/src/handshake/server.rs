@@ -70,9 +70,29 @@ enum State {
     Finished(ExpectClientFinished),
 }
 
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 struct ExpectClientHello {
     ephemeral: EphemeralKeyPair,
     random: [u8; RANDOM_LEN],
+}
+
+impl ServerHandshake {
+    /// Tests and fuzzing only: a copy while the handshake still waits for the ClientHello
+    /// (a connection that sent nothing yet), `None` later.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn try_clone(&self) -> Option<ServerHandshake> {
+        let State::Hello(hello) = &self.state else {
+            return None;
+        };
+        Some(ServerHandshake {
+            config: self.config.clone(),
+            deframer: self.deframer.clone(),
+            io: self.io.clone(),
+            deadline: self.deadline,
+            started: self.started,
+            state: State::Hello(hello.clone()),
+        })
+    }
 }
 
 struct ExpectClientIdentity {

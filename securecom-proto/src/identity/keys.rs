@@ -86,10 +86,8 @@ pub struct PublicKey {
 impl PublicKey {
     /// Parses a raw 32-byte public key.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, IdentityError> {
-        let key = VerifyingKey::from_bytes(bytes).map_err(|_| IdentityError::InvalidPublicKey)?;
-        if key.is_weak() {
-            return Err(IdentityError::InvalidPublicKey);
-        }
+        let key =
+            crate::crypto::ed25519_public_key(bytes).ok_or(IdentityError::InvalidPublicKey)?;
         Ok(PublicKey { key })
     }
 

@@ -19,7 +19,8 @@ impl SignatureVerificationAlgorithm for Ed25519Verification {
         signature: &[u8],
     ) -> Result<(), InvalidSignature> {
         let key_bytes: &[u8; 32] = public_key.try_into().map_err(|_| InvalidSignature)?;
-        let key = VerifyingKey::from_bytes(key_bytes).map_err(|_| InvalidSignature)?;
+        // A small-order key is refused here as `verify_strict` would refuse it anyway.
+        let key = crate::crypto::ed25519_public_key(key_bytes).ok_or(InvalidSignature)?;
         let signature: &[u8; 64] = signature.try_into().map_err(|_| InvalidSignature)?;
         crate::crypto::ed25519_verify(&key, message, signature)
             .then_some(())

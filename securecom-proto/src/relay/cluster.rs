@@ -36,6 +36,7 @@ pub(super) struct Claiming {
 }
 
 /// A request from a local user to a user of another node.
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub(super) struct RemoteOutgoing {
     pub(super) to: Username,
     pub(super) node: NodeId,
@@ -46,6 +47,7 @@ pub(super) struct RemoteOutgoing {
 }
 
 /// Everything a clustered relay knows about the other nodes.
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub(super) struct ClusterState {
     pub(super) config: ClusterConfig,
     keys: Keys,

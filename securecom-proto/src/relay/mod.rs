@@ -27,6 +27,8 @@ mod config;
 mod event;
 mod requests;
 mod route;
+#[cfg(any(test, feature = "fuzzing"))]
+mod snapshot;
 
 pub use config::{DuplicateLogin, RelayConfig};
 pub use event::{OfflineReason, RelayEvent, SessionFailure};
@@ -105,6 +107,7 @@ enum ConnState {
 
 use alloc::boxed::Box;
 
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 struct Online {
     session: Session,
     user: Username,

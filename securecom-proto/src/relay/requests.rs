@@ -15,6 +15,7 @@ pub(super) type Origin = Option<NodeId>;
 /// outgoing request (to a local user here; to a remote one in the cluster state), and a
 /// bounded number waiting for their answer, from users of any node.
 #[derive(Default)]
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub(super) struct PendingRequests {
     /// target -> (requester -> (expiry, where the requester is))
     incoming: BTreeMap<Username, BTreeMap<Username, (Instant, Origin)>>,

@@ -58,6 +58,15 @@ impl AdversarialRelay {
         self.adversary = None;
     }
 
+    /// A copy, if there is no adversary (one is set on the copy, after it is taken) and
+    /// the relay is at rest ([`Relay::try_clone`]).
+    pub(crate) fn try_clone(&self) -> Option<Self> {
+        if self.adversary.is_some() {
+            return None;
+        }
+        Some(AdversarialRelay::new(self.relay.try_clone()?))
+    }
+
     /// [`Relay::handle_input`], with the adversary (if any) routing the commands.
     pub(crate) fn handle_input(
         &mut self,

@@ -35,6 +35,7 @@ use alloc::vec::Vec;
 use crate::cluster::{ClusterAction, ClusterInput, Destination, Expect, NodeId};
 
 /// One node's connection to the bus.
+#[derive(Clone)]
 struct Link {
     node: NodeId,
     connected: bool,
@@ -61,7 +62,7 @@ pub(crate) struct Published {
 }
 
 /// The bus and its presence store. Nodes are named by the index [`Bus::attach`] returns.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Bus {
     links: Vec<Link>,
     store: BTreeMap<String, StoreEntry>,

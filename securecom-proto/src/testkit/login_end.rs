@@ -27,6 +27,16 @@ pub(crate) enum ClientEnd {
 }
 
 impl ClientEnd {
+    /// A copy, once the login is over (a client that is not mid-chat-handshake, or the
+    /// refusal); `None` while it is in the handshake.
+    pub(crate) fn try_clone(&self) -> Option<ClientEnd> {
+        Some(match self {
+            ClientEnd::Handshake(_) => return None,
+            ClientEnd::Client(c) => ClientEnd::Client(Box::new(c.try_clone()?)),
+            ClientEnd::Refused(e) => ClientEnd::Refused(e.clone()),
+        })
+    }
+
     /// Hands `bytes` from the relay to this end; false if the end failed on them. A
     /// completed handshake becomes a chat client of `config`, which takes the rest.
     pub(crate) fn deliver(

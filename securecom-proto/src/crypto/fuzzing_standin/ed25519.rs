@@ -6,6 +6,9 @@
 //! use. Verification also accepts genuine signatures, checked for real once and
 //! remembered, because the fixtures' certificates and CRLs carry real ones; a fuzzed
 //! certificate is new bytes, so it is checked for real, as in a normal build.
+//!
+//! Parsing a public key (a point decompression) is exact, only remembered: the fuzz
+//! targets' keys are the few fixture keys, parsed over and over.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -15,8 +18,28 @@ use sha2::{Digest, Sha256};
 
 use super::fuzzing_pattern::signature;
 
-/// Genuine verifications remembered, at most this many.
+/// Genuine verifications (and parsed keys) remembered, at most this many.
 const MEMO_LIMIT: usize = 1 << 16;
+
+pub(crate) fn ed25519_public_key(bytes: &[u8; 32]) -> Option<VerifyingKey> {
+    static MEMO: OnceLock<Mutex<HashMap<[u8; 32], Option<VerifyingKey>>>> = OnceLock::new();
+    let memo = MEMO.get_or_init(Mutex::default);
+    if let Some(known) = memo
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(bytes)
+    {
+        return *known;
+    }
+    let parsed = VerifyingKey::from_bytes(bytes)
+        .ok()
+        .filter(|k| !k.is_weak());
+    let mut memo = memo.lock().unwrap_or_else(PoisonError::into_inner);
+    if memo.len() < MEMO_LIMIT {
+        memo.insert(*bytes, parsed);
+    }
+    parsed
+}
 
 pub(crate) fn ed25519_sign(key: &SigningKey, message: &[u8]) -> [u8; 64] {
     signature(key.verifying_key().as_bytes(), message)

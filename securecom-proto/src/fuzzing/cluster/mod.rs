@@ -22,6 +22,7 @@ use core::time::Duration;
 
 use super::check::{assert_subsequence, messages};
 use super::input::{Input, username};
+use super::start::{self, Copyable};
 use crate::client::{ChatClient, ChatStatus, ClientEvent};
 use crate::cluster::{ClusterAction, ClusterConfig, ClusterInput, ClusterKey, Keys, NodeId};
 use crate::handshake::{ClientConfig, ClientHandshake};
@@ -94,6 +95,17 @@ struct Node {
     incarnation: u64,
 }
 
+impl Node {
+    fn try_clone(&self) -> Option<Node> {
+        Some(Node {
+            id: self.id.clone(),
+            relay: self.relay.try_clone()?,
+            running: self.running,
+            incarnation: self.incarnation,
+        })
+    }
+}
+
 /// One user's connection to one node.
 struct User {
     name: Username,
@@ -105,6 +117,17 @@ struct User {
 }
 
 impl User {
+    fn try_clone(&self) -> Option<User> {
+        Some(User {
+            name: self.name.clone(),
+            node: self.node,
+            conn: self.conn,
+            config: Arc::clone(&self.config),
+            end: self.end.try_clone()?,
+            connected: self.connected,
+        })
+    }
+
     /// Hands `bytes` from the relay to this end; false if the end failed on them.
     fn deliver(&mut self, now: Instant, bytes: &[u8]) -> bool {
         self.end.deliver(&self.config, now, bytes)
@@ -155,6 +178,37 @@ struct Harness {
     entries: Vec<(String, Vec<u8>)>,
     /// Sequence numbers of forged messages: above anything honest, increasing.
     forged_seq: u64,
+}
+
+impl Copyable for Harness {
+    fn try_copy(&self) -> Option<Harness> {
+        Some(Harness {
+            now: self.now,
+            config: self.config.clone(),
+            nodes: self
+                .nodes
+                .iter()
+                .map(Node::try_clone)
+                .collect::<Option<_>>()?,
+            bus: self.bus.clone(),
+            pending: self.pending.clone(),
+            users: self
+                .users
+                .iter()
+                .map(User::try_clone)
+                .collect::<Option<_>>()?,
+            keys: self.keys.clone(),
+            key: self.key.clone(),
+            sent: self.sent.clone(),
+            cursors: self.cursors.clone(),
+            texts: self.texts,
+            seed: self.seed,
+            logins: self.logins,
+            shown: self.shown,
+            entries: self.entries.clone(),
+            forged_seq: self.forged_seq,
+        })
+    }
 }
 
 impl Harness {
@@ -513,7 +567,29 @@ pub fn cluster(data: &[u8]) {
 /// seeds must reach chats across nodes).
 pub fn cluster_messages_shown(data: &[u8]) -> usize {
     let mut input = Input::new(data);
-    let setup = input.u8();
+    let number = input.u8();
+    let Some(mut h) = start::world("cluster", number, || setup(number)) else {
+        panic!("a start state could not be built");
+    };
+    for _ in 0..MAX_STEPS {
+        if input.is_empty() {
+            break;
+        }
+        step(&mut h, &mut input);
+        h.flush();
+        h.check();
+        h.check_messages();
+    }
+    h.pump();
+    h.check_messages();
+    h.shown
+}
+
+/// The nodes and logins the first input byte `setup` chooses, built once per thread and
+/// copied for every execution: 3 nodes (bit 0 clear) or 2; duplicate logins refused (bit 1
+/// clear) or replacing; watch updates before claim results (bit 2); alice and bob, and
+/// carol too with 3 nodes or bit 3; user `u` on node `u + (setup >> 4)`.
+fn setup(setup: u8) -> Option<Harness> {
     let mut h = Harness::new(setup);
     let users = if h.nodes.len() == 3 || setup & 8 != 0 {
         3
@@ -527,18 +603,7 @@ pub fn cluster_messages_shown(data: &[u8]) -> usize {
         h.pump();
     }
     h.check_messages();
-    for _ in 0..MAX_STEPS {
-        if input.is_empty() {
-            break;
-        }
-        step(&mut h, &mut input);
-        h.flush();
-        h.check();
-        h.check_messages();
-    }
-    h.pump();
-    h.check_messages();
-    h.shown
+    Some(h)
 }
 
 fn step(h: &mut Harness, input: &mut Input<'_>) {

@@ -1,6 +1,12 @@
 //! The `relay` target: a [`Relay`](crate::relay::Relay) in the test kit's [`World`], driven
 //! on several connections: genuine logged-in sessions (so the command layer is reached)
 //! mixed with raw garbage connections.
+//!
+//! The first input byte chooses the start: an empty relay, or one of the start states of
+//! [`seeds::start_program`] (users logged in, chats, pending requests, duplicate logins),
+//! each built once per thread by genuine logins and copied for every execution. The input
+//! itself opens raw connections only: a login costs a whole handshake, fifty times an
+//! execution.
 
 mod seeds;
 
@@ -9,6 +15,7 @@ pub(super) use seeds::seeds;
 use core::time::Duration;
 
 use super::input::{Input, chunks, username};
+use super::start;
 use crate::codec::Codec;
 use crate::command::{Request, RequestBody};
 use crate::relay::RelayConfig;
@@ -18,10 +25,42 @@ use crate::testkit::world::World;
 
 /// Connections one input may open.
 const MAX_SLOTS: usize = 8;
-/// Genuine logins one input may run (each costs a full handshake).
+/// Genuine logins a start state's program may run (each costs a full handshake).
 const MAX_LOGINS: usize = 4;
 /// Steps per input.
 const MAX_STEPS: usize = 128;
+/// Start states the first byte chooses from (modulo): 0 is the empty relay.
+const STARTS: u8 = 10;
+
+/// The relay every start state has: fixture server knowing alice, bob and carol; default
+/// configuration with a small output limit and two pending requests per user.
+fn relay_config() -> RelayConfig {
+    RelayConfig {
+        output_high_water: 4 * 1024,
+        output_hard_limit: 64 * 1024,
+        max_pending_requests_per_user: 2,
+        ..RelayConfig::default()
+    }
+}
+
+/// A copy of start state `number` (modulo [`STARTS`]), built at first use by running its
+/// program ([`seeds::start_program`]) with genuine logins allowed.
+fn start_world(number: u8) -> Option<World> {
+    match number % STARTS {
+        0 => Some(World::new(relay_config())),
+        n => start::world("relay", n, || {
+            let mut w = World::new(relay_config());
+            let mut logins = MAX_LOGINS;
+            let program = seeds::start_program(n);
+            let mut input = Input::new(&program);
+            while !input.is_empty() {
+                step(&mut w, &mut logins, &mut input);
+            }
+            flush(&mut w);
+            Some(w)
+        }),
+    }
+}
 
 /// The peer the input byte `b` names, if there is any.
 fn slot(w: &World, b: u8) -> Option<usize> {
@@ -85,10 +124,10 @@ fn request_body(input: &mut Input<'_>) -> RequestBody {
 }
 
 /// A relay (fixture server knowing alice, bob and carol; default configuration with a
-/// small output limit) and up to 128 steps the input chooses:
+/// small output limit), started as the first input byte chooses (empty, or a copy of a
+/// prepared start state), and up to 128 steps the input chooses:
 ///
-/// - open a connection and log a user in through it genuinely (at most four logins), or
-///   open a raw connection;
+/// - open a raw connection;
 /// - on a logged-in connection: a `Request` with fuzzed fields, or an arbitrary record
 ///   sealed with the genuine session keys on either channel (so command decoding is
 ///   reached), or a close; then written to the relay in input-sized chunks;
@@ -104,16 +143,13 @@ pub fn relay(data: &[u8]) {
 /// For the replay tests: [`relay`], saying whether a chat was established in the relay at
 /// some step (the seeds must reach the command layer).
 pub fn relay_reaches_chat(data: &[u8]) -> bool {
-    let config = RelayConfig {
-        output_high_water: 4 * 1024,
-        output_hard_limit: 64 * 1024,
-        max_pending_requests_per_user: 2,
-        ..RelayConfig::default()
-    };
-    let mut w = World::new(config);
-    let mut logins = 0;
-    let mut reached_chat = false;
     let mut input = Input::new(data);
+    // Logins happen in the start states only.
+    let mut logins = 0;
+    let Some(mut w) = start_world(input.u8()) else {
+        panic!("a start state could not be built");
+    };
+    let mut reached_chat = false;
     for _ in 0..MAX_STEPS {
         if input.is_empty() {
             break;
@@ -134,13 +170,17 @@ pub fn relay_reaches_chat(data: &[u8]) -> bool {
     reached_chat
 }
 
+/// One step; `logins` is how many genuine logins the step program may still run (none for
+/// a fuzz input, whose logins open raw connections).
 fn step(w: &mut World, logins: &mut usize, input: &mut Input<'_>) {
     let op = input.u8();
     match op % 12 {
         0 => {
             let user = usize::from(input.u8());
-            if w.peers.len() < MAX_SLOTS && *logins < MAX_LOGINS {
-                *logins += 1;
+            if w.peers.len() < MAX_SLOTS && *logins == 0 {
+                let _ = w.connect_raw();
+            } else if w.peers.len() < MAX_SLOTS {
+                *logins -= 1;
                 let name = fixtures::get().user(user).name.as_str();
                 // A refused login leaves its connection to the relay, as a driver would
                 // until the socket ends.
@@ -223,5 +263,38 @@ fn step(w: &mut World, logins: &mut usize, input: &mut Input<'_>) {
             let _ = w.relay.poll_timeout();
         }
         _ => flush(w),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::Username;
+
+    fn name(s: &str) -> Username {
+        Username::new(s).unwrap()
+    }
+
+    #[test]
+    fn every_start_state_builds_and_holds_what_its_program_says() {
+        for n in 0..STARTS {
+            assert!(start_world(n).is_some(), "start {n} cannot be built");
+        }
+        let online = |n: u8| start_world(n).unwrap().relay.online_users().count();
+        let peer = |n: u8, u: &str| start_world(n).unwrap().relay.chat_peer(&name(u)).cloned();
+        assert_eq!(online(0), 0);
+        assert_eq!(online(1), 3);
+        for (start, a, b) in [
+            (2, "alice", "bob"),
+            (5, "alice", "bob"),
+            (6, "bob", "carol"),
+        ] {
+            assert_eq!(peer(start, a), Some(name(b)), "start {start}");
+        }
+        assert_eq!(peer(1, "alice"), None);
+        // A copy is a copy: what one execution does leaves the next one's start alone.
+        let mut w = start_world(2).unwrap();
+        w.close(0);
+        assert_eq!(peer(2, "alice"), Some(name("bob")));
     }
 }

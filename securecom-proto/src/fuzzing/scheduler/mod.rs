@@ -1,6 +1,10 @@
 //! The `scheduler` target: an adversarial scheduler over two genuine clients (alice and
 //! bob) and a relay in the test kit's [`World`], owning every byte stream between them,
 //! and a malicious relay ([`Interfere`]) owning the chat data inside it.
+//!
+//! Each execution starts from a copy of a start state built once per thread (alice and
+//! bob logged in genuinely: idle, chatting, or chatting after a ratchet step each way),
+//! so that its time goes to the input, not to logins.
 
 mod interfere;
 mod seeds;
@@ -15,6 +19,7 @@ use core::time::Duration;
 use super::TestRng;
 use super::check::{assert_subsequence, messages};
 use super::input::Input;
+use super::start;
 use crate::relay::RelayConfig;
 use crate::testkit::fixtures;
 use crate::testkit::world::{DriveError, World};
@@ -68,9 +73,10 @@ fn pump(w: &mut World, texts: &mut Texts) -> bool {
     quiet
 }
 
-/// Two clients, alice and bob, genuinely logged in to a relay; the first input byte says
-/// how many of the following bytes are the relay's plan for chat data it forwards
-/// (forward, drop, duplicate, hold, reorder, alter, reflect, inject); then up to 160 actions
+/// Two clients, alice and bob, genuinely logged in to a relay, as the first input byte
+/// chooses ([`start_world`]); the second byte says how many of the following bytes are the
+/// relay's plan for chat data it forwards (forward, drop, duplicate, hold, reorder, alter,
+/// reflect, inject); then up to 160 actions
 /// on either client: chat commands (request, accept, deny, send a unique text, leave),
 /// moving its output into its up stream or the relay's output into the down streams,
 /// delivering, dropping, duplicating or swapping the next chunk of a stream, reflecting a
@@ -80,22 +86,77 @@ fn pump(w: &mut World, texts: &mut Texts) -> bool {
 /// Checks after every step: no panic, the relay's invariants, and every `Message` shown
 /// is a text its peer sent, in order, at most once (no forged, altered, replayed or
 /// reordered text is ever shown). After the input: the scheduler stops interfering, both
-/// users' connections end, they log in again, and a fresh chat between them must succeed.
+/// users' connections end, and the relay must hold nothing any more (no connection, user,
+/// handshake or request), so that it is as a fresh one: the replay tests go on to log
+/// both users in again and chat ([`scheduler_final_chat`]).
 pub fn scheduler(data: &[u8]) {
-    assert!(scheduler_final_chat(data), "a fresh chat failed afterwards");
+    let w = run(data);
+    let _ = end_all(w);
 }
 
-/// [`scheduler`], returning whether the final fresh chat succeeded instead of asserting it.
+/// [`scheduler`], then the fresh chat: both users log in again (two whole handshakes,
+/// which is why the fuzz target checks the relay's state instead) and chat. Returns
+/// whether that chat succeeded.
 pub fn scheduler_final_chat(data: &[u8]) -> bool {
-    let mut input = Input::new(data);
-    let plan_len = usize::from(input.u8());
-    let mut w = World::new(RelayConfig::default());
-    w.relay.interfere(Interfere::new(input.bytes(plan_len)));
-    for user in USERS {
-        if let Err(e) = w.connect(user) {
-            panic!("a genuine login failed: {e:?}");
+    let w = run(data);
+    final_chat(end_all(w))
+}
+
+/// Start states the first byte chooses from (modulo).
+const STARTS: u8 = 3;
+
+/// A copy of start state `number` (modulo [`STARTS`]): alice (peer 0) and bob (peer 1)
+/// logged in genuinely to an honest relay, then 0: idle; 1: chatting (alice asked); 2:
+/// chatting, after a text each way (both sides have made a ratchet step).
+fn start_world(number: u8) -> Option<World> {
+    let number = number % STARTS;
+    start::world("scheduler", number, || {
+        let mut w = World::new(RelayConfig::default());
+        for user in USERS {
+            w.connect(user).ok()?;
         }
-    }
+        let mut rng = TestRng::new(31);
+        let mut texts = Texts::default();
+        if number >= 1 {
+            let bob = &fixtures::get().user(1).name;
+            let now = w.now;
+            w.peers
+                .get_mut(0)?
+                .client()?
+                .request_chat(now, bob, &mut rng)
+                .ok()?;
+            pump(&mut w, &mut texts).then_some(())?;
+            w.peers.get_mut(1)?.client()?.accept(now, &mut rng).ok()?;
+            pump(&mut w, &mut texts).then_some(())?;
+        }
+        if number >= 2 {
+            for i in [0, 1] {
+                let now = w.now;
+                w.peers
+                    .get_mut(i)?
+                    .client()?
+                    .send_text(now, "start", &mut rng)
+                    .ok()?;
+                texts.sent.get_mut(i)?.push(String::from("start"));
+                pump(&mut w, &mut texts).then_some(())?;
+            }
+        }
+        // What the start showed is not the execution's to check.
+        for i in [0, 1] {
+            w.take_events(i);
+        }
+        Some(w)
+    })
+}
+
+/// The input's steps from its start state; returns the world after them.
+fn run(data: &[u8]) -> World {
+    let mut input = Input::new(data);
+    let Some(mut w) = start_world(input.u8()) else {
+        panic!("a start state could not be built");
+    };
+    let plan_len = usize::from(input.u8());
+    w.relay.interfere(Interfere::new(input.bytes(plan_len)));
     let mut texts = Texts::default();
     let mut rng = TestRng::new(33);
     for _ in 0..160 {
@@ -106,7 +167,7 @@ pub fn scheduler_final_chat(data: &[u8]) -> bool {
         step(&mut w, &mut texts, &mut rng, op, &mut input);
         check(&mut w, &mut texts);
     }
-    final_chat(w)
+    w
 }
 
 /// One action of client `op >> 7`.
@@ -237,8 +298,10 @@ fn step(w: &mut World, texts: &mut Texts, rng: &mut TestRng, op: u8, input: &mut
     }
 }
 
-/// The scheduler stops interfering; both users reconnect and chat. True if they did.
-fn final_chat(mut w: World) -> bool {
+/// The scheduler stops interfering and both users' connections end; then the relay must
+/// hold nothing: no connection (so no session, handshake or per-source count), no user
+/// online, and so no request or chat (its invariants tie those to online users).
+fn end_all(mut w: World) -> World {
     w.relay.stop_interfering();
     w.close(0);
     w.close(1);
@@ -248,7 +311,31 @@ fn final_chat(mut w: World) -> bool {
     w.now = w.now + Duration::from_secs(1);
     let now = w.now;
     w.relay.handle_timeout(now);
+    if let Err(e) = w.check() {
+        panic!("{e:?}");
+    }
+    assert_eq!(
+        w.relay.connection_count(),
+        0,
+        "a connection outlived its socket"
+    );
+    assert_eq!(
+        w.relay.online_users().count(),
+        0,
+        "a user outlived the connection"
+    );
+    assert_eq!(
+        w.relay.handshaking_count(),
+        0,
+        "a handshake outlived the connection"
+    );
     w.peers.clear();
+    w
+}
+
+/// Both users log in again and chat. True if they did.
+fn final_chat(mut w: World) -> bool {
+    let now = w.now;
     for user in USERS {
         if w.connect(user).is_err() {
             return false;
@@ -280,4 +367,37 @@ fn final_chat(mut w: World) -> bool {
     }
     // Bob was shown alice's "final" (the check in `pump` saw it and moved her cursor).
     texts.shown.first().is_some_and(|&n| n >= 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::ChatStatus;
+
+    #[test]
+    fn every_start_state_builds_and_holds_what_it_says() {
+        let bob = &fixtures::get().user(1).name;
+        for (n, chatting) in [(0, false), (1, true), (2, true)] {
+            let mut w = start_world(n).unwrap_or_else(|| panic!("start {n}"));
+            let status = w.peers[0].client().unwrap().status();
+            assert_eq!(
+                status == ChatStatus::Chatting(bob.clone()),
+                chatting,
+                "start {n}"
+            );
+            assert!(w.take_events(0).is_empty() && w.take_events(1).is_empty());
+        }
+    }
+
+    #[test]
+    fn an_execution_ends_with_an_empty_relay_and_a_fresh_chat_then_succeeds() {
+        for n in 0..STARTS {
+            assert!(
+                scheduler_final_chat(&[n, 0, 3, PUMP_FOR_TESTS]),
+                "start {n}"
+            );
+        }
+    }
+
+    const PUMP_FOR_TESTS: u8 = 19;
 }

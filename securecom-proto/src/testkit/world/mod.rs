@@ -83,6 +83,24 @@ impl World {
         }
     }
 
+    /// A copy of this world, if it is at rest: no adversary set, no connection in the
+    /// handshake, no chat client in a chat handshake. A fuzz target builds its logged-in
+    /// world once and starts every execution from a copy.
+    pub(crate) fn try_clone(&self) -> Option<World> {
+        Some(World {
+            now: self.now,
+            relay: self.relay.try_clone()?,
+            peers: self
+                .peers
+                .iter()
+                .map(Peer::try_clone)
+                .collect::<Option<_>>()?,
+            relay_events: self.relay_events.clone(),
+            lost: self.lost.clone(),
+            next_seed: self.next_seed,
+        })
+    }
+
     // ----- moving bytes, step by step -----
 
     /// Moves what peer `i`'s end wrote into its up stream.

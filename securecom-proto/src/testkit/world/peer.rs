@@ -61,6 +61,25 @@ impl Peer {
         }
     }
 
+    /// A copy of this peer, if its end can be copied ([`ChatClient::try_clone`]).
+    pub(crate) fn try_clone(&self) -> Option<Peer> {
+        let end = match &self.end {
+            End::Client(c) => End::Client(Box::new(c.try_clone()?)),
+            End::Session(s) => End::Session(s.clone()),
+            End::Raw => End::Raw,
+        };
+        Some(Peer {
+            user: self.user.clone(),
+            conn: self.conn,
+            end,
+            up: self.up.clone(),
+            down: self.down.clone(),
+            events: self.events.clone(),
+            connected: self.connected,
+            reading: self.reading,
+        })
+    }
+
     /// The bare session at this end, if it is one.
     pub(crate) fn session(&mut self) -> Option<&mut Session> {
         match &mut self.end {
