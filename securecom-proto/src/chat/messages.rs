@@ -77,12 +77,20 @@ impl ChatRecordHeader {
     /// The header's bytes, as sent and as authenticated.
     pub fn to_array(&self) -> [u8; CHAT_RECORD_HEADER_LEN] {
         let mut out = [0u8; CHAT_RECORD_HEADER_LEN];
-        let fields = core::iter::once(CHAT_RECORD)
-            .chain(self.ratchet_key)
-            .chain(self.previous_chain_len.to_be_bytes())
-            .chain(self.counter.to_be_bytes());
-        for (d, s) in out.iter_mut().zip(fields) {
-            *d = s;
+        let fields: [&[u8]; 4] = [
+            &[CHAT_RECORD],
+            &self.ratchet_key,
+            &self.previous_chain_len.to_be_bytes(),
+            &self.counter.to_be_bytes(),
+        ];
+        // Field by field, not byte by byte: this runs for every record sealed or opened.
+        let mut rest: &mut [u8] = &mut out;
+        for field in fields {
+            if let Some((head, tail)) = core::mem::take(&mut rest).split_at_mut_checked(field.len())
+            {
+                head.copy_from_slice(field);
+                rest = tail;
+            }
         }
         out
     }

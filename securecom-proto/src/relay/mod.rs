@@ -942,33 +942,29 @@ impl Relay {
                 }
             }
         }
-        let online_conns = self
-            .connections
-            .values()
-            .filter(|c| matches!(c.state, ConnState::Online(_)))
-            .count();
+        // One pass over the connections for the three counts (this runs after every
+        // fuzzing step).
+        let (mut online_conns, mut handshaking, mut sourced) = (0usize, 0usize, 0usize);
+        for c in self.connections.values() {
+            match c.state {
+                ConnState::Online(_) => online_conns += 1,
+                ConnState::Handshaking(_) => handshaking += 1,
+                _ => {}
+            }
+            sourced += usize::from(c.source.is_some());
+        }
         if online_conns != self.online.len() {
             return Err(format!(
                 "{online_conns} online connections but {} users online",
                 self.online.len()
             ));
         }
-        let handshaking = self
-            .connections
-            .values()
-            .filter(|c| matches!(c.state, ConnState::Handshaking(_)))
-            .count();
         if handshaking != self.handshaking {
             return Err(format!(
                 "handshake count {} but {handshaking} held",
                 self.handshaking
             ));
         }
-        let sourced = self
-            .connections
-            .values()
-            .filter(|c| c.source.is_some())
-            .count();
         let counted: usize = self.handshaking_by_source.values().sum();
         if sourced != counted || self.handshaking_by_source.values().any(|n| *n == 0) {
             return Err(format!(
