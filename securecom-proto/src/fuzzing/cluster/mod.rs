@@ -450,13 +450,16 @@ impl Harness {
         moved
     }
 
-    /// Hands `input` to node `n` now (if it runs), then checks it.
+    /// Hands `input` to node `n` now (if it runs), then checks it (the only node it can
+    /// change).
     fn give(&mut self, n: usize, input: ClusterInput) {
         let now = self.now;
         if let Some(node) = self.nodes.get_mut(n).filter(|n| n.running) {
             node.relay.handle_cluster_input(now, input);
+            if let Err(e) = node.relay.check_invariants() {
+                panic!("{}: {e}", node.id);
+            }
         }
-        self.check();
     }
 
     /// Delivers the pending entry the input byte names.
