@@ -249,6 +249,19 @@ mod regressions {
         replay_one("pki", "crash-credentials-accept-unverified-leaf");
     }
 
+    /// cluster, found while profiling the target's rate (2026-12-04): a forged presence
+    /// change (authentic, from an insider on the bus) gave node n1's mirror a newer
+    /// revision of alice's own entry than the store held. After a bus outage her session
+    /// claimed its name again expecting that revision; the store answered with its older
+    /// entry (ignored by the mirror) and a conflict, and the session claimed again, for
+    /// good: a claim storm against the store. Fixed in the relay: an online session claims
+    /// its name again at most three times in a row, then waits unclaimed; the target now
+    /// fails when honest delivery does not come to rest.
+    #[test]
+    fn cluster_reclaim_after_a_forged_revision_comes_to_rest() {
+        replay_one("cluster", "crash-reclaim-livelock");
+    }
+
     fn replay_one(name: &str, file: &str) {
         target(name)(&input(name, file));
     }

@@ -397,6 +397,7 @@ impl Relay {
                     self.connections.get_mut(&id).map(|c| &mut c.state)
                 {
                     online.claim = Some(revision);
+                    online.reclaims = 0;
                 }
             }
             // The login ended while its claim was in flight: give the name back.
@@ -438,7 +439,20 @@ impl Relay {
             }
             Some(ConnState::Online(online)) => {
                 // Re-asserting after an outage: unless someone else holds the name now
-                // (then the presence change has closed this session), claim it afresh.
+                // (then the presence change has closed this session), claim it afresh, a
+                // few times in a row at most. A store whose entry stays older than the
+                // mirror's (a forged or replayed revision on the watch) would otherwise
+                // answer every claim with a conflict, for good: the session then stays
+                // unclaimed, tried again at heartbeats while the name looks free.
+                online.reclaims = online.reclaims.saturating_add(1);
+                if online.reclaims >= MAX_CLAIM_ATTEMPTS {
+                    if let Some(c) = self.cluster.as_deref_mut()
+                        && !c.unclaimed.contains(&id)
+                    {
+                        c.unclaimed.push(id);
+                    }
+                    return;
+                }
                 let (user, key) = (online.user.clone(), online.key);
                 let held_elsewhere = self.cluster.as_ref().is_some_and(|c| {
                     c.presence

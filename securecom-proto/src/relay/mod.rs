@@ -118,6 +118,9 @@ struct Online {
     chat_node: Option<NodeId>,
     /// The presence store's revision of this session's entry (clustered relays).
     claim: Option<u64>,
+    /// Conflicts in a row while claiming the name again (clustered relays): bounded, so
+    /// that a store that keeps contradicting this node's mirror is not argued with forever.
+    reclaims: u8,
 }
 
 /// The relay. See the [module documentation](self) for the driving contract.
@@ -410,6 +413,7 @@ impl Relay {
                 chat: None,
                 chat_node: None,
                 claim,
+                reclaims: 0,
             }));
         }
         self.online.insert(user.clone(), id);

@@ -1701,6 +1701,37 @@ fn regression_an_old_presence_entry_put_back_does_not_log_the_user_out() {
     c.check_settled();
 }
 
+/// Regression (found by the `cluster` fuzz target): a forged presence change, authentic
+/// (an insider on the bus), gave n1's mirror a newer revision of alice's own entry than
+/// the store held. Back from a bus outage, n1 claimed her name again expecting that
+/// revision; the store answered with its older entry, which the mirror ignored, and a
+/// conflict, and n1 claimed again, for good (a claim storm against the store, a livelock
+/// here). Now an online session claims its name again at most three times in a row, then
+/// waits unclaimed; the store's entry still names her session, so she stays reachable.
+#[test]
+fn regression_a_forged_newer_revision_does_not_start_a_claim_storm() {
+    let mut c = Cluster::three();
+    let key = presence_key(&name("alice"));
+    let entry = c.bus.entry(&key).cloned().expect("alice's entry");
+    let now = c.now;
+    c.nodes[0].relay.handle_cluster_input(
+        now,
+        ClusterInput::Presence {
+            key: key.clone(),
+            revision: entry.revision + 5,
+            value: entry.value.clone(),
+        },
+    );
+    c.pump();
+    c.bus_down(0);
+    c.bus_up(0);
+    c.wait(HEARTBEAT * 3);
+    assert!(c.is_online(c.peer("alice")));
+    assert_eq!(c.bus.entry(&key).map(|e| e.revision), Some(entry.revision));
+    c.check_settled();
+    c.chat("carol", "alice");
+}
+
 #[test]
 fn regression_a_message_for_a_previous_run_is_not_taken_by_the_next() {
     // Alice on n1, bob on n2, carol on n3.

@@ -42,8 +42,9 @@ const EPOCH_MS: u64 = 1_768_435_200_000;
 const MAX_STEPS: usize = 128;
 /// Logins per input (each costs a full handshake), the initial ones included.
 const MAX_LOGINS: usize = 4;
-/// Delivery rounds of one honest pump (more means a livelock, which is not a crash here:
-/// hostile input may keep nodes busy).
+/// Delivery rounds of one honest pump. The cluster's exchanges are bounded (claims are
+/// tried a few times, messages are answered at most once), so once the hostile steps are
+/// done honest delivery must come to rest: more rounds are a livelock, a finding.
 const MAX_ROUNDS: usize = 48;
 /// Claimed presence entries remembered per input.
 const MAX_ENTRIES: usize = 64;
@@ -483,6 +484,7 @@ impl Harness {
                 return;
             }
         }
+        panic!("the cluster did not come to rest in {MAX_ROUNDS} rounds of honest delivery");
     }
 
     /// Every running node's invariants.
@@ -560,8 +562,8 @@ impl Harness {
 /// - another login (at most four per input) or a user's socket dying.
 ///
 /// Checks after every step and every bus input: no panic, `check_invariants()` on every
-/// running node, and every chat message shown is a text its chat peer sent, in order, at
-/// most once.
+/// running node, every chat message shown is a text its chat peer sent, in order, at most
+/// once, and honest delivery comes to rest (no livelock).
 pub fn cluster(data: &[u8]) {
     let _ = cluster_messages_shown(data);
 }
