@@ -63,35 +63,40 @@ pub enum BusError {
     TooManyNodes,
 }
 
-/// The keys of the two uses, derived once.
+/// The keys of the two uses, derived once, as HMAC states already keyed: a tag then
+/// hashes the message and the outer block only, not the two key blocks again. The states
+/// are key material; the `zeroize` feature of `hmac` wipes them (and every copy made for
+/// one tag) on drop.
 #[derive(Clone)]
 pub(crate) struct Keys {
-    bus: [u8; 32],
-    presence: [u8; 32],
-}
-
-impl Drop for Keys {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.bus);
-        zeroize::Zeroize::zeroize(&mut self.presence);
-    }
+    bus: Hmac<Sha256>,
+    presence: Hmac<Sha256>,
 }
 
 impl Keys {
     pub(crate) fn new(key: &ClusterKey) -> Self {
-        Keys {
-            bus: key.derive(BUS_LABEL),
-            presence: key.derive(PRESENCE_LABEL),
-        }
+        let mut bus = key.derive(BUS_LABEL);
+        let mut presence = key.derive(PRESENCE_LABEL);
+        let keys = Keys {
+            bus: keyed(&bus),
+            presence: keyed(&presence),
+        };
+        zeroize::Zeroize::zeroize(&mut bus);
+        zeroize::Zeroize::zeroize(&mut presence);
+        keys
     }
 }
 
-fn mac(key: &[u8; 32], parts: &[&[u8]]) -> Hmac<Sha256> {
+fn keyed(key: &[u8; 32]) -> Hmac<Sha256> {
     // HMAC takes keys of any length: new_from_slice cannot fail on 32 bytes.
-    let mut mac = match <Hmac<Sha256> as KeyInit>::new_from_slice(key) {
+    match <Hmac<Sha256> as KeyInit>::new_from_slice(key) {
         Ok(mac) => mac,
         Err(_) => <Hmac<Sha256> as KeyInit>::new(&Default::default()),
-    };
+    }
+}
+
+fn mac(key: &Hmac<Sha256>, parts: &[&[u8]]) -> Hmac<Sha256> {
+    let mut mac = key.clone();
     for part in parts {
         mac.update(part);
     }
@@ -99,7 +104,7 @@ fn mac(key: &[u8; 32], parts: &[&[u8]]) -> Hmac<Sha256> {
 }
 
 /// Splits `bytes` into the authenticated part and the tag, verifying the tag.
-fn verified<'a>(key: &[u8; 32], context: &[u8], bytes: &'a [u8]) -> Result<&'a [u8], BusError> {
+fn verified<'a>(key: &Hmac<Sha256>, context: &[u8], bytes: &'a [u8]) -> Result<&'a [u8], BusError> {
     let split = bytes.len().checked_sub(TAG_LEN).ok_or(BusError::BadTag)?;
     let (body, tag) = bytes.split_at_checked(split).ok_or(BusError::BadTag)?;
     mac(key, &[context, body])
@@ -108,7 +113,7 @@ fn verified<'a>(key: &[u8; 32], context: &[u8], bytes: &'a [u8]) -> Result<&'a [
     Ok(body)
 }
 
-fn seal(key: &[u8; 32], context: &[u8], mut body: Vec<u8>) -> Vec<u8> {
+fn seal(key: &Hmac<Sha256>, context: &[u8], mut body: Vec<u8>) -> Vec<u8> {
     let tag = mac(key, &[context, &body]).finalize().into_bytes();
     body.extend_from_slice(&tag);
     body
