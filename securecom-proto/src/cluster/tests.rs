@@ -396,6 +396,18 @@ fn node_ids_are_subject_tokens() {
     assert_eq!(node("n1").to_string(), "n1");
 }
 
+/// The keyed HMAC states the cluster keeps (and every copy made for one tag) are key
+/// material: an `Hmac<Sha256>` is two SHA-256 cores (the inner and outer key blocks
+/// absorbed) and a block buffer, and each must wipe itself on drop (the `zeroize`
+/// features of sha2 and hmac).
+#[test]
+fn keyed_hmac_states_are_wiped_on_drop() {
+    use hmac::digest::block_api::{Buffer, CoreProxy};
+    fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    wiped_on_drop::<sha2::block_api::Sha256VarCore>();
+    wiped_on_drop::<Buffer<<Hmac<Sha256> as CoreProxy>::Core>>();
+}
+
 #[test]
 fn the_cluster_key_never_prints_its_bytes() {
     let key = ClusterKey::from_bytes([0xab; 32]);
