@@ -38,10 +38,7 @@ impl Chain {
     /// The next message key and the chain after it, without changing `self`: the caller
     /// commits with [`Chain::advance`] only once the message checked out.
     pub(crate) fn peek(&self) -> (Secret, Secret) {
-        (
-            self.key.derive(b"message key", b""),
-            self.key.derive(b"chain", b""),
-        )
+        self.key.derive_pair(b"message key", b"chain", b"")
     }
 
     /// Moves to `next` (from [`Chain::peek`]); the old chain key is zeroized on drop.
@@ -70,10 +67,8 @@ pub(crate) fn root_step(
     let (new, other) = keys.split_at_mut(EPHEMERAL_KEY_LEN);
     new.copy_from_slice(new_public);
     other.copy_from_slice(other_public);
-    (
-        prk.derive(b"ratchet root", &keys),
-        Chain::new(prk.derive(b"ratchet chain", &keys)),
-    )
+    let (root, chain) = prk.derive_pair(b"ratchet root", b"ratchet chain", &keys);
+    (root, Chain::new(chain))
 }
 
 #[cfg(test)]

@@ -25,5 +25,5 @@ mod x25519;
 pub(crate) use ed25519::{ed25519_public_key, ed25519_sign, ed25519_verify};
 pub(crate) use ephemeral::{EPHEMERAL_KEY_LEN, EphemeralKeyPair};
 pub(crate) use key_pair::X25519KeyPair;
-pub(crate) use secret::{HASH_LEN, Secret, expand_label, extract};
+pub(crate) use secret::{HASH_LEN, Secret, expand_labels, extract};
 pub(crate) use transcript::{Transcript, TranscriptHash, finished_mac, verify_finished};

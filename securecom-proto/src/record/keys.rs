@@ -25,9 +25,12 @@ pub(crate) struct TrafficKeys {
 impl TrafficKeys {
     pub(crate) fn new(secret: Secret) -> Self {
         let mut key = zeroize::Zeroizing::new([0u8; 32]);
-        crate::crypto::expand_label(&secret, b"key", b"", key.as_mut());
         let mut iv = [0u8; IV_LEN];
-        crate::crypto::expand_label(&secret, b"iv", b"", &mut iv);
+        crate::crypto::expand_labels(
+            &secret,
+            b"",
+            &mut [(b"key", key.as_mut()), (b"iv", &mut iv)],
+        );
         let key_bytes: &[u8; 32] = &key;
         let cipher = Box::new(Aes256Gcm::new(key_bytes.into()));
         TrafficKeys { cipher, iv, secret }
