@@ -7,8 +7,8 @@
 #   cd fuzz && ./rates.sh [SECONDS] [TARGET ...]
 #
 # Build first (fuzz/README.md): `cargo fuzz build -s none` for every target, and the
-# multi-party ones (relay, client, scheduler, cluster) with --no-trace-compares into
-# target/fast, which this script prefers when it is there.
+# multi-party ones (relay, client, scheduler, cluster) with -O, overflow checks and
+# --no-trace-compares into target/fast, which this script prefers when it is there.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-25}
@@ -26,7 +26,7 @@ for t in "${targets[@]}"; do
   build=default
   if [ -x "target/fast/$triple/release/$t" ]; then
     bin=target/fast/$triple/release/$t
-    build=no-trace-compares
+    build=fast
   fi
   if [ ! -x "$bin" ]; then
     echo "$t: not built ($bin)" >&2
