@@ -75,15 +75,12 @@ pub(crate) struct Keys {
 
 impl Keys {
     pub(crate) fn new(key: &ClusterKey) -> Self {
-        let mut bus = key.derive(BUS_LABEL);
-        let mut presence = key.derive(PRESENCE_LABEL);
-        let keys = Keys {
+        let bus = zeroize::Zeroizing::new(key.derive(BUS_LABEL));
+        let presence = zeroize::Zeroizing::new(key.derive(PRESENCE_LABEL));
+        Keys {
             bus: keyed(&bus),
             presence: keyed(&presence),
-        };
-        zeroize::Zeroize::zeroize(&mut bus);
-        zeroize::Zeroize::zeroize(&mut presence);
-        keys
+        }
     }
 }
 

@@ -620,11 +620,15 @@ impl Relay {
         self.events.push_back(RelayEvent::BusConnected);
         // Restore this node's presence: the store may have lost or replaced entries while
         // the bus was away.
+        // Each starts a new round of at most MAX_CLAIM_ATTEMPTS claims in a row.
         let sessions: Vec<(ConnectionId, Username, PublicKey, Option<u64>)> = self
             .connections
-            .iter()
-            .filter_map(|(id, conn)| match &conn.state {
-                ConnState::Online(o) => Some((*id, o.user.clone(), o.key, o.claim)),
+            .iter_mut()
+            .filter_map(|(id, conn)| match &mut conn.state {
+                ConnState::Online(o) => {
+                    o.reclaims = 0;
+                    Some((*id, o.user.clone(), o.key, o.claim))
+                }
                 _ => None,
             })
             .collect();

@@ -79,6 +79,8 @@ pub(crate) struct Bus {
     pub(crate) results_lost: bool,
     /// Claims fail without taking effect (the store unavailable, or a call timing out).
     pub(crate) claims_fail: bool,
+    /// Claims performed, by node index.
+    pub(crate) claims: BTreeMap<usize, usize>,
 }
 
 impl Bus {
@@ -179,6 +181,7 @@ impl Bus {
                 value,
                 expect,
             } => {
+                *self.claims.entry(i).or_insert(0) += 1;
                 if !self.is_connected(i) {
                     self.inject(i, ClusterInput::ClaimFailed { claim });
                     return;
