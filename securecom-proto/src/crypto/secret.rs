@@ -31,9 +31,10 @@ impl Secret {
 
     /// `HKDF-Expand-Label(self, label, context)` into a new secret.
     pub(crate) fn derive(&self, label: &[u8], context: &[u8]) -> Secret {
-        let mut out = [0u8; HASH_LEN];
-        expand_label(self, label, context, &mut out);
-        Secret(out)
+        // Written in place: no copy of the key is left behind on the stack.
+        let mut out = Secret([0u8; HASH_LEN]);
+        expand_label(self, label, context, &mut out.0);
+        out
     }
 
     /// [`Secret::derive`] for two labels with one context: the same two secrets, with
@@ -44,10 +45,10 @@ impl Secret {
         second: &[u8],
         context: &[u8],
     ) -> (Secret, Secret) {
-        let mut a = [0u8; HASH_LEN];
-        let mut b = [0u8; HASH_LEN];
-        expand_labels(self, context, &mut [(first, &mut a), (second, &mut b)]);
-        (Secret(a), Secret(b))
+        let mut a = Secret([0u8; HASH_LEN]);
+        let mut b = Secret([0u8; HASH_LEN]);
+        expand_labels(self, context, &mut [(first, &mut a.0), (second, &mut b.0)]);
+        (a, b)
     }
 }
 
