@@ -27,7 +27,7 @@
 mod event;
 mod inbound;
 mod keys;
-#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(feature = "fuzzing")]
 mod snapshot;
 
 pub use event::{AutoRefusal, ChatEndReason, ClientEvent, CommandKind};

@@ -1,4 +1,4 @@
-//! Tests and fuzzing only: a copy of a chat client at rest, so that a fuzz target logs in
+//! Fuzzing only: a copy of a chat client at rest, so that a fuzz target logs in
 //! once and starts every execution from a copy.
 
 use super::{ChatClient, State};

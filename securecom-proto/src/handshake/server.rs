@@ -77,9 +77,9 @@ struct ExpectClientHello {
 }
 
 impl ServerHandshake {
-    /// Tests and fuzzing only: a copy while the handshake still waits for the ClientHello
+    /// Fuzzing only: a copy while the handshake still waits for the ClientHello
     /// (a connection that sent nothing yet), `None` later.
-    #[cfg(any(test, feature = "fuzzing"))]
+    #[cfg(feature = "fuzzing")]
     pub(crate) fn try_clone(&self) -> Option<ServerHandshake> {
         let State::Hello(hello) = &self.state else {
             return None;

@@ -27,7 +27,7 @@ mod config;
 mod event;
 mod requests;
 mod route;
-#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(feature = "fuzzing")]
 mod snapshot;
 
 pub use config::{DuplicateLogin, RelayConfig};

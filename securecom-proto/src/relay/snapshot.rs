@@ -1,4 +1,4 @@
-//! Tests and fuzzing only: a copy of a relay at rest, so that a fuzz target builds a
+//! Fuzzing only: a copy of a relay at rest, so that a fuzz target builds a
 //! logged-in world once and starts every execution from a copy of it instead of running
 //! the logins again.
 

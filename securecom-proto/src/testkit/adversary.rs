@@ -60,6 +60,7 @@ impl AdversarialRelay {
 
     /// A copy, if there is no adversary (one is set on the copy, after it is taken) and
     /// the relay is at rest ([`Relay::try_clone`]).
+    #[cfg(feature = "fuzzing")]
     pub(crate) fn try_clone(&self) -> Option<Self> {
         if self.adversary.is_some() {
             return None;

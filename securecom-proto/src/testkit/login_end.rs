@@ -29,6 +29,7 @@ pub(crate) enum ClientEnd {
 impl ClientEnd {
     /// A copy, once the login is over (a client that is not mid-chat-handshake, or the
     /// refusal); `None` while it is in the handshake.
+    #[cfg(feature = "fuzzing")]
     pub(crate) fn try_clone(&self) -> Option<ClientEnd> {
         Some(match self {
             ClientEnd::Handshake(_) => return None,

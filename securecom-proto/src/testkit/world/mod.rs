@@ -86,6 +86,7 @@ impl World {
     /// A copy of this world, if it is at rest: no adversary set, no connection in the
     /// handshake, no chat client in a chat handshake. A fuzz target builds its logged-in
     /// world once and starts every execution from a copy.
+    #[cfg(feature = "fuzzing")]
     pub(crate) fn try_clone(&self) -> Option<World> {
         Some(World {
             now: self.now,

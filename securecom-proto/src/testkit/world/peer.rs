@@ -62,6 +62,7 @@ impl Peer {
     }
 
     /// A copy of this peer, if its end can be copied ([`ChatClient::try_clone`]).
+    #[cfg(feature = "fuzzing")]
     pub(crate) fn try_clone(&self) -> Option<Peer> {
         let end = match &self.end {
             End::Client(c) => End::Client(Box::new(c.try_clone()?)),
