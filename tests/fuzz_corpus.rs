@@ -206,6 +206,11 @@ fn new_target_seeds_reach_deep_states() {
         cluster_messages_shown(&cluster[1]) >= 2,
         "cluster seed 1 shows no messages"
     );
+    // Carol's held logins race, and the one that won chats with alice.
+    assert!(
+        cluster_messages_shown(&cluster[4]) >= 2,
+        "cluster seed 4 shows no messages"
+    );
 }
 
 /// Regressions: every crash the fuzzers found, by name, with its input in the corpus.

@@ -126,6 +126,7 @@ struct ExpectServerFinished {
     delivered: Delivered,
 }
 
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 struct ExpectWelcome {
     keys: SessionKeys,
     server_key: PublicKey,
@@ -176,6 +177,24 @@ impl fmt::Debug for ClientHandshake {
 }
 
 impl ClientHandshake {
+    /// Fuzzing only: a copy once the handshake has sent its final flight and waits for
+    /// the server's Welcome, so that a fuzz target can start from a login about to
+    /// complete; `None` before.
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn try_clone(&self) -> Option<ClientHandshake> {
+        let State::Welcome(welcome) = &self.state else {
+            return None;
+        };
+        Some(ClientHandshake {
+            config: Arc::clone(&self.config),
+            deframer: self.deframer.clone(),
+            io: self.io.clone(),
+            deadline: self.deadline,
+            wall_clock: self.wall_clock,
+            state: State::Welcome(welcome.clone()),
+        })
+    }
+
     /// Starts a handshake: draws the random and ephemeral key from `rng` and queues the
     /// ClientHello. `now` starts the handshake timer; `wall_clock` is the time the server's
     /// certificate and CRL must be valid at.

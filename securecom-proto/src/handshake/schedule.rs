@@ -25,6 +25,7 @@ use super::HandshakeError;
 const HANDSHAKE_SALT: &[u8] = b"securecom/1 handshake";
 
 /// The secrets and record protection of the encrypted part of the handshake.
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub(crate) struct HandshakeKeys {
     handshake_secret: Secret,
     pub(crate) client_finished: Secret,

@@ -77,12 +77,15 @@ struct ExpectClientHello {
 }
 
 impl ServerHandshake {
-    /// Fuzzing only: a copy while the handshake still waits for the ClientHello
-    /// (a connection that sent nothing yet), `None` later.
+    /// Fuzzing only: a copy while the handshake waits for the ClientHello (a connection
+    /// that sent nothing yet) or for the client's identity (its whole final flight), so
+    /// that a fuzz target can start from a login about to complete; `None` in between.
     #[cfg(feature = "fuzzing")]
     pub(crate) fn try_clone(&self) -> Option<ServerHandshake> {
-        let State::Hello(hello) = &self.state else {
-            return None;
+        let state = match &self.state {
+            State::Hello(hello) => State::Hello(hello.clone()),
+            State::Identity(identity) => State::Identity(identity.clone()),
+            State::Verify(_) | State::Finished(_) => return None,
         };
         Some(ServerHandshake {
             config: self.config.clone(),
@@ -90,11 +93,12 @@ impl ServerHandshake {
             io: self.io.clone(),
             deadline: self.deadline,
             started: self.started,
-            state: State::Hello(hello.clone()),
+            state,
         })
     }
 }
 
+#[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 struct ExpectClientIdentity {
     keys: HandshakeKeys,
 }

@@ -8,8 +8,8 @@ use super::{ConnState, Connection, Relay};
 
 impl Relay {
     /// A copy of this relay, or `None` while a connection is in the middle of the handshake
-    /// (one that sent nothing yet is copied) or waiting for the presence store: a copy is
-    /// taken at rest, between logins.
+    /// (one that sent nothing yet is copied, and so is one waiting for the client's final
+    /// flight) or waiting for the presence store: a copy is taken at rest.
     pub(crate) fn try_clone(&self) -> Option<Relay> {
         let connections = self
             .connections

@@ -27,12 +27,13 @@ pub(crate) enum ClientEnd {
 }
 
 impl ClientEnd {
-    /// A copy, once the login is over (a client that is not mid-chat-handshake, or the
-    /// refusal); `None` while it is in the handshake.
+    /// A copy of a client that is not mid-chat-handshake, a refusal, or a login waiting
+    /// for the server's Welcome; `None` earlier in the handshake.
     #[cfg(feature = "fuzzing")]
     pub(crate) fn try_clone(&self) -> Option<ClientEnd> {
         Some(match self {
-            ClientEnd::Handshake(_) => return None,
+            ClientEnd::Handshake(Some(hs)) => ClientEnd::Handshake(Some(Box::new(hs.try_clone()?))),
+            ClientEnd::Handshake(None) => return None,
             ClientEnd::Client(c) => ClientEnd::Client(Box::new(c.try_clone()?)),
             ClientEnd::Refused(e) => ClientEnd::Refused(e.clone()),
         })

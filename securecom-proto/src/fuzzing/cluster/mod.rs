@@ -1,6 +1,7 @@
 //! The `cluster` target: two or three clustered relays on the test kit's in-memory
-//! [`Bus`], a few users logged in genuinely (real handshakes, real chat clients), and a
-//! schedule the input chooses of user commands, bus deliveries and failures, time, and
+//! [`Bus`], a few users logged in genuinely (real handshakes, real chat clients) and more
+//! logins held just before their end, all in a start state copied for every execution,
+//! and a schedule the input chooses of user commands, bus deliveries and failures, time, and
 //! hostile bus input: raw bytes, messages and presence entries authenticated with the
 //! cluster's key but carrying arbitrary fields, and claim results for arbitrary claims.
 //!
@@ -40,8 +41,6 @@ const CLUSTER_KEY: [u8; 32] = [0x17; 32];
 const EPOCH_MS: u64 = 1_768_435_200_000;
 /// Steps per input.
 const MAX_STEPS: usize = 128;
-/// Logins per input (each costs a full handshake), the initial ones included.
-const MAX_LOGINS: usize = 4;
 /// Delivery rounds of one honest pump. The cluster's exchanges are bounded (claims are
 /// tried a few times, messages are answered at most once), so once the hostile steps are
 /// done honest delivery must come to rest: more rounds are a livelock, a finding.
@@ -165,13 +164,17 @@ struct Harness {
     users: Vec<User>,
     keys: Keys,
     key: ClusterKey,
+    /// Logins prepared in the start state and not yet let go: each client has sent its
+    /// final flight, which waits here until the input releases it (its node then
+    /// authenticates it and claims the name), so that an input's login costs no
+    /// handshake. Apart from `users`, whose indices the input names.
+    held: Vec<User>,
     /// Every text sent, by (sender, the chat peer it was sent to).
     sent: BTreeMap<(Username, Username), Vec<String>>,
     /// How far each user (by index) has read each sender's texts.
     cursors: BTreeMap<(usize, Username), usize>,
     texts: u32,
     seed: u64,
-    logins: usize,
     /// Messages shown, in total.
     shown: usize,
     /// Every presence entry a node claimed with (store key, value), for putting old ones
@@ -198,13 +201,17 @@ impl Copyable for Harness {
                 .iter()
                 .map(User::try_clone)
                 .collect::<Option<_>>()?,
+            held: self
+                .held
+                .iter()
+                .map(User::try_clone)
+                .collect::<Option<_>>()?,
             keys: self.keys.clone(),
             key: self.key.clone(),
             sent: self.sent.clone(),
             cursors: self.cursors.clone(),
             texts: self.texts,
             seed: self.seed,
-            logins: self.logins,
             shown: self.shown,
             entries: self.entries.clone(),
             forged_seq: self.forged_seq,
@@ -231,13 +238,13 @@ impl Harness {
             bus: Bus::new(),
             pending: Vec::new(),
             users: Vec::new(),
+            held: Vec::new(),
             keys: Keys::new(&key),
             key,
             sent: BTreeMap::new(),
             cursors: BTreeMap::new(),
             texts: 0,
             seed: 0,
-            logins: 0,
             shown: 0,
             forged_seq: 1 << 40,
             entries: Vec::new(),
@@ -295,10 +302,6 @@ impl Harness {
 
     /// Starts fixture user `user`'s login on node `node` (moves nothing).
     fn start_login(&mut self, user: usize, node: usize) {
-        if self.logins >= MAX_LOGINS {
-            return;
-        }
-        self.logins += 1;
         let fixture = fixtures::get().user(user);
         let (name, config) = (fixture.name.clone(), Arc::clone(&fixture.config));
         let mut rng = self.next_rng();
@@ -320,19 +323,96 @@ impl Harness {
         });
     }
 
+    /// Prepares fixture user `user`'s login on node `node` up to the client's final
+    /// flight, which is held back ([`Harness::held`]).
+    fn prepare_login(&mut self, user: usize, node: usize) {
+        let before = self.users.len();
+        self.start_login(user, node);
+        if self.users.len() == before {
+            return;
+        }
+        // The hello to the node and the node's flight back: the client's final flight
+        // waits in its output.
+        self.flush();
+        if let Some(user) = self.users.pop() {
+            self.held.push(user);
+        }
+        self.pump();
+    }
+
+    /// Lets a held login go on: user `user`'s on node `node` if there is one, else the
+    /// one `user` counts to. Its final flight reaches its node at the next flush.
+    fn release_login(&mut self, user: u8, node: u8) {
+        if self.held.is_empty() {
+            return;
+        }
+        let name = &fixtures::get().user(usize::from(user)).name;
+        let node = self.node_index(node);
+        let i = self
+            .held
+            .iter()
+            .position(|h| &h.name == name && h.node == node)
+            .unwrap_or(usize::from(user) % self.held.len());
+        let released = self.held.remove(i);
+        self.users.push(released);
+    }
+
+    /// Alice asks bob, who accepts, and, if `texts`, each sends a text: a chat across
+    /// their nodes, both sides past a ratchet step. `None` if the chat did not start.
+    fn start_chat(&mut self, texts: bool) -> Option<()> {
+        let bob = self.users.get(1)?.name.clone();
+        let now = self.now;
+        let mut rng = self.next_rng();
+        let alice = self.users.get_mut(0)?.client()?;
+        alice.request_chat(now, &bob, &mut rng).ok()?;
+        self.pump();
+        self.users
+            .get_mut(1)?
+            .client()?
+            .accept(now, &mut rng)
+            .ok()?;
+        self.pump();
+        if texts {
+            for u in [0, 1] {
+                self.say(u, &mut rng)?;
+                self.pump();
+            }
+        }
+        let chatting = self.users.get_mut(0)?.client()?.status() == ChatStatus::Chatting(bob);
+        chatting.then_some(())
+    }
+
+    /// User `u` sends a new text in its chat, remembered for the checks. `None` if it
+    /// could not.
+    fn say(&mut self, u: usize, rng: &mut TestRng) -> Option<()> {
+        let now = self.now;
+        self.texts += 1;
+        let text = format!("text {}", self.texts);
+        let user = self.users.get_mut(u)?;
+        let sender = user.name.clone();
+        let c = user.client()?;
+        let peer = match c.status() {
+            ChatStatus::Chatting(peer) => Some(peer),
+            _ => None,
+        };
+        c.send_text(now, &text, rng).ok()?;
+        if let Some(peer) = peer {
+            self.sent.entry((sender, peer)).or_default().push(text);
+        }
+        Some(())
+    }
+
     /// A user command on user `u`'s client.
     fn command(&mut self, u: usize, input: &mut Input<'_>) {
         let what = input.u8() % 9;
         let target = username(input);
         let now = self.now;
         let mut rng = self.next_rng();
-        self.texts += 1;
-        let text = format!("text {}", self.texts);
-        let Some(user) = self.users.get_mut(u) else {
+        if what == cmd::SAY {
+            let _ = self.say(u, &mut rng);
             return;
-        };
-        let sender = user.name.clone();
-        let Some(c) = user.client() else {
+        }
+        let Some(c) = self.users.get_mut(u).and_then(User::client) else {
             return;
         };
         let _ = match what {
@@ -341,17 +421,6 @@ impl Harness {
             cmd::ACCEPT => c.accept(now, &mut rng),
             cmd::DENY => c.deny(now),
             cmd::WITHDRAW => c.withdraw_request(now),
-            cmd::SAY => {
-                let peer = match c.status() {
-                    ChatStatus::Chatting(peer) => Some(peer),
-                    _ => None,
-                };
-                let r = c.send_text(now, &text, &mut rng);
-                if let (Ok(()), Some(peer)) = (&r, peer) {
-                    self.sent.entry((sender, peer)).or_default().push(text);
-                }
-                r
-            }
             cmd::LEAVE => c.leave_chat(now),
             cmd::EXIT => c.exit(now),
             _ => c.get_public_key(now, &target),
@@ -418,6 +487,7 @@ impl Harness {
                 let user = self
                     .users
                     .iter_mut()
+                    .chain(&mut self.held)
                     .find(|u| u.node == n && u.conn == conn && u.connected);
                 if let Some(user) = user {
                     if !out.is_empty() {
@@ -510,8 +580,10 @@ impl Harness {
         let Some(id) = self.nodes.get(n).map(|node| node.id.clone()) else {
             return;
         };
-        for user in self.users.iter_mut().filter(|u| u.node == n) {
-            user.lose();
+        for user in self.users.iter_mut().chain(&mut self.held) {
+            if user.node == n {
+                user.lose();
+            }
         }
         self.bus.crash(n);
         self.pending.retain(|(m, _)| *m != n);
@@ -543,8 +615,10 @@ impl Harness {
 }
 
 /// Two or three clustered relays (the first byte chooses how many, the duplicate-login
-/// policy, whether claim results or watch updates come first, and where the users are),
-/// alice and bob (and carol with three nodes) logged in genuinely, then up to 128 steps:
+/// policy, whether claim results or watch updates come first, where the users are and
+/// whether alice and bob are chatting: `setup`), alice and bob (and carol with three
+/// nodes) logged in genuinely, each user's second login held before its final flight
+/// reaches its node, then up to 128 steps:
 ///
 /// - a user command: list, request (a fuzzed name), accept, deny, withdraw, a text in the
 ///   chat, leave, exit, get a key;
@@ -559,7 +633,9 @@ impl Harness {
 ///   change with a fuzzed key, revision and value (raw, or sealed with fuzzed fields);
 ///   `Claimed` / `ClaimConflict` / `ClaimFailed` for any claim; a logged message replayed
 ///   as is or sealed afresh;
-/// - another login (at most four per input) or a user's socket dying.
+/// - a held login let go (its node authenticates it and claims the name, against the
+///   session elsewhere, or against another held login of carol's), or a user's socket
+///   dying.
 ///
 /// Checks after every step and every bus input: no panic, `check_invariants()` on every
 /// running node, every chat message shown is a text its chat peer sent, in order, at most
@@ -590,24 +666,38 @@ pub fn cluster_messages_shown(data: &[u8]) -> usize {
     h.shown
 }
 
-/// The nodes and logins the first input byte `setup` chooses, built once per thread and
-/// copied for every execution: 3 nodes (bit 0 clear) or 2; duplicate logins refused (bit 1
-/// clear) or replacing; watch updates before claim results (bit 2); alice and bob, and
-/// carol too with 3 nodes or bit 3; user `u` on node `u + (setup >> 4)`.
+/// The nodes, logins and chat the first input byte `setup` chooses, built once per
+/// thread and copied for every execution: 3 nodes (bit 0 clear) or 2; duplicate logins
+/// refused (bit 1 clear) or replacing; watch updates before claim results (bit 2);
+/// alice and bob logged in, and carol too with 3 nodes or bit 3, user `u` on node
+/// `u + shift` (shift: bits 5 and 6); alice and bob chatting across their nodes (bit 4),
+/// after a text each way (bit 7 too). Then the held logins ([`Harness::held`]): every
+/// user logged in again on the next node, and carol, when she is not logged in, on
+/// every node (a race for a new name).
 fn setup(setup: u8) -> Option<Harness> {
     let mut h = Harness::new(setup);
-    let users = if h.nodes.len() == 3 || setup & 8 != 0 {
-        3
-    } else {
-        2
-    };
-    let shift = usize::from(setup >> 4);
+    let nodes = h.nodes.len().max(1);
+    let users = if nodes == 3 || setup & 8 != 0 { 3 } else { 2 };
+    let shift = usize::from(setup >> 5 & 3);
     for u in 0..users {
-        let node = (u + shift) % h.nodes.len().max(1);
-        h.start_login(u, node);
+        h.start_login(u, (u + shift) % nodes);
         h.pump();
     }
+    if setup & 0x10 != 0 {
+        h.start_chat(setup & 0x80 != 0)?;
+    }
     h.check_messages();
+    // What the start showed is not the execution's.
+    h.shown = 0;
+    for u in 0..3 {
+        if u < users {
+            h.prepare_login(u, (u + shift + 1) % nodes);
+        } else {
+            for n in 0..nodes {
+                h.prepare_login(u, n);
+            }
+        }
+    }
     Some(h)
 }
 
@@ -699,9 +789,9 @@ fn step(h: &mut Harness, input: &mut Input<'_>) {
         op::REPLAY => hostile::replay(h, input),
         _ => {
             let b = input.u8();
-            let node = h.node_index(input.u8());
+            let node = input.u8();
             if b & 0x80 == 0 {
-                h.start_login(usize::from(b), node);
+                h.release_login(b, node);
             } else if let Some(u) = h.user_index(b & 0x7f) {
                 let (n, conn) = match h.users.get_mut(u) {
                     Some(user) if user.connected => {
@@ -715,5 +805,71 @@ fn step(h: &mut Harness, input: &mut Input<'_>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logged_in(u: &User) -> bool {
+        u.connected && matches!(u.end, End::Client(_))
+    }
+
+    #[test]
+    fn start_states_hold_their_logins_chat_and_held_logins() {
+        for number in [0x00, 0x01, 0x09, 0x10, 0x12, 0x90, 0x31, 0x73] {
+            let mut h = setup(number).unwrap_or_else(|| panic!("start {number:#x}"));
+            let users = if number & 1 == 0 || number & 8 != 0 {
+                3
+            } else {
+                2
+            };
+            assert_eq!(h.users.len(), users, "start {number:#x}");
+            assert!(h.users.iter().all(logged_in), "start {number:#x}");
+            let held = if users == 3 { 3 } else { 2 + h.nodes.len() };
+            assert_eq!(h.held.len(), held, "start {number:#x}");
+            let bob = h.users[1].name.clone();
+            let status = h.users[0].client().unwrap().status();
+            assert_eq!(
+                status == ChatStatus::Chatting(bob),
+                number & 0x10 != 0,
+                "start {number:#x}"
+            );
+            assert_eq!(h.shown, 0, "start {number:#x}");
+            assert!(h.try_copy().is_some(), "start {number:#x}");
+        }
+    }
+
+    #[test]
+    fn a_released_login_completes_as_the_duplicate_policy_says() {
+        for (number, replaces) in [(0, false), (2, true)] {
+            let mut h = setup(number).unwrap();
+            // Alice's held login, on n2 (she is on n1).
+            h.release_login(0, 1);
+            h.pump();
+            let second = h.users.last().unwrap();
+            assert_eq!(second.name, h.users[0].name);
+            assert_eq!(logged_in(second), replaces, "start {number}");
+            assert_eq!(logged_in(&h.users[0]), !replaces, "start {number}");
+            h.check();
+        }
+    }
+
+    #[test]
+    fn held_logins_race_for_a_new_name_and_one_wins() {
+        let mut h = setup(1).unwrap();
+        h.release_login(2, 0);
+        h.release_login(2, 1);
+        h.pump();
+        let carol = &fixtures::get().user(2).name;
+        let winners = h
+            .users
+            .iter()
+            .filter(|u| &u.name == carol && logged_in(u))
+            .count();
+        assert_eq!(winners, 1);
+        assert!(h.held.len() == 2);
+        h.check();
     }
 }
