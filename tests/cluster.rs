@@ -14,6 +14,9 @@ mod node;
 #[path = "cluster/scenarios.rs"]
 mod scenarios;
 
+#[path = "cluster/stalled_bus.rs"]
+mod stalled_bus;
+
 /// The conformance suite's client side, reused: blocking handles over the tokio driver,
 /// event waits with deadlines, the fixture users.
 #[path = "conformance"]

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::credentials::NatsCredentials;
+use crate::presence::Jobs;
 
 /// Where and how a node reaches NATS.
 #[derive(Clone, Debug)]
@@ -275,7 +276,7 @@ impl Bus {
         &self,
         client: &async_nats::Client,
         store: Option<&kv::Store>,
-        presence: &mpsc::UnboundedSender<(kv::Store, ClusterAction)>,
+        presence: &Jobs,
         action: ClusterAction,
     ) {
         match action {
@@ -286,18 +287,24 @@ impl Bus {
                 }
             }
             // The store's work goes to its own task, in order, so that bus messages never
-            // wait behind a claim's round trip.
+            // wait behind a claim's round trip. Its queue is bounded: when the store is that
+            // far behind, a claim fails at once (the login is refused as unavailable, as with
+            // the store down) and a release is dropped (as one that timed out: its node
+            // releases the entry when it next meets it).
             ClusterAction::Claim { claim, .. } => match store {
                 Some(store) => {
-                    if presence.send((store.clone(), action)).is_err() {
+                    if presence.try_send((store.clone(), action)).is_err() {
+                        tracing::debug!("presence store behind or gone: claim failed");
                         self.report(ClusterInput::ClaimFailed { claim }).await;
                     }
                 }
                 None => self.report(ClusterInput::ClaimFailed { claim }).await,
             },
             release @ ClusterAction::Release { .. } => {
-                if let Some(store) = store {
-                    let _ = presence.send((store.clone(), release));
+                if let Some(store) = store
+                    && presence.try_send((store.clone(), release)).is_err()
+                {
+                    tracing::debug!("presence store behind or gone: release dropped");
                 }
             }
             other => tracing::warn!(?other, "unknown cluster action"),

@@ -8,16 +8,21 @@ use securecom_proto::cluster::{ClaimId, ClusterAction, ClusterInput, Expect};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+/// Claims and releases waiting for the store, at most. Each takes a round trip to NATS
+/// (up to the operation timeout when NATS is slow), and the core gives up on a claim after
+/// its `claim_timeout` (5 s): a longer queue would only hold claims nobody waits for.
+pub(crate) const JOB_QUEUE: usize = 256;
+
+/// The worker's queue: a store and a claim or release.
+pub(crate) type Jobs = mpsc::Sender<(kv::Store, ClusterAction)>;
+
 /// Starts the worker: it takes `(store, claim or release)` jobs in order and reports claim
 /// results to `inputs`. It ends when the job sender is dropped and its queue is empty.
 pub(crate) fn spawn(
     inputs: mpsc::Sender<ClusterInput>,
     op_timeout: Duration,
-) -> (
-    mpsc::UnboundedSender<(kv::Store, ClusterAction)>,
-    JoinHandle<()>,
-) {
-    let (jobs, mut queue) = mpsc::unbounded_channel::<(kv::Store, ClusterAction)>();
+) -> (Jobs, JoinHandle<()>) {
+    let (jobs, mut queue) = mpsc::channel::<(kv::Store, ClusterAction)>(JOB_QUEUE);
     let worker = Worker { inputs, op_timeout };
     let task = tokio::spawn(async move {
         while let Some((store, action)) = queue.recv().await {

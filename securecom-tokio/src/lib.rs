@@ -36,7 +36,7 @@ mod cluster;
 mod server;
 
 pub use client::{Client, ClientHandle, ClientOptions, ConnectError};
-pub use cluster::{BusEnds, ClusterLink};
+pub use cluster::{BusEnds, ClusterLink, DEFAULT_ACTION_QUEUE};
 pub use securecom_proto as proto;
 pub use server::{Server, ServerOptions};
 

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use securecom_host::time::StdClock;
-use securecom_proto::cluster::{ClusterConfig, ClusterInput};
+use securecom_proto::cluster::{ClusterAction, ClusterConfig, ClusterInput};
 use securecom_proto::endpoint::{READ_CHUNK, ServerAction, ServerEndpoint, ServerSocket};
 use securecom_proto::handshake::ServerConfig;
 use securecom_proto::identity::Username;
@@ -19,6 +19,7 @@ use securecom_proto::relay::{ConnectionId, RelayConfig, RelayEvent};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -154,6 +155,7 @@ impl Server {
             rng: crate::os_rng(),
             accepting: true,
             cluster,
+            bus_overflows: 0,
             reloads,
         };
         running.serve(listener, inbox, shutdown).await;
@@ -173,6 +175,8 @@ struct Running {
     accepting: bool,
     /// The bus to the other nodes, when clustered.
     cluster: Option<ClusterLink>,
+    /// Cluster actions that did not fit in the bus driver's queue, in all.
+    bus_overflows: u64,
     /// Word that the user directory was reloaded.
     reloads: Option<mpsc::UnboundedReceiver<()>>,
 }
@@ -269,6 +273,35 @@ impl Running {
         }
     }
 
+    /// Hands a cluster action to the bus driver. When the driver is a whole queue behind
+    /// (a slow or stalled bus), a claim fails at once, as when the bus is down, and any
+    /// other action is dropped: bus messages are best effort, and an entry whose release
+    /// is lost is released when its node next meets it ([`ClusterLink`]).
+    fn hand_to_bus(&mut self, action: ClusterAction) {
+        let Some(link) = &self.cluster else {
+            return;
+        };
+        match link.actions.try_send(action) {
+            // A bus driver that has stopped reported Disconnected first.
+            Ok(()) | Err(TrySendError::Closed(_)) => {}
+            Err(TrySendError::Full(action)) => {
+                self.bus_overflows += 1;
+                // The first of a burst, then every thousandth: a stalled bus must not
+                // flood the log too.
+                if self.bus_overflows % 1000 == 1 {
+                    tracing::warn!(
+                        dropped = self.bus_overflows,
+                        "the cluster bus is behind: actions dropped, claims failed"
+                    );
+                }
+                if let ClusterAction::Claim { claim, .. } = action {
+                    let failed = ClusterInput::ClaimFailed { claim };
+                    self.endpoint.handle_cluster_input(self.clock.now(), failed);
+                }
+            }
+        }
+    }
+
     /// Carries out every action of the endpoint and logs its events.
     fn carry_out(&mut self) {
         while let Some(action) = self.endpoint.poll_action() {
@@ -281,12 +314,7 @@ impl Running {
                 }
                 ServerAction::Close(socket) => self.close(socket),
                 ServerAction::ResumeAccepting => self.accepting = true,
-                ServerAction::Cluster(action) => {
-                    if let Some(link) = &self.cluster {
-                        // A bus driver that has stopped reports Disconnected first.
-                        let _ = link.actions.send(action);
-                    }
-                }
+                ServerAction::Cluster(action) => self.hand_to_bus(action),
                 other => tracing::warn!(?other, "unknown action"),
             }
         }
