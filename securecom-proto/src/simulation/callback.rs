@@ -218,3 +218,57 @@ fn a_second_callback_registration_is_refused_and_changes_nothing() {
             .any(|e| matches!(e, ClientEvent::IncomingRequest { .. }))
     );
 }
+
+#[test]
+fn a_stalled_callback_reader_slows_its_chat_peer_before_it_is_dropped() {
+    let mut sim = World::new(crate::relay::RelayConfig {
+        output_high_water: 4 * 1024,
+        output_hard_limit: 16 * 1024,
+        ..crate::relay::RelayConfig::default()
+    });
+    sim.login("alice");
+    sim.login("bob");
+    let mut daemons = Daemons::new();
+    let hello = register(&mut sim, "alice");
+    present(&mut sim, &mut daemons, "alice", &hello).unwrap();
+    // Bob asks alice, who hears it and accepts over the callback connection.
+    sim.act("bob", |c, now, rng| {
+        c.request_chat(now, &name("alice"), rng)
+    })
+    .unwrap();
+    flush_callback(&mut sim, &mut daemons, "alice");
+    sim.act("alice", |c, now, rng| c.accept(now, rng)).unwrap();
+    for _ in 0..4 {
+        flush_callback(&mut sim, &mut daemons, "alice");
+        sim.pump();
+    }
+    sim.say("bob", "hello");
+    flush_callback(&mut sim, &mut daemons, "alice");
+    assert_eq!(
+        World::messages(&sim.events("alice")),
+        [("bob".into(), "hello".into())]
+    );
+
+    // Alice's daemon stops reading: bob's texts pile up on her callback connection
+    // only, and the relay asks to stop reading bob at the high-water mark, before the
+    // hard limit would drop her.
+    let (alice, bob) = (sim.conn("alice"), sim.conn("bob"));
+    let text = "x".repeat(1000);
+    let mut sent = 0;
+    while sim.relay.wants_input(bob) {
+        assert!(sent < 10, "bob was never slowed down");
+        sim.say("bob", &text);
+        sent += 1;
+    }
+    assert!(sim.relay.output(alice).is_empty());
+    let queued = sim.relay.callback_output(alice).len();
+    assert!(
+        queued > 4 * 1024 && queued < 16 * 1024,
+        "{queued} bytes queued"
+    );
+    assert!(sim.is_online("alice"));
+    // Once the daemon reads again, bob may go on, and alice reads every text.
+    flush_callback(&mut sim, &mut daemons, "alice");
+    assert!(sim.relay.wants_input(bob));
+    assert_eq!(World::messages(&sim.events("alice")).len(), sent);
+}
