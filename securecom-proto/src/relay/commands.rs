@@ -14,6 +14,23 @@ use crate::session::{Channel, CloseReason};
 use crate::time::Instant;
 
 impl super::Relay {
+    /// Tests only: the relay itself asks `to` in the name of the user on connection
+    /// `from`, with that user's genuine key, as a malicious relay can (the user asked
+    /// nothing and gets no response).
+    #[cfg(test)]
+    pub(crate) fn forge_request(&mut self, from: ConnectionId, to: &Username, now: Instant) {
+        let Some(me) = self.online_by_id(from).map(|o| o.user.clone()) else {
+            return;
+        };
+        let _ = self.request_chat(
+            &me,
+            to,
+            now,
+            (from, RequestId::MAX),
+            &mut super::route::Honest,
+        );
+    }
+
     pub(super) fn execute<R: Route + ?Sized>(
         &mut self,
         id: ConnectionId,

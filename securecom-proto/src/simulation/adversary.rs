@@ -323,3 +323,51 @@ fn substituted_public_key_is_caught() {
         }
     )));
 }
+
+#[test]
+fn a_request_forged_by_the_relay_with_the_genuine_key_never_becomes_a_chat() {
+    let mut sim = World::with_users(&["alice", "bob"]);
+    let (alice, now) = (sim.conn("alice"), sim.now);
+    // The relay, not alice, asks bob in her name and with her genuine key.
+    sim.relay.forge_request(alice, &name("bob"), now);
+    sim.pump();
+    assert!(sim.events("bob").iter().any(|e| matches!(
+        e,
+        ClientEvent::IncomingRequest { from, .. } if from.as_str() == "alice"
+    )));
+    sim.act("bob", |c, now, rng| c.accept(now, rng)).unwrap();
+    // Alice asked nothing: she leaves the chat the relay opened, and starts no chat
+    // handshake, which the relay cannot make in her name. Bob's chat never starts.
+    let ea = sim.events("alice");
+    assert!(
+        !ea.iter().any(|e| matches!(
+            e,
+            ClientEvent::RequestAccepted { .. } | ClientEvent::ChatEstablished { .. }
+        )),
+        "{ea:?}"
+    );
+    let eb = sim.events("bob");
+    assert!(
+        !eb.iter()
+            .any(|e| matches!(e, ClientEvent::ChatEstablished { .. })),
+        "{eb:?}"
+    );
+    assert!(
+        eb.iter()
+            .any(|e| matches!(e, ClientEvent::ChatEnded { .. })),
+        "{eb:?}"
+    );
+    assert_ne!(
+        sim.client("bob").status(),
+        crate::client::ChatStatus::Chatting(name("alice"))
+    );
+    // Nothing is left behind: a genuine chat between them works.
+    sim.wait(Duration::from_secs(60));
+    let _ = (sim.events("alice"), sim.events("bob"));
+    sim.chat("alice", "bob");
+    sim.say("alice", "genuine");
+    assert_eq!(
+        World::messages(&sim.events("bob")),
+        [("alice".into(), "genuine".into())]
+    );
+}
