@@ -64,6 +64,29 @@ fn flush_callback(sim: &mut World, daemons: &mut Daemons, user: &str) -> usize {
     out.len()
 }
 
+/// `user` accepts the request it was shown; the chat handshake runs with `user`'s notices
+/// over its callback connection.
+fn accept_over_callback(sim: &mut World, daemons: &mut Daemons, user: &str) {
+    sim.act(user, |c, now, rng| c.accept(now, rng)).unwrap();
+    flush_callback(sim, daemons, user);
+    sim.pump();
+}
+
+/// `from` says `text` to `to`, who is shown exactly that over its callback connection.
+fn assert_text_over_callback(
+    sim: &mut World,
+    daemons: &mut Daemons,
+    (from, to): (&str, &str),
+    text: &str,
+) {
+    sim.say(from, text);
+    flush_callback(sim, daemons, to);
+    assert_eq!(
+        World::messages(&sim.events(to)),
+        [(from.into(), text.into())]
+    );
+}
+
 #[test]
 fn genuine_callback_token_works_once_and_carries_the_request_channel() {
     let mut sim = World::with_users(&["alice", "bob"]);
@@ -89,16 +112,8 @@ fn genuine_callback_token_works_once_and_carries_the_request_channel() {
             .any(|e| matches!(e, ClientEvent::IncomingRequest { .. }))
     );
     // The chat works with notices over the callback connection.
-    sim.act("alice", |c, now, rng| c.accept(now, rng)).unwrap();
-    sim.pump();
-    flush_callback(&mut sim, &mut daemons, "alice");
-    sim.pump();
-    sim.say("bob", "via the daemon");
-    flush_callback(&mut sim, &mut daemons, "alice");
-    assert_eq!(
-        World::messages(&sim.events("alice")),
-        [("bob".into(), "via the daemon".into())]
-    );
+    accept_over_callback(&mut sim, &mut daemons, "alice");
+    assert_text_over_callback(&mut sim, &mut daemons, ("bob", "alice"), "via the daemon");
 
     // The same hello again (a replay on a new connection) is refused, and does not
     // disturb the attached connection or the session.
@@ -106,12 +121,7 @@ fn genuine_callback_token_works_once_and_carries_the_request_channel() {
         present(&mut sim, &mut daemons, "alice", &hello),
         Err(ClientError::CallbackRefused)
     );
-    sim.say("bob", "still fine");
-    flush_callback(&mut sim, &mut daemons, "alice");
-    assert_eq!(
-        World::messages(&sim.events("alice")),
-        [("bob".into(), "still fine".into())]
-    );
+    assert_text_over_callback(&mut sim, &mut daemons, ("bob", "alice"), "still fine");
 }
 
 #[test]
@@ -237,17 +247,8 @@ fn a_stalled_callback_reader_slows_its_chat_peer_before_it_is_dropped() {
     })
     .unwrap();
     flush_callback(&mut sim, &mut daemons, "alice");
-    sim.act("alice", |c, now, rng| c.accept(now, rng)).unwrap();
-    for _ in 0..4 {
-        flush_callback(&mut sim, &mut daemons, "alice");
-        sim.pump();
-    }
-    sim.say("bob", "hello");
-    flush_callback(&mut sim, &mut daemons, "alice");
-    assert_eq!(
-        World::messages(&sim.events("alice")),
-        [("bob".into(), "hello".into())]
-    );
+    accept_over_callback(&mut sim, &mut daemons, "alice");
+    assert_text_over_callback(&mut sim, &mut daemons, ("bob", "alice"), "hello");
 
     // Alice's daemon stops reading: bob's texts pile up on her callback connection
     // only, and the relay asks to stop reading bob at the high-water mark, before the
