@@ -4,8 +4,11 @@ use securecom_proto::cluster::{ClusterAction, ClusterInput};
 use tokio::sync::mpsc;
 
 /// How many actions the server hands a bus driver ahead of it by default
-/// ([`ClusterLink::pair`]).
-pub const DEFAULT_ACTION_QUEUE: usize = 4096;
+/// ([`ClusterLink::pair`]). The core emits one action per session at once when the bus
+/// comes back (every name claimed again) and when the node shuts down (every name
+/// released): this is above the relay's default `max_connections` (10 000), so that such
+/// a burst fits whole and only a bus that falls behind for good loses actions.
+pub const DEFAULT_ACTION_QUEUE: usize = 16_384;
 
 /// How many inputs a bus driver hands the server ahead of it.
 const INPUT_QUEUE: usize = 1024;

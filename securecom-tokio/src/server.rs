@@ -107,6 +107,15 @@ impl Server {
         link: ClusterLink,
     ) -> io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
+        if link.actions.max_capacity() < options.relay.max_connections {
+            // A bus coming back, or a shutdown, emits one action per session at once.
+            tracing::warn!(
+                queue = link.actions.max_capacity(),
+                max_connections = options.relay.max_connections,
+                "the cluster action queue is smaller than the connection limit: \
+                 a burst of claims or releases may be cut short"
+            );
+        }
         let clock = StdClock::new();
         let unix_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
