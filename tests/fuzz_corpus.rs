@@ -83,6 +83,7 @@ replay_tests!(
     chat,
     scheduler,
     cluster,
+    node,
 );
 
 #[test]
@@ -165,13 +166,15 @@ fn unedited_seeds_complete_the_handshake() {
     );
 }
 
-/// The seeds of the relay, client, scheduler and cluster targets must reach the deep
+/// The seeds of the relay, client, scheduler, cluster and node targets must reach the deep
 /// states: a chat established in the relay, messages shown by the client, a fresh chat
-/// after the scheduler's interference, and texts shown in chats across cluster nodes.
+/// after the scheduler's interference, texts shown in chats across cluster nodes, and
+/// chats between a node's user and a user of a node the input plays.
 #[test]
 fn new_target_seeds_reach_deep_states() {
     use securecom_proto::fuzzing::{
-        client_messages_shown, cluster_messages_shown, relay_reaches_chat, scheduler_final_chat,
+        client_messages_shown, cluster_messages_shown, node_reaches_remote_chat,
+        relay_reaches_chat, scheduler_final_chat,
     };
     // Chats set up by the input (start 1), copied (start 2) or set up beside one (start 9).
     let relay = seeds("relay");
@@ -211,6 +214,14 @@ fn new_target_seeds_reach_deep_states() {
         cluster_messages_shown(&cluster[4]) >= 2,
         "cluster seed 4 shows no messages"
     );
+    // The node seeds set up chats with users of the nodes the input plays.
+    let node = seeds("node");
+    for i in [0, 1] {
+        assert!(
+            node_reaches_remote_chat(&node[i]),
+            "node seed {i} reaches no chat across nodes"
+        );
+    }
 }
 
 /// Regressions: every crash the fuzzers found, by name, with its input in the corpus.

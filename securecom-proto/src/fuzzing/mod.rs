@@ -27,6 +27,7 @@ pub use crate::testkit::fixtures::{self, VALID_TIME};
 pub use crate::testkit::pair::session_pair;
 pub use crate::testkit::rng::TestRng;
 
+mod bus_input;
 mod chat;
 mod check;
 mod client;
@@ -36,6 +37,7 @@ mod deframer;
 mod feed;
 mod input;
 mod messages;
+mod node;
 mod peer;
 mod pem_keys;
 mod pki;
@@ -52,6 +54,7 @@ pub use cluster::{cluster, cluster_messages_shown};
 pub use deframer::deframer;
 pub use feed::Reached;
 pub use messages::handshake_messages;
+pub use node::{node, node_reaches_remote_chat};
 pub use pem_keys::pem_keys;
 pub use pki::pki;
 pub use record::record;
@@ -76,6 +79,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("chat", chat),
     ("scheduler", scheduler),
     ("cluster", cluster),
+    ("node", node),
 ];
 
 /// A handful of small genuine inputs for `target`, written to `fuzz/corpus/<target>/` by
@@ -94,6 +98,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         "chat" => chat::seeds(),
         "scheduler" => scheduler::seeds(),
         "cluster" => cluster::seeds(),
+        "node" => node::seeds(),
         _ => Vec::new(),
     }
 }

@@ -207,6 +207,12 @@ impl Relay {
             .unwrap_or_default()
     }
 
+    /// The live node of `user`, a user of another node (for the tests' checks).
+    #[cfg(all(test, feature = "fuzzing"))]
+    pub(crate) fn remote_node_of(&self, user: &Username) -> Option<&NodeId> {
+        self.cluster.as_ref()?.remote(user).map(|r| &r.node)
+    }
+
     /// The next thing the bus driver must do.
     #[must_use]
     pub fn poll_cluster_action(&mut self) -> Option<ClusterAction> {

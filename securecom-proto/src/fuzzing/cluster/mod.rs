@@ -8,7 +8,6 @@
 //! The bus is honest (`testkit/bus.rs`), but what it delivers waits in one pending list
 //! that the input edits: deliver, drop, duplicate or move any entry, or deliver all of it.
 
-mod hostile;
 mod seeds;
 
 pub(super) use seeds::seeds;
@@ -21,32 +20,26 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::time::Duration;
 
+use super::bus_input::{self, BusSide, Cluster, unix_ms};
 use super::check::{assert_subsequence, messages};
 use super::input::{Input, username};
 use super::start::{self, Copyable};
 use crate::client::{ChatClient, ChatStatus, ClientEvent};
-use crate::cluster::{ClusterAction, ClusterConfig, ClusterInput, ClusterKey, Keys, NodeId};
+use crate::cluster::{ClusterInput, NodeId};
 use crate::handshake::{ClientConfig, ClientHandshake};
 use crate::identity::Username;
 use crate::relay::{ConnectionId, DuplicateLogin, Relay, RelayConfig};
 use crate::testkit::TestRng;
-use crate::testkit::bus::Bus;
 use crate::testkit::fixtures::{self, VALID_TIME};
 use crate::testkit::login_end::ClientEnd as End;
 use crate::time::Instant;
 
-/// The key the nodes share.
-const CLUSTER_KEY: [u8; 32] = [0x17; 32];
-/// The wall clock at virtual time zero (when the fixtures are valid).
-const EPOCH_MS: u64 = 1_768_435_200_000;
 /// Steps per input.
 const MAX_STEPS: usize = 128;
 /// Delivery rounds of one honest pump. The cluster's exchanges are bounded (claims are
 /// tried a few times, messages are answered at most once), so once the hostile steps are
 /// done honest delivery must come to rest: more rounds are a livelock, a finding.
 const MAX_ROUNDS: usize = 48;
-/// Claimed presence entries remembered per input.
-const MAX_ENTRIES: usize = 64;
 
 /// Step codes (the input's step byte, modulo 16).
 pub(super) mod op {
@@ -79,11 +72,6 @@ pub(super) mod cmd {
     pub(in crate::fuzzing) const LEAVE: u8 = 6;
     pub(in crate::fuzzing) const EXIT: u8 = 7;
     pub(in crate::fuzzing) const GET_KEY: u8 = 8;
-}
-
-fn unix_ms(now: Instant) -> u64 {
-    let ms = u64::try_from(now.as_duration().as_millis()).unwrap_or(u64::MAX);
-    EPOCH_MS.saturating_add(ms)
 }
 
 /// One relay node.
@@ -158,12 +146,10 @@ struct Harness {
     now: Instant,
     config: RelayConfig,
     nodes: Vec<Node>,
-    bus: Bus,
+    side: BusSide,
     /// What the bus delivered, not yet handed to its node: (node, input).
     pending: Vec<(usize, ClusterInput)>,
     users: Vec<User>,
-    keys: Keys,
-    key: ClusterKey,
     /// Logins prepared in the start state and not yet let go: each client has sent its
     /// final flight, which waits here until the input releases it (its node then
     /// authenticates it and claims the name), so that an input's login costs no
@@ -177,11 +163,6 @@ struct Harness {
     seed: u64,
     /// Messages shown, in total.
     shown: usize,
-    /// Every presence entry a node claimed with (store key, value), for putting old ones
-    /// back into the store.
-    entries: Vec<(String, Vec<u8>)>,
-    /// Sequence numbers of forged messages: above anything honest, increasing.
-    forged_seq: u64,
 }
 
 impl Copyable for Harness {
@@ -194,7 +175,7 @@ impl Copyable for Harness {
                 .iter()
                 .map(Node::try_clone)
                 .collect::<Option<_>>()?,
-            bus: self.bus.clone(),
+            side: self.side.clone(),
             pending: self.pending.clone(),
             users: self
                 .users
@@ -206,16 +187,54 @@ impl Copyable for Harness {
                 .iter()
                 .map(User::try_clone)
                 .collect::<Option<_>>()?,
-            keys: self.keys.clone(),
-            key: self.key.clone(),
             sent: self.sent.clone(),
             cursors: self.cursors.clone(),
             texts: self.texts,
             seed: self.seed,
             shown: self.shown,
-            entries: self.entries.clone(),
-            forged_seq: self.forged_seq,
         })
+    }
+}
+
+impl Cluster for Harness {
+    fn side(&self) -> &BusSide {
+        &self.side
+    }
+
+    fn side_mut(&mut self) -> &mut BusSide {
+        &mut self.side
+    }
+
+    fn wall_ms(&self) -> u64 {
+        unix_ms(self.now)
+    }
+
+    fn targets(&self) -> usize {
+        self.nodes.len()
+    }
+
+    fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    fn node(&self, i: usize) -> Option<(&NodeId, u64)> {
+        self.nodes.get(i).map(|n| (&n.id, n.incarnation))
+    }
+
+    fn sessions(&self, id: &NodeId) -> Vec<u64> {
+        self.nodes
+            .iter()
+            .find(|n| n.id == *id)
+            .map(|n| n.relay.connection_ids().map(|c| c.0).collect())
+            .unwrap_or_default()
+    }
+
+    fn send(&mut self, n: usize, later: bool, input: ClusterInput) {
+        if later {
+            self.pending.push((n, input));
+        } else {
+            self.give(n, input);
+        }
     }
 }
 
@@ -230,26 +249,21 @@ impl Harness {
             max_pending_requests_per_user: 2,
             ..RelayConfig::default()
         };
-        let key = ClusterKey::from_bytes(CLUSTER_KEY);
         let mut h = Harness {
             now: Instant::ZERO,
             config,
             nodes: Vec::new(),
-            bus: Bus::new(),
+            side: BusSide::new(),
             pending: Vec::new(),
             users: Vec::new(),
             held: Vec::new(),
-            keys: Keys::new(&key),
-            key,
             sent: BTreeMap::new(),
             cursors: BTreeMap::new(),
             texts: 0,
             seed: 0,
             shown: 0,
-            forged_seq: 1 << 40,
-            entries: Vec::new(),
         };
-        h.bus.watch_first = setup & 4 != 0;
+        h.side.bus.watch_first = setup & 4 != 0;
         let n = if setup & 1 == 0 { 3 } else { 2 };
         for i in 0..n {
             let Ok(id) = NodeId::new(&format!("n{}", i + 1)) else {
@@ -257,28 +271,24 @@ impl Harness {
             };
             let incarnation = unix_ms(h.now);
             let relay = h.relay(&id, incarnation);
-            let index = h.bus.attach(id.clone());
+            let index = h.side.bus.attach(id.clone());
             h.nodes.push(Node {
                 id,
                 relay,
                 running: true,
                 incarnation,
             });
-            h.bus.connect(index);
+            h.side.bus.connect(index);
         }
         h.pump();
         h
     }
 
     fn relay(&self, id: &NodeId, wall_ms: u64) -> Relay {
-        let mut cluster = ClusterConfig::new(id.clone(), self.key.clone());
-        // Small bounds, so that hostile input reaches them.
-        cluster.max_nodes = 4;
-        cluster.max_remote_users = 8;
         Relay::new_clustered(
             Arc::clone(&fixtures::get().server),
             self.config.clone(),
-            cluster,
+            self.side.node_config(id.clone()),
             self.now,
             wall_ms,
         )
@@ -505,16 +515,11 @@ impl Harness {
             while node.relay.poll_event().is_some() {}
             while let Some(action) = node.relay.poll_cluster_action() {
                 moved = true;
-                if let ClusterAction::Claim { key, value, .. } = &action
-                    && self.entries.len() < MAX_ENTRIES
-                {
-                    self.entries.push((key.clone(), value.clone()));
-                }
-                self.bus.perform(n, action);
+                self.side.perform(n, action);
             }
         }
         for n in 0..self.nodes.len() {
-            while let Some(input) = self.bus.pop(n) {
+            while let Some(input) = self.side.bus.pop(n) {
                 self.pending.push((n, input));
             }
         }
@@ -571,7 +576,7 @@ impl Harness {
     fn freeze(&mut self, n: usize) {
         if let Some(node) = self.nodes.get_mut(n) {
             node.running = false;
-            self.bus.crash(n);
+            self.side.bus.crash(n);
             self.pending.retain(|(m, _)| *m != n);
         }
     }
@@ -585,7 +590,7 @@ impl Harness {
                 user.lose();
             }
         }
-        self.bus.crash(n);
+        self.side.bus.crash(n);
         self.pending.retain(|(m, _)| *m != n);
         let old = self.nodes.get(n).map_or(0, |node| node.incarnation);
         let incarnation = unix_ms(self.now).max(old.saturating_add(1));
@@ -595,7 +600,7 @@ impl Harness {
             node.incarnation = incarnation;
             node.running = true;
         }
-        self.bus.connect(n);
+        self.side.bus.connect(n);
     }
 
     fn advance(&mut self, d: Duration) {
@@ -737,12 +742,12 @@ fn step(h: &mut Harness, input: &mut Input<'_>) {
         op::LINK => {
             let n = h.node_index(input.u8());
             if h.nodes.get(n).is_some_and(|node| node.running) {
-                if h.bus.is_connected(n) {
-                    h.bus.disconnect(n);
+                if h.side.bus.is_connected(n) {
+                    h.side.bus.disconnect(n);
                     // What was in flight to it is lost; only its Disconnected remains.
                     h.pending.retain(|(m, _)| *m != n);
                 } else {
-                    h.bus.connect(n);
+                    h.side.bus.connect(n);
                 }
             }
         }
@@ -762,10 +767,10 @@ fn step(h: &mut Harness, input: &mut Input<'_>) {
         }
         op::FLAGS => {
             let b = input.u8();
-            h.bus.watch_first = b & 1 != 0;
-            h.bus.results_lost = b & 2 != 0;
-            h.bus.claims_fail = b & 4 != 0;
-            h.bus.store_silent = b & 8 != 0;
+            h.side.bus.watch_first = b & 1 != 0;
+            h.side.bus.results_lost = b & 2 != 0;
+            h.side.bus.claims_fail = b & 4 != 0;
+            h.side.bus.store_silent = b & 8 != 0;
         }
         op::TIME => {
             let b = input.u8();
@@ -783,10 +788,10 @@ fn step(h: &mut Harness, input: &mut Input<'_>) {
             let bytes = input.bytes(len).to_vec();
             h.give(n, ClusterInput::Message(bytes));
         }
-        op::FORGE => hostile::forge(h, input),
-        op::PRESENCE => hostile::presence(h, input),
-        op::CLAIM => hostile::claim(h, input),
-        op::REPLAY => hostile::replay(h, input),
+        op::FORGE => bus_input::forge(h, input),
+        op::PRESENCE => bus_input::presence(h, input),
+        op::CLAIM => bus_input::claim(h, input),
+        op::REPLAY => bus_input::replay(h, input),
         _ => {
             let b = input.u8();
             let node = input.u8();

@@ -172,7 +172,7 @@ pub fn relay_reaches_chat(data: &[u8]) -> bool {
 
 /// One step; `logins` is how many genuine logins the step program may still run (none for
 /// a fuzz input, whose logins open raw connections).
-fn step(w: &mut World, logins: &mut usize, input: &mut Input<'_>) {
+pub(super) fn step(w: &mut World, logins: &mut usize, input: &mut Input<'_>) {
     let op = input.u8();
     match op % 12 {
         0 => {

@@ -73,9 +73,14 @@ impl World {
         server: alloc::sync::Arc<crate::handshake::ServerConfig>,
         config: RelayConfig,
     ) -> Self {
+        Self::with_relay(Relay::new(server, config))
+    }
+
+    /// A world around `relay` (a clustered one, say), no peers, the clock at zero.
+    pub(crate) fn with_relay(relay: Relay) -> Self {
         World {
             now: Instant::ZERO,
-            relay: AdversarialRelay::new(Relay::new(server, config)),
+            relay: AdversarialRelay::new(relay),
             peers: Vec::new(),
             relay_events: Vec::new(),
             lost: BTreeSet::new(),

@@ -40,7 +40,7 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    pub(super) fn new(user: Option<Username>, conn: ConnectionId, end: End) -> Self {
+    pub(crate) fn new(user: Option<Username>, conn: ConnectionId, end: End) -> Self {
         Peer {
             user,
             conn,
