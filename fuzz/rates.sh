@@ -7,7 +7,7 @@
 #   cd fuzz && ./rates.sh [SECONDS] [TARGET ...]
 #
 # Build first (fuzz/README.md): `cargo fuzz build -s none` for every target, and the
-# multi-party ones (relay, client, scheduler, cluster) with -O, overflow checks and
+# multi-party ones (relay, client, scheduler, cluster, node) with -O, overflow checks and
 # --no-trace-compares into target/fast, which this script prefers when it is there.
 set -euo pipefail
 cd "$(dirname "$0")"
