@@ -371,3 +371,63 @@ fn a_request_forged_by_the_relay_with_the_genuine_key_never_becomes_a_chat() {
         [("alice".into(), "genuine".into())]
     );
 }
+
+/// Withholds every chat record from one user: the relay cutting off the end of a chat.
+struct Withhold {
+    from: Username,
+}
+
+impl Adversary for Withhold {
+    fn chat_data(
+        &mut self,
+        from: &Username,
+        to: &Username,
+        p: Vec<u8>,
+    ) -> Vec<(Username, Vec<u8>)> {
+        if *from == self.from {
+            Vec::new()
+        } else {
+            vec![(to.clone(), p)]
+        }
+    }
+}
+
+#[test]
+fn a_withheld_close_record_ends_the_chat_as_peer_gone_never_as_closed() {
+    for withhold in [false, true] {
+        let mut sim = World::with_users(&["alice", "bob"]);
+        sim.chat("alice", "bob");
+        sim.say("alice", "first");
+        if withhold {
+            // Alice's last text and the close record her leaving seals never reach bob;
+            // the relay still tells him she left.
+            sim.relay.interfere(Withhold {
+                from: name("alice"),
+            });
+        }
+        sim.say("alice", "last");
+        sim.act("alice", |c, now, _| c.leave_chat(now)).unwrap();
+        let eb = sim.events("bob");
+        let shown: Vec<String> = World::messages(&eb).into_iter().map(|(_, t)| t).collect();
+        let ended: Vec<&ChatEndReason> = eb
+            .iter()
+            .filter_map(|e| match e {
+                ClientEvent::ChatEnded { reason, .. } => Some(reason),
+                _ => None,
+            })
+            .collect();
+        if withhold {
+            // Told that the end may be missing, not that alice closed the chat.
+            assert_eq!(shown, ["first"]);
+            assert_eq!(
+                ended,
+                [&ChatEndReason::PeerGone(crate::command::GoneReason::LEFT)],
+                "{eb:?}"
+            );
+        } else {
+            assert_eq!(shown, ["first", "last"]);
+            assert_eq!(ended, [&ChatEndReason::PeerClosed], "{eb:?}");
+        }
+        assert_eq!(sim.client("bob").status(), crate::client::ChatStatus::Idle);
+    }
+}
