@@ -1,6 +1,6 @@
 //! Record keys derived from a traffic secret.
 
-use alloc::boxed::Box;
+use alloc::sync::Arc;
 
 use aes_gcm::{Aes256Gcm, KeyInit};
 
@@ -14,10 +14,13 @@ pub(crate) const IV_LEN: usize = 12;
 /// feature), the secret through [`Secret`].
 #[cfg_attr(any(test, feature = "fuzzing"), derive(Clone))]
 pub(crate) struct TrafficKeys {
-    /// Boxed: an `Aes256Gcm` is about 1.1 KiB (round keys and GHASH key powers), and the
-    /// handshake states and sessions holding several are moved by value; one allocation
-    /// per key (never per record) saves copying them at every move.
-    pub(crate) cipher: Box<Aes256Gcm>,
+    /// Behind a pointer: an `Aes256Gcm` is about 1.1 KiB (round keys and GHASH key
+    /// powers), and the handshake states and sessions holding several are moved by value;
+    /// one allocation per key (never per record) saves copying them at every move. An
+    /// `Arc`, so that the copies of a fuzz target's start state share the read-only key
+    /// schedule instead of copying and zeroizing it in every execution (nothing else
+    /// clones keys); it is zeroized when the last holder drops it.
+    pub(crate) cipher: Arc<Aes256Gcm>,
     pub(crate) iv: [u8; IV_LEN],
     secret: Secret,
 }
@@ -32,7 +35,7 @@ impl TrafficKeys {
             &mut [(b"key", key.as_mut()), (b"iv", &mut iv)],
         );
         let key_bytes: &[u8; 32] = &key;
-        let cipher = Box::new(Aes256Gcm::new(key_bytes.into()));
+        let cipher = Arc::new(Aes256Gcm::new(key_bytes.into()));
         TrafficKeys { cipher, iv, secret }
     }
 
