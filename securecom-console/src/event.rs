@@ -50,8 +50,16 @@ pub fn format_event(event: &ClientEvent) -> String {
             }
             line
         }
-        ClientEvent::PublicKey { user, key } => {
-            format!("key {user} {}", compact(&key.fingerprint().to_string()))
+        ClientEvent::PublicKey {
+            user,
+            key,
+            key_status,
+        } => {
+            format!(
+                "key {user} {} {}",
+                compact(&key.fingerprint().to_string()),
+                status_word(key_status)
+            )
         }
         ClientEvent::RequestSent { to } => format!("request-sent {to}"),
         ClientEvent::IncomingRequest {
@@ -242,6 +250,17 @@ mod tests {
                 verified: true,
             }),
             format!("key-changed bob {} {} verified", fp(&k1), fp(&k2))
+        );
+        assert_eq!(
+            line(ClientEvent::PublicKey {
+                user: bob.clone(),
+                key: k2,
+                key_status: KeyStatus::Changed {
+                    previous: k1,
+                    verified: false,
+                },
+            }),
+            format!("key bob {} changed", fp(&k2))
         );
         assert_eq!(
             line(ClientEvent::KeyVerified {

@@ -22,9 +22,29 @@ pub(crate) fn describe(event: &ClientEvent) -> Option<(Level, String)> {
     use Level::{Error, Info, Warning};
     Some(match event {
         ClientEvent::Users { .. } | ClientEvent::Message { .. } => return None,
-        ClientEvent::PublicKey { user, key } => {
-            (Info, format!("{user}'s key is {}.", key.fingerprint()))
-        }
+        ClientEvent::PublicKey {
+            user,
+            key,
+            key_status,
+        } => match key_status {
+            KeyStatus::Changed { previous, .. } => (
+                Warning,
+                format!(
+                    "The server gives {user}'s key as {}, but it CHANGED: you knew {}. \
+                     Check it with {user} before you chat.",
+                    key.fingerprint(),
+                    previous.fingerprint()
+                ),
+            ),
+            status => (
+                Info,
+                format!(
+                    "{user}'s key is {} ({}).",
+                    key.fingerprint(),
+                    key_status_words(status)
+                ),
+            ),
+        },
         ClientEvent::RequestSent { to } => (
             Info,
             format!("Asked {to} to chat; waiting for an answer (/withdraw to cancel)."),

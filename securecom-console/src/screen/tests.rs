@@ -133,6 +133,40 @@ fn an_incoming_request_is_a_sentence_with_the_key_and_whether_it_is_new() {
 }
 
 #[test]
+fn a_looked_up_key_says_whether_it_is_known_and_warns_when_it_changed() {
+    let mut screen = screen();
+    let (old, new) = (key(3), key(4));
+    screen.handle_event(
+        &ClientEvent::PublicKey {
+            user: name("carol"),
+            key: old,
+            key_status: KeyStatus::Known,
+        },
+        at(9, 0),
+    );
+    screen.handle_event(
+        &ClientEvent::PublicKey {
+            user: name("carol"),
+            key: new,
+            key_status: KeyStatus::Changed {
+                previous: old,
+                verified: false,
+            },
+        },
+        at(9, 1),
+    );
+    let rows = draw(&mut terminal(240, 12), &mut screen);
+    let known = format!("09:00 * carol's key is {} (known).", old.fingerprint());
+    assert!(has(&rows, &known), "{rows:#?}");
+    let changed = format!(
+        "The server gives carol's key as {}, but it CHANGED: you knew {}.",
+        new.fingerprint(),
+        old.fingerprint()
+    );
+    assert!(has(&rows, &changed), "{rows:#?}");
+}
+
+#[test]
 fn messages_show_time_and_sender_and_own_messages_differ() {
     let mut screen = screen();
     screen.handle_event(&established("bob"), at(9, 40));

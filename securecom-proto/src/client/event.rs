@@ -75,12 +75,17 @@ pub enum ClientEvent {
         /// More were online than listed.
         truncated: bool,
     },
-    /// A user's registered key, as asked.
+    /// A user's registered key, as asked, compared with the one we remembered (nothing is
+    /// remembered: only a chat handshake proves a key).
     PublicKey {
         /// Whose.
         user: Username,
-        /// The key.
+        /// The key the server gave.
         key: PublicKey,
+        /// [`KeyStatus::FirstSeen`], [`KeyStatus::Known`], [`KeyStatus::Verified`], or
+        /// [`KeyStatus::Changed`]: the server gives another key than the one we
+        /// remembered (the user re-registered, or the server is lying): warn.
+        key_status: KeyStatus,
     },
     /// Our chat request reached the other user.
     RequestSent {

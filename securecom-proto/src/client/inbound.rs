@@ -137,9 +137,11 @@ impl ChatClient {
                     .push_back(ClientEvent::Users { users, truncated });
             }
             (CommandKind::GetPublicKey, ResponseBody::PublicKey { username, key }) => {
+                let key_status = self.key_status(&username, &key);
                 self.events.push_back(ClientEvent::PublicKey {
                     user: username,
                     key,
+                    key_status,
                 });
             }
             (CommandKind::RequestChat, ResponseBody::RequestSent) => {

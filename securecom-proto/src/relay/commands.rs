@@ -46,8 +46,8 @@ impl super::Relay {
             RequestBody::ListUsers => Ok(self.list_users()),
             RequestBody::GetPublicKey(user) => match self.server.directory.lookup(&user) {
                 Some(key) => Ok(ResponseBody::PublicKey {
+                    key: route.key_for(&user, key),
                     username: user,
-                    key,
                 }),
                 None => Err(CommandError::UNKNOWN_USER),
             },

@@ -7,6 +7,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::*;
+use crate::chat::KeyStatus;
 use crate::chat::messages::{CHAT_RECORD, CHAT_RECORD_HEADER_LEN};
 use crate::client::ChatEndReason;
 use crate::identity::{Identity, PublicKey};
@@ -430,4 +431,46 @@ fn a_withheld_close_record_ends_the_chat_as_peer_gone_never_as_closed() {
         }
         assert_eq!(sim.client("bob").status(), crate::client::ChatStatus::Idle);
     }
+}
+
+#[test]
+fn a_key_the_relay_hands_out_is_compared_with_the_remembered_one() {
+    let mallory = Identity::from_seed(&[0x66; 32]).public_key();
+    let mut sim = World::with_users(&["alice", "bob", "carol"]);
+    let status_of = |sim: &mut World, user: &str| {
+        let who = name(user);
+        sim.act("alice", |c, now, _| c.get_public_key(now, &who))
+            .unwrap();
+        let events = sim.events("alice");
+        let found = events.iter().find_map(|e| match e {
+            ClientEvent::PublicKey {
+                user,
+                key,
+                key_status,
+            } if user.as_str() == who.as_str() => Some((*key, *key_status)),
+            _ => None,
+        });
+        found.unwrap_or_else(|| panic!("no key for {who}: {events:?}"))
+    };
+    let bob = status_of(&mut sim, "bob").0;
+    // Never in a chat: first seen, and looking it up remembers nothing.
+    assert_eq!(status_of(&mut sim, "bob").1, KeyStatus::FirstSeen);
+    sim.chat("alice", "bob");
+    assert_eq!(status_of(&mut sim, "bob"), (bob, KeyStatus::Known));
+    assert_eq!(status_of(&mut sim, "carol").1, KeyStatus::FirstSeen);
+    // The relay hands out mallory's key for bob: flagged, with the key alice knew.
+    sim.relay.interfere(SubstituteKey {
+        victim: name("bob"),
+        fake: mallory,
+    });
+    assert_eq!(
+        status_of(&mut sim, "bob"),
+        (
+            mallory,
+            KeyStatus::Changed {
+                previous: bob,
+                verified: false
+            }
+        )
+    );
 }
