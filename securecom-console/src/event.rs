@@ -9,8 +9,8 @@ use securecom_proto::session::CloseReason;
 ///
 /// | line | meaning |
 /// |---|---|
-/// | `users NAME:FINGERPRINT ...` | who is online (fingerprint without spaces) |
-/// | `key NAME FINGERPRINT` | a user's registered key |
+/// | `users NAME:FINGERPRINT:STATUS ...` | who is online (fingerprint without spaces); STATUS compares the key with the known keys: `first-seen`, `known`, `verified`, or `changed` (not the key a chat proved: warn) |
+/// | `key NAME FINGERPRINT STATUS` | a user's registered key, STATUS as for `users` |
 /// | `request-sent NAME` | our request reached NAME |
 /// | `incoming-request NAME FINGERPRINT first-seen\|known\|verified` | NAME asks to chat; its key is new to us, known, or known and verified (nothing is remembered before a chat handshake completes) |
 /// | `auto-refused NAME busy\|key-changed` | refused without asking |
@@ -44,6 +44,8 @@ pub fn format_event(event: &ClientEvent) -> String {
                 line.push_str(u.username.as_str());
                 line.push(':');
                 line.push_str(&compact(&u.fingerprint.to_string()));
+                line.push(':');
+                line.push_str(status_word(&u.key_status));
             }
             if *truncated {
                 line.push_str(" ...");
@@ -214,6 +216,7 @@ fn escape(text: &str) -> String {
 mod tests {
     use super::*;
     use securecom_proto::chat::KnownKeysError;
+    use securecom_proto::client::OnlineUser;
     use securecom_proto::identity::{Identity, Username};
 
     #[test]
@@ -250,6 +253,20 @@ mod tests {
                 verified: true,
             }),
             format!("key-changed bob {} {} verified", fp(&k1), fp(&k2))
+        );
+        assert_eq!(
+            line(ClientEvent::Users {
+                users: vec![
+                    OnlineUser::new(bob.clone(), k1.fingerprint(), KeyStatus::Verified),
+                    OnlineUser::new(bob.clone(), k2.fingerprint(), KeyStatus::FirstSeen),
+                ],
+                truncated: true,
+            }),
+            format!(
+                "users bob:{}:verified bob:{}:first-seen ...",
+                fp(&k1),
+                fp(&k2)
+            )
         );
         assert_eq!(
             line(ClientEvent::PublicKey {

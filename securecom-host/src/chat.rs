@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use securecom_proto::chat::{KeyStatus, KnownKeys, KnownKeysError, MemoryKnownKeys};
+use securecom_proto::chat::{KnownKeys, KnownKeysError, MemoryKnownKeys};
 use securecom_proto::identity::{IdentityError, PublicKey, Username};
 
 /// The marker that ends the line of a verified key.
@@ -203,8 +203,8 @@ fn parse_hex(hex: &str) -> Option<[u8; 32]> {
 }
 
 impl KnownKeys for FileKnownKeys {
-    fn status(&self, user: &Username, key: &PublicKey) -> KeyStatus {
-        self.keys.status(user, key)
+    fn remembered(&self, user: &Username) -> Option<(PublicKey, bool)> {
+        self.keys.remembered(user)
     }
 
     fn remember(&mut self, user: &Username, key: &PublicKey) -> Result<(), KnownKeysError> {

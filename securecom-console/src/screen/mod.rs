@@ -24,7 +24,7 @@ use core::fmt;
 use core::time::Duration;
 use std::collections::BTreeSet;
 
-use securecom_proto::chat::SafetyNumber;
+use securecom_proto::chat::{KeyStatus, SafetyNumber};
 use securecom_proto::client::{ChatStatus, ClientEvent};
 use securecom_proto::identity::Username;
 
@@ -196,6 +196,8 @@ pub struct ChatScreen {
     entries: Vec<Entry>,
     users: Vec<Username>,
     users_truncated: bool,
+    /// Users whose key in the last list differs from the one a chat proved.
+    changed: BTreeSet<Username>,
     input: InputLine,
     /// Rows scrolled back from the newest; 0 follows the conversation.
     scroll: usize,
@@ -226,6 +228,7 @@ impl ChatScreen {
             entries: Vec::new(),
             users: Vec::new(),
             users_truncated: false,
+            changed: BTreeSet::new(),
             input: InputLine::default(),
             scroll: 0,
             unseen: 0,
@@ -249,6 +252,22 @@ impl ChatScreen {
             ClientEvent::Users { users, truncated } => {
                 self.users = users.iter().map(|u| u.username.clone()).collect();
                 self.users_truncated = *truncated;
+                let changed: BTreeSet<Username> = users
+                    .iter()
+                    .filter(|u| matches!(u.key_status, KeyStatus::Changed { .. }))
+                    .map(|u| u.username.clone())
+                    .collect();
+                // Said once per change, not at every refresh of the list.
+                let new: Vec<Username> = changed.difference(&self.changed).cloned().collect();
+                for user in new {
+                    let text = format!(
+                        "The server lists {} with a key that CHANGED since your last chat. \
+                         Check it with them before you chat.",
+                        neutralise(user.as_str(), false)
+                    );
+                    self.push_notice(Level::Warning, &text, at);
+                }
+                self.changed = changed;
                 if std::mem::take(&mut self.show_next_list) {
                     let text = self.online_sentence();
                     self.push_notice(Level::Info, &text, at);
@@ -416,6 +435,8 @@ impl ChatScreen {
             .map(|u| {
                 if u.as_str() == self.me {
                     format!("{u} (you)")
+                } else if self.changed.contains(u) {
+                    format!("{} (key changed)", neutralise(u.as_str(), false))
                 } else {
                     neutralise(u.as_str(), false)
                 }

@@ -82,7 +82,9 @@ impl ChatScreen {
             .filter(|u| Some(*u) == peer)
             .chain(self.users.iter().filter(|u| Some(*u) != peer));
         for user in users {
-            let mark = if self.verified.contains(user) {
+            let mark = if self.changed.contains(user) {
+                " !"
+            } else if self.verified.contains(user) {
                 " \u{2713}"
             } else {
                 ""

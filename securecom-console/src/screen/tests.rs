@@ -4,8 +4,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 use securecom_proto::chat::{ChatError, KeyStatus, SafetyNumber};
-use securecom_proto::client::{ChatEndReason, ClientEvent};
-use securecom_proto::command::UserEntry;
+use securecom_proto::client::{ChatEndReason, ClientEvent, OnlineUser};
 use securecom_proto::identity::{Identity, PublicKey, Username};
 
 use super::{ChatScreen, Key, LocalTime, REFRESH_SECS};
@@ -32,10 +31,7 @@ fn users(names: &[&str]) -> ClientEvent {
         users: names
             .iter()
             .enumerate()
-            .map(|(i, n)| UserEntry {
-                username: name(n),
-                fingerprint: key(i as u8).fingerprint(),
-            })
+            .map(|(i, n)| OnlineUser::new(name(n), key(i as u8).fingerprint(), KeyStatus::Known))
             .collect(),
         truncated: false,
     }
@@ -193,6 +189,39 @@ fn messages_show_time_and_sender_and_own_messages_differ() {
     assert_eq!(my_text.fg, Color::Cyan);
     let bob_text = &buffer[(column(theirs, "hello"), theirs as u16)];
     assert_eq!(bob_text.fg, Color::Reset);
+}
+
+#[test]
+fn a_listed_key_that_changed_is_marked_and_warned_about_once() {
+    let mut screen = screen();
+    let list = |bob: KeyStatus| ClientEvent::Users {
+        users: vec![
+            OnlineUser::new(name("alice"), key(0).fingerprint(), KeyStatus::Known),
+            OnlineUser::new(name("bob"), key(9).fingerprint(), bob),
+        ],
+        truncated: false,
+    };
+    let changed = KeyStatus::Changed {
+        previous: key(1),
+        verified: false,
+    };
+    // The list is refreshed again and again; the warning comes once per change.
+    screen.handle_event(&list(KeyStatus::Known), at(11, 0));
+    screen.handle_event(&list(changed), at(11, 1));
+    screen.handle_event(&list(changed), at(11, 2));
+    let rows = draw(&mut terminal(200, 12), &mut screen);
+    let warning = "The server lists bob with a key that CHANGED since your last chat.";
+    let warnings = rows.iter().filter(|r| r.contains(warning)).count();
+    assert_eq!(warnings, 1, "{rows:#?}");
+    assert!(has(&rows, "11:01 ! The server lists bob"), "{rows:#?}");
+    assert!(has(&rows, "  bob !"), "{rows:#?}");
+    // Back to the known key: no mark, and a new change warns again.
+    screen.handle_event(&list(KeyStatus::Known), at(11, 3));
+    let rows = draw(&mut terminal(200, 12), &mut screen);
+    assert!(!has(&rows, "  bob !"), "{rows:#?}");
+    screen.handle_event(&list(changed), at(11, 4));
+    let rows = draw(&mut terminal(200, 12), &mut screen);
+    assert!(has(&rows, "11:04 ! The server lists bob"), "{rows:#?}");
 }
 
 #[test]

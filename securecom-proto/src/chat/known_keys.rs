@@ -4,7 +4,7 @@
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 
-use crate::identity::{PublicKey, Username};
+use crate::identity::{Fingerprint, PublicKey, Username};
 
 /// What a key is, compared with what we remembered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,8 +68,30 @@ pub enum KnownKeysError {
 /// ([`KnownKeys::remember`]): the peer proved it holds the key. A key the relay merely
 /// named (in a request that was withdrawn, or in a handshake that failed) is never stored.
 pub trait KnownKeys {
+    /// The key remembered for `user`, and whether the user verified it.
+    fn remembered(&self, user: &Username) -> Option<(PublicKey, bool)>;
+
     /// Compares `key` with the one remembered for `user`; remembers nothing.
-    fn status(&self, user: &Username, key: &PublicKey) -> KeyStatus;
+    fn status(&self, user: &Username, key: &PublicKey) -> KeyStatus {
+        match self.remembered(user) {
+            None => KeyStatus::FirstSeen,
+            Some((known, true)) if known == *key => KeyStatus::Verified,
+            Some((known, false)) if known == *key => KeyStatus::Known,
+            Some((previous, verified)) => KeyStatus::Changed { previous, verified },
+        }
+    }
+
+    /// Compares a key known by its fingerprint only (as a user list names it) with the one
+    /// remembered for `user`; remembers nothing. Fingerprints are 128 bits of SHA-256 of
+    /// the key: another key with the same fingerprint is a second preimage.
+    fn fingerprint_status(&self, user: &Username, fingerprint: &Fingerprint) -> KeyStatus {
+        match self.remembered(user) {
+            None => KeyStatus::FirstSeen,
+            Some((known, true)) if known.fingerprint() == *fingerprint => KeyStatus::Verified,
+            Some((known, false)) if known.fingerprint() == *fingerprint => KeyStatus::Known,
+            Some((previous, verified)) => KeyStatus::Changed { previous, verified },
+        }
+    }
 
     /// Remembers `key` for `user`, unverified, if no key is remembered for `user`; a
     /// remembered key (the same or another) is kept as it is. Called once a chat handshake
@@ -124,6 +146,9 @@ struct Entry {
 /// known.verify(&bob, &k1)?;
 /// assert_eq!(known.status(&bob, &k1), KeyStatus::Verified);
 /// assert_eq!(known.status(&bob, &k2), KeyStatus::Changed { previous: k1, verified: true });
+/// // A user list names keys by their fingerprints.
+/// assert_eq!(known.fingerprint_status(&bob, &k1.fingerprint()), KeyStatus::Verified);
+/// assert_eq!(known.remembered(&bob), Some((k1, true)));
 /// known.remember(&bob, &k2)?; // keeps k1
 /// known.trust(&bob, &k2)?;
 /// assert_eq!(known.status(&bob, &k2), KeyStatus::Known);
@@ -178,16 +203,8 @@ impl MemoryKnownKeys {
 }
 
 impl KnownKeys for MemoryKnownKeys {
-    fn status(&self, user: &Username, key: &PublicKey) -> KeyStatus {
-        match self.keys.get(user) {
-            None => KeyStatus::FirstSeen,
-            Some(known) if known.key == *key && known.verified => KeyStatus::Verified,
-            Some(known) if known.key == *key => KeyStatus::Known,
-            Some(known) => KeyStatus::Changed {
-                previous: known.key,
-                verified: known.verified,
-            },
-        }
+    fn remembered(&self, user: &Username) -> Option<(PublicKey, bool)> {
+        self.keys.get(user).map(|e| (e.key, e.verified))
     }
 
     fn remember(&mut self, user: &Username, key: &PublicKey) -> Result<(), KnownKeysError> {

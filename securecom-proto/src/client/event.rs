@@ -4,7 +4,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::chat::{ChatError, KeyStatus, KnownKeysError, SafetyNumber};
-use crate::command::{CommandError, GoneReason, UserEntry};
+use crate::command::{CommandError, GoneReason};
 use crate::identity::{Fingerprint, PublicKey, Username};
 use crate::session::CloseReason;
 
@@ -64,14 +64,41 @@ pub enum AutoRefusal {
     KeyChanged,
 }
 
+/// A user in a list of who is online.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OnlineUser {
+    /// The user's name.
+    pub username: Username,
+    /// The fingerprint of the key the server has registered for the user.
+    pub fingerprint: Fingerprint,
+    /// That key compared with the one we remembered ([`KnownKeys::fingerprint_status`]):
+    /// [`KeyStatus::Changed`] means the server gives another key than the one a chat
+    /// proved (the user re-registered, or the server is lying). Nothing is remembered.
+    ///
+    /// [`KnownKeys::fingerprint_status`]: crate::chat::KnownKeys::fingerprint_status
+    pub key_status: KeyStatus,
+}
+
+impl OnlineUser {
+    /// A user online with `fingerprint`, compared with what we knew: `key_status`.
+    pub fn new(username: Username, fingerprint: Fingerprint, key_status: KeyStatus) -> Self {
+        OnlineUser {
+            username,
+            fingerprint,
+            key_status,
+        }
+    }
+}
+
 /// An event for the user interface.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClientEvent {
     /// The users online.
     Users {
-        /// Each with the fingerprint of its registered key.
-        users: Vec<UserEntry>,
+        /// Each with the fingerprint of its registered key, compared with the known keys.
+        users: Vec<OnlineUser>,
         /// More were online than listed.
         truncated: bool,
     },

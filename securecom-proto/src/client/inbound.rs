@@ -3,7 +3,10 @@
 use alloc::vec::Vec;
 
 use super::CallbackConnection;
-use super::{AutoRefusal, ChatClient, ChatEndReason, ClientError, ClientEvent, CommandKind, State};
+use super::{
+    AutoRefusal, ChatClient, ChatEndReason, ClientError, ClientEvent, CommandKind, OnlineUser,
+    State,
+};
 use crate::chat::{KeyStatus, OpenedChat};
 use crate::codec::{Codec, ContentType, Deframer};
 use crate::command::{GoneReason, Notice, RequestBody, Response, ResponseBody};
@@ -133,6 +136,13 @@ impl ChatClient {
         match (kind, body) {
             (_, ResponseBody::Error(error)) => self.command_failed(now, kind, error)?,
             (CommandKind::ListUsers, ResponseBody::Users { users, truncated }) => {
+                let users = users
+                    .into_iter()
+                    .map(|u| {
+                        let status = self.fingerprint_status(&u.username, &u.fingerprint);
+                        OnlineUser::new(u.username, u.fingerprint, status)
+                    })
+                    .collect();
                 self.events
                     .push_back(ClientEvent::Users { users, truncated });
             }

@@ -3,7 +3,7 @@
 
 use super::{ChatClient, ClientError, ClientEvent, Misuse, State};
 use crate::chat::{ChatSession, KeyStatus};
-use crate::identity::{PublicKey, Username};
+use crate::identity::{Fingerprint, PublicKey, Username};
 
 impl ChatClient {
     /// Accepts `key` as `user`'s key, unverified, after a [`ClientEvent::KeyChanged`] and
@@ -38,6 +38,15 @@ impl ChatClient {
     /// How `key` compares with what we remembered for `user`; remembers nothing.
     pub(crate) fn key_status(&self, user: &Username, key: &PublicKey) -> KeyStatus {
         self.known_keys.status(user, key)
+    }
+
+    /// The same for a key the server named by its fingerprint (a user list).
+    pub(crate) fn fingerprint_status(
+        &self,
+        user: &Username,
+        fingerprint: &Fingerprint,
+    ) -> KeyStatus {
+        self.known_keys.fingerprint_status(user, fingerprint)
     }
 
     /// Reports a changed key (the caller refuses or ends the chat).

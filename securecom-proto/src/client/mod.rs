@@ -30,7 +30,7 @@ mod keys;
 #[cfg(feature = "fuzzing")]
 mod snapshot;
 
-pub use event::{AutoRefusal, ChatEndReason, ClientEvent, CommandKind};
+pub use event::{AutoRefusal, ChatEndReason, ClientEvent, CommandKind, OnlineUser};
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};

@@ -43,7 +43,7 @@ impl super::Relay {
         };
         let Request { id: rid, body } = request;
         let answer = match body {
-            RequestBody::ListUsers => Ok(self.list_users()),
+            RequestBody::ListUsers => Ok(self.list_users(route)),
             RequestBody::GetPublicKey(user) => match self.server.directory.lookup(&user) {
                 Some(key) => Ok(ResponseBody::PublicKey {
                     key: route.key_for(&user, key),
@@ -119,7 +119,7 @@ impl super::Relay {
     ///
     /// Both sources are already in name order (and disjoint): they are merged, and only the
     /// listed users are touched, however many users the cluster has.
-    fn list_users(&self) -> ResponseBody {
+    fn list_users<R: Route + ?Sized>(&self, route: &mut R) -> ResponseBody {
         let mut local = self
             .online
             .iter()
@@ -145,8 +145,8 @@ impl super::Relay {
                 break;
             }
             users.push(UserEntry {
+                fingerprint: route.key_for(username, key).fingerprint(),
                 username: username.clone(),
-                fingerprint: key.fingerprint(),
             });
         }
         ResponseBody::Users { users, truncated }

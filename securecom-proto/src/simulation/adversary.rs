@@ -434,7 +434,7 @@ fn a_withheld_close_record_ends_the_chat_as_peer_gone_never_as_closed() {
 }
 
 #[test]
-fn a_key_the_relay_hands_out_is_compared_with_the_remembered_one() {
+fn a_key_the_relay_hands_out_in_a_lookup_or_a_list_is_compared_with_the_remembered_one() {
     let mallory = Identity::from_seed(&[0x66; 32]).public_key();
     let mut sim = World::with_users(&["alice", "bob", "carol"]);
     let status_of = |sim: &mut World, user: &str| {
@@ -458,11 +458,52 @@ fn a_key_the_relay_hands_out_is_compared_with_the_remembered_one() {
     sim.chat("alice", "bob");
     assert_eq!(status_of(&mut sim, "bob"), (bob, KeyStatus::Known));
     assert_eq!(status_of(&mut sim, "carol").1, KeyStatus::FirstSeen);
-    // The relay hands out mallory's key for bob: flagged, with the key alice knew.
+    // In a user list too: bob known, carol first seen.
+    let listed = |sim: &mut World| {
+        sim.act("alice", |c, now, _| c.list_users(now)).unwrap();
+        let events = sim.events("alice");
+        let users = events.iter().find_map(|e| match e {
+            ClientEvent::Users { users, .. } => Some(users.clone()),
+            _ => None,
+        });
+        let users = users.unwrap_or_else(|| panic!("no user list: {events:?}"));
+        users
+            .into_iter()
+            .map(|u| {
+                (
+                    String::from(u.username.as_str()),
+                    u.fingerprint,
+                    u.key_status,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let bob_fp = bob.fingerprint();
+    assert_eq!(
+        listed(&mut sim)[1..],
+        [
+            (String::from("bob"), bob_fp, KeyStatus::Known),
+            (
+                String::from("carol"),
+                status_of(&mut sim, "carol").0.fingerprint(),
+                KeyStatus::FirstSeen
+            ),
+        ]
+    );
+    // The relay hands out mallory's key for bob: flagged, with the key alice knew, in a
+    // lookup and in a list.
     sim.relay.interfere(SubstituteKey {
         victim: name("bob"),
         fake: mallory,
     });
+    let changed = KeyStatus::Changed {
+        previous: bob,
+        verified: false,
+    };
+    assert_eq!(
+        listed(&mut sim)[1],
+        (String::from("bob"), mallory.fingerprint(), changed)
+    );
     assert_eq!(
         status_of(&mut sim, "bob"),
         (
