@@ -86,6 +86,18 @@ pub(crate) async fn execute(
                 return Outcome::Show(vec![format!("no changed key to trust for {user}")]);
             }
         },
+        ConsoleCommand::Block(user) => {
+            return Outcome::Show(vec![match client.block(user.clone()).await {
+                Ok(()) => format!("blocked {user}: their chat requests are refused without asking"),
+                Err(e) => format!("error: {e}"),
+            }]);
+        }
+        ConsoleCommand::Unblock(user) => {
+            return Outcome::Show(vec![match client.unblock(user.clone()).await {
+                Ok(()) => format!("unblocked {user}"),
+                Err(e) => format!("error: {e}"),
+            }]);
+        }
         ConsoleCommand::Fingerprint => {
             let status = client.status().await;
             let mut lines = vec![format!("your key: {me}")];

@@ -26,6 +26,10 @@ pub enum ConsoleCommand {
     Verify,
     /// `/trust NAME`: accept NAME's changed key (unverified) after checking it out of band.
     Trust(Username),
+    /// `/block NAME`: refuse every chat request from NAME at once, without asking.
+    Block(Username),
+    /// `/unblock NAME`: ask again about NAME's requests.
+    Unblock(Username),
     /// `/help`.
     Help,
     /// `/quit`.
@@ -47,6 +51,7 @@ pub const HELP: &str = "\
 /verify         mark your peer's key verified, once the safety numbers match
 /key NAME       the key the server has for NAME
 /trust NAME     accept NAME's changed key (unverified) after checking it
+/block NAME     refuse NAME's chat requests without asking (/unblock NAME)
 /help           this help
 /quit           leave the server
 anything else   a message to your chat peer";
@@ -100,6 +105,8 @@ pub fn parse_command(line: &str) -> Result<ConsoleCommand, String> {
         "verify" => no_arg(ConsoleCommand::Verify),
         "key" => Ok(ConsoleCommand::Key(user(arg)?)),
         "trust" => Ok(ConsoleCommand::Trust(user(arg)?)),
+        "block" => Ok(ConsoleCommand::Block(user(arg)?)),
+        "unblock" => Ok(ConsoleCommand::Unblock(user(arg)?)),
         "help" => no_arg(ConsoleCommand::Help),
         "quit" | "exit" => no_arg(ConsoleCommand::Quit),
         other => Err(format!("unknown command /{other} (try /help)")),
@@ -124,6 +131,8 @@ mod tests {
             ("/verify", ConsoleCommand::Verify),
             ("/key bob", ConsoleCommand::Key(bob())),
             ("/trust bob", ConsoleCommand::Trust(bob())),
+            ("/block bob", ConsoleCommand::Block(bob())),
+            ("/unblock bob", ConsoleCommand::Unblock(bob())),
             ("/help", ConsoleCommand::Help),
             ("/quit\n", ConsoleCommand::Quit),
             ("  ", ConsoleCommand::Nothing),

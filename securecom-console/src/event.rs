@@ -13,7 +13,7 @@ use securecom_proto::session::CloseReason;
 /// | `key NAME FINGERPRINT STATUS` | a user's registered key, STATUS as for `users` |
 /// | `request-sent NAME` | our request reached NAME |
 /// | `incoming-request NAME FINGERPRINT first-seen\|known\|verified` | NAME asks to chat; its key is new to us, known, or known and verified (nothing is remembered before a chat handshake completes) |
-/// | `auto-refused NAME busy\|key-changed` | refused without asking |
+/// | `auto-refused NAME busy\|key-changed\|blocked` | refused without asking |
 /// | `accepted NAME FINGERPRINT first-seen\|known\|verified` | NAME accepted; the end-to-end handshake runs (the key status as for `incoming-request`) |
 /// | `denied NAME` / `expired NAME` / `withdrawn NAME` | the request ended |
 /// | `key-changed NAME PREVIOUS CURRENT verified\|unverified` | WARNING: a user's key changed; the chat is refused until `/trust NAME`. `verified`: the previous key had been verified (the loudest warning) |
@@ -79,6 +79,7 @@ pub fn format_event(event: &ClientEvent) -> String {
             let reason = match reason {
                 AutoRefusal::Busy => "busy",
                 AutoRefusal::KeyChanged => "key-changed",
+                AutoRefusal::Blocked => "blocked",
                 _ => "other",
             };
             format!("auto-refused {from} {reason}")

@@ -338,6 +338,21 @@ impl ClientHandle {
         self.call(move |c, _| c.trust_key(&user, &key))
     }
 
+    /// Refuses every chat request from `user` at once
+    /// ([`ChatClient::block`](securecom_proto::client::ChatClient::block)).
+    pub fn block(&self, user: Username) -> Result<(), ClientError> {
+        self.call(move |c, x| c.block(x.now, &user))
+    }
+
+    /// Asks again about `user`'s requests (nothing if `user` was not blocked)
+    /// ([`ChatClient::unblock`](securecom_proto::client::ChatClient::unblock)).
+    pub fn unblock(&self, user: Username) -> Result<(), ClientError> {
+        self.call(move |c, _| {
+            c.unblock(&user);
+            Ok(())
+        })
+    }
+
     /// Marks the chat peer's key as verified once the safety numbers were compared
     /// ([`ChatClient::verify_peer`](securecom_proto::client::ChatClient::verify_peer);
     /// [`ClientEvent::KeyVerified`] follows).

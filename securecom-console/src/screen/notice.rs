@@ -79,6 +79,9 @@ pub(crate) fn describe(event: &ClientEvent) -> Option<(Level, String)> {
                 AutoRefusal::KeyChanged => format!(
                     "{from} asked to chat; refused automatically because their key changed."
                 ),
+                AutoRefusal::Blocked => {
+                    format!("{from} asked to chat; refused because you blocked them.")
+                }
                 _ => format!("{from} asked to chat; refused automatically."),
             },
         ),

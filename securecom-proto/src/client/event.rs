@@ -62,6 +62,8 @@ pub enum AutoRefusal {
     Busy,
     /// The asker's key changed since we last saw it.
     KeyChanged,
+    /// The asker is blocked ([`super::ChatClient::block`]).
+    Blocked,
 }
 
 /// A user in a list of who is online.

@@ -254,6 +254,9 @@ impl ChatClient {
         from: Username,
         key: PublicKey,
     ) -> Result<(), ClientError> {
+        if self.blocked.contains(&from) {
+            return self.refuse(now, &from, AutoRefusal::Blocked);
+        }
         if !matches!(self.state, State::Idle) {
             self.refuse(now, &from, AutoRefusal::Busy)?;
             return Ok(());
@@ -276,7 +279,8 @@ impl ChatClient {
         }
     }
 
-    fn refuse(
+    /// Denies `from`'s request without asking the user, and says why.
+    pub(super) fn refuse(
         &mut self,
         now: Instant,
         from: &Username,

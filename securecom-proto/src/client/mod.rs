@@ -24,16 +24,18 @@
 //! bytes to write; [`ChatClient::poll_event`] gives events; [`ChatClient::poll_timeout`] /
 //! [`ChatClient::handle_timeout`] keep the session alive.
 
+mod blocking;
 mod event;
 mod inbound;
 mod keys;
 #[cfg(feature = "fuzzing")]
 mod snapshot;
 
+pub use blocking::MAX_BLOCKED;
 pub use event::{AutoRefusal, ChatEndReason, ClientEvent, CommandKind, OnlineUser};
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::sync::Arc;
 use core::fmt;
 use core::time::Duration;
@@ -125,6 +127,12 @@ pub enum Misuse {
         /// The most allowed.
         max: usize,
     },
+    /// [`MAX_BLOCKED`] users are blocked already.
+    #[error("{max} users are blocked already, the most a client blocks")]
+    TooManyBlocked {
+        /// The most users blocked.
+        max: usize,
+    },
 }
 
 /// Who ended the session with the server.
@@ -199,6 +207,8 @@ pub struct ChatClient {
     config: Arc<ClientConfig>,
     state: State,
     known_keys: Box<dyn KnownKeys + Send>,
+    /// Users whose requests are refused at once ([`ChatClient::block`]).
+    blocked: BTreeSet<Username>,
     next_id: RequestId,
     pending: BTreeMap<RequestId, CommandKind>,
     events: VecDeque<ClientEvent>,
@@ -233,6 +243,7 @@ impl ChatClient {
             config,
             state: State::Idle,
             known_keys,
+            blocked: BTreeSet::new(),
             next_id: 1,
             pending: BTreeMap::new(),
             events: VecDeque::new(),

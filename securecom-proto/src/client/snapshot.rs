@@ -24,6 +24,7 @@ impl ChatClient {
             config: self.config.clone(),
             state,
             known_keys: self.known_keys.try_clone_box()?,
+            blocked: self.blocked.clone(),
             next_id: self.next_id,
             pending: self.pending.clone(),
             events: self.events.clone(),

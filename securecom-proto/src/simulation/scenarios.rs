@@ -765,3 +765,85 @@ fn the_owner_of_a_stolen_name_takes_it_back_with_the_newly_registered_key() {
     assert!(sim.relay.is_online(owner_conn));
     sim.relay.check_invariants().unwrap();
 }
+
+#[test]
+fn a_blocked_user_is_refused_at_once_and_cannot_keep_the_user_busy() {
+    let mut sim = World::with_users(&["alice", "bob", "carol"]);
+    let ask = |sim: &mut World, from: &str, to: &str| {
+        let to = name(to);
+        sim.act(from, |c, now, rng| c.request_chat(now, &to, rng))
+            .unwrap();
+    };
+    let asked_by = |events: &[ClientEvent], who: &str| {
+        events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::IncomingRequest { from, .. } if from.as_str() == who))
+    };
+    let refused_as_blocked = |events: &[ClientEvent], who: &str| {
+        events.iter().any(|e| {
+            matches!(e, ClientEvent::AutoRefused { from, reason: AutoRefusal::Blocked }
+                if from.as_str() == who)
+        })
+    };
+    // Carol asks; alice, being asked, is busy for bob.
+    ask(&mut sim, "carol", "alice");
+    assert!(asked_by(&sim.events("alice"), "carol"));
+    assert_eq!(
+        sim.client("alice").status(),
+        ChatStatus::Asked(name("carol"))
+    );
+    // Blocking carol denies her pending request at once: alice is free again.
+    sim.act("alice", |c, now, _| c.block(now, &name("carol")))
+        .unwrap();
+    assert!(refused_as_blocked(&sim.events("alice"), "carol"));
+    assert_eq!(sim.client("alice").status(), ChatStatus::Idle);
+    assert!(has(&sim.events("carol"), |e| matches!(
+        e,
+        ClientEvent::RequestDenied { .. }
+    )));
+    // Carol asks again and again: refused each time without alice being asked.
+    for _ in 0..3 {
+        ask(&mut sim, "carol", "alice");
+        let ea = sim.events("alice");
+        assert!(refused_as_blocked(&ea, "carol"), "{ea:?}");
+        assert!(!asked_by(&ea, "carol"), "{ea:?}");
+        assert_eq!(sim.client("alice").status(), ChatStatus::Idle);
+        let _ = sim.events("carol");
+    }
+    // Bob reaches alice, and they chat.
+    ask(&mut sim, "bob", "alice");
+    assert!(asked_by(&sim.events("alice"), "bob"));
+    sim.act("alice", |c, now, rng| c.accept(now, rng)).unwrap();
+    assert_eq!(
+        sim.client("alice").status(),
+        ChatStatus::Chatting(name("bob"))
+    );
+    sim.act("alice", |c, now, _| c.leave_chat(now)).unwrap();
+    let _ = (sim.events("alice"), sim.events("bob"));
+    // Unblocked, carol's requests are asked about again.
+    assert!(sim.client("alice").unblock(&name("carol")));
+    assert!(!sim.client("alice").is_blocked(&name("carol")));
+    ask(&mut sim, "carol", "alice");
+    assert!(asked_by(&sim.events("alice"), "carol"));
+}
+
+#[test]
+fn the_block_list_is_bounded() {
+    let mut sim = World::with_users(&["alice"]);
+    let now = sim.now;
+    let alice = sim.client("alice");
+    for i in 0..crate::client::MAX_BLOCKED {
+        let user = Username::new(&alloc::format!("user{i}")).unwrap();
+        alice.block(now, &user).unwrap();
+    }
+    // Blocking someone blocked already changes nothing; one more is refused.
+    alice.block(now, &name("user0")).unwrap();
+    assert_eq!(
+        alice.block(now, &name("mallory")),
+        Err(ClientError::Misuse(crate::client::Misuse::TooManyBlocked {
+            max: crate::client::MAX_BLOCKED
+        }))
+    );
+    assert_eq!(alice.blocked().count(), crate::client::MAX_BLOCKED);
+    assert!(!alice.is_blocked(&name("mallory")));
+}
