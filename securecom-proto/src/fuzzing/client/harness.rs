@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use crate::chat::{
     ChatInitiator, ChatResponder, ChatSession, OpenedChat, ResponderAwaitingConfirm,
 };
-use crate::client::{ChatClient, ChatStatus};
+use crate::client::{ChatClient, ChatStatus, ClientEvent};
 use crate::codec::Codec;
 use crate::command::{Notice, Request, RequestBody};
 use crate::fuzzing::TestRng;
@@ -90,6 +90,15 @@ impl Harness {
         let mut events = Vec::new();
         while let Some(e) = self.client.poll_event() {
             events.push(e);
+        }
+        // A blocked user is never asked about, and never gets the user busy.
+        for e in &events {
+            if let ClientEvent::IncomingRequest { from, .. } = e {
+                assert!(!self.client.is_blocked(from), "asked about blocked {from}");
+            }
+        }
+        if let ChatStatus::Asked(from) = &self.status {
+            assert!(!self.client.is_blocked(from), "busy with blocked {from}");
         }
         let bob = &fixtures::get().user(1).name;
         for (from, text) in messages(&events) {

@@ -31,10 +31,10 @@ use server::{notice, response_body};
 /// an emulated server, and an emulated bob (fixture identity) who answers alice's chat
 /// handshake genuinely (as responder or initiator) and seals texts for her. Up to 128
 /// steps the input chooses: user commands (list, key, request, withdraw, accept, deny,
-/// send, leave, exit, trust, timeouts, connection lost); server responses and notices with
-/// fuzzed fields or arbitrary payloads, sealed on either channel; bob's hello, texts and
-/// close; delivering the server's records (split in two), dropping, duplicating, swapping
-/// or flipping them.
+/// send, leave, exit, trust, block and unblock, timeouts, connection lost); server
+/// responses and notices with fuzzed fields or arbitrary payloads, sealed on either
+/// channel; bob's hello, texts and close; delivering the server's records (split in
+/// two), dropping, duplicating, swapping or flipping them.
 ///
 /// Checks: no panic; `status()` only moves as documented (see `allowed`); a `Message` is
 /// only shown if bob's genuine chat session sealed that text (in order, at most once), and
@@ -95,6 +95,13 @@ pub fn client_messages_shown(data: &[u8]) -> usize {
                     username(&mut input)
                 };
                 let _ = h.client.request_chat(now, &name, &mut rng);
+            }
+            3 if op & 0x80 != 0 => {
+                // Block the user the input names, or unblock them if blocked.
+                let name = username(&mut input);
+                if !h.client.unblock(&name) {
+                    let _ = h.client.block(now, &name);
+                }
             }
             3 => {
                 let _ = h.client.withdraw_request(now);
