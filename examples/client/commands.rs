@@ -1,7 +1,7 @@
 //! Executing console commands against the client handle.
 
 use securecom_console::{ConsoleCommand, HELP};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use securecom_proto::client::ClientEvent;
 use securecom_proto::identity::{Fingerprint, PublicKey, Username};
@@ -15,13 +15,27 @@ pub(crate) enum Outcome {
     Quit,
 }
 
-/// Keys that changed (from `key-changed` events), waiting for `/trust`.
-pub(crate) type ChangedKeys = BTreeMap<Username, PublicKey>;
+/// What the program keeps across reconnections (each login is a new client).
+#[derive(Default)]
+pub(crate) struct Kept {
+    /// Keys that changed (from `key-changed` events), waiting for `/trust`.
+    changed_keys: BTreeMap<Username, PublicKey>,
+    /// Users blocked with `/block`, blocked again on every new session.
+    blocked: BTreeSet<Username>,
+}
 
 /// Remembers changed keys from events so `/trust NAME` can accept them.
-pub(crate) fn note_event(event: &ClientEvent, changed_keys: &mut ChangedKeys) {
+pub(crate) fn note_event(event: &ClientEvent, kept: &mut Kept) {
     if let ClientEvent::KeyChanged { user, key, .. } = event {
-        changed_keys.insert(user.clone(), *key);
+        kept.changed_keys.insert(user.clone(), *key);
+    }
+}
+
+/// Blocks again, on a new session, everyone blocked on the earlier ones. A request that
+/// reaches the new session in the few milliseconds before is asked about as usual.
+pub(crate) async fn restore(client: &ClientHandle, kept: &Kept) {
+    for user in &kept.blocked {
+        let _ = client.block(user.clone()).await;
     }
 }
 
@@ -54,7 +68,7 @@ pub(crate) async fn execute(
     client: &ClientHandle,
     command: ConsoleCommand,
     me: &Fingerprint,
-    changed_keys: &mut ChangedKeys,
+    kept: &mut Kept,
 ) -> Outcome {
     let result = match command {
         ConsoleCommand::Nothing => Ok(()),
@@ -71,7 +85,7 @@ pub(crate) async fn execute(
         ConsoleCommand::Leave => client.leave_chat().await,
         ConsoleCommand::Key(user) => client.get_public_key(user).await,
         ConsoleCommand::Verify => client.verify_peer().await,
-        ConsoleCommand::Trust(user) => match changed_keys.remove(&user) {
+        ConsoleCommand::Trust(user) => match kept.changed_keys.remove(&user) {
             Some(key) => {
                 let line = format!(
                     "trusting {user}'s new key {} (not verified: compare the safety number, then /verify)",
@@ -88,11 +102,17 @@ pub(crate) async fn execute(
         },
         ConsoleCommand::Block(user) => {
             return Outcome::Show(vec![match client.block(user.clone()).await {
-                Ok(()) => format!("blocked {user}: their chat requests are refused without asking"),
+                Ok(()) => {
+                    let line =
+                        format!("blocked {user}: their chat requests are refused without asking");
+                    kept.blocked.insert(user);
+                    line
+                }
                 Err(e) => format!("error: {e}"),
             }]);
         }
         ConsoleCommand::Unblock(user) => {
+            kept.blocked.remove(&user);
             return Outcome::Show(vec![match client.unblock(user.clone()).await {
                 Ok(()) => format!("unblocked {user}"),
                 Err(e) => format!("error: {e}"),

@@ -17,7 +17,7 @@ use securecom_tokio::ClientHandle;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::commands::{ChangedKeys, Outcome, execute, note_event};
+use crate::commands::{Kept, Outcome, execute, note_event, restore};
 use crate::session::{Connected, Connector, Loss, Notice, Reconnected, reconnect};
 
 type Input = Lines<BufReader<Stdin>>;
@@ -39,23 +39,17 @@ pub(crate) async fn run(
     reconnecting: Option<BackoffPolicy>,
 ) -> Result<(), String> {
     let mut input = BufReader::new(tokio::io::stdin()).lines();
-    let mut changed_keys = ChangedKeys::new();
+    let mut kept = Kept::default();
     let (mut client, mut events) = first;
     loop {
+        // Before saying so: a script that sees "online" sees the blocks in force.
+        restore(&client, &kept).await;
         println!(
             "online {} session={}",
             client.username(),
             client.session_id()
         );
-        let loss = match session(
-            &client,
-            &mut events,
-            &mut input,
-            &fingerprint,
-            &mut changed_keys,
-        )
-        .await
-        {
+        let loss = match session(&client, &mut events, &mut input, &fingerprint, &mut kept).await {
             Ended::Quit => return Ok(()),
             Ended::Lost(loss) => loss,
         };
@@ -83,7 +77,7 @@ async fn session(
     events: &mut UnboundedReceiver<ClientEvent>,
     input: &mut Input,
     fingerprint: &Fingerprint,
-    changed_keys: &mut ChangedKeys,
+    kept: &mut Kept,
 ) -> Ended {
     let mut leaving = false;
     let mut loss = None;
@@ -91,7 +85,7 @@ async fn session(
         tokio::select! {
             line = input.next_line(), if !leaving => match line {
                 Ok(Some(line)) => match parse_command(&line) {
-                    Ok(command) => match execute(client, command, fingerprint, changed_keys).await {
+                    Ok(command) => match execute(client, command, fingerprint, kept).await {
                         Outcome::Show(out) => for l in out { println!("info {l}") },
                         Outcome::Quit => leaving = true,
                     },
@@ -105,7 +99,7 @@ async fn session(
             },
             event = events.recv() => match event {
                 Some(event) => {
-                    note_event(&event, changed_keys);
+                    note_event(&event, kept);
                     println!("{}", format_event(&event));
                     if let Some(next) = Loss::from_event(&event) {
                         let so_far = Loss::merge(loss, next);

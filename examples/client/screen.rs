@@ -19,7 +19,7 @@ use securecom_console::{ConsoleCommand, parse_command};
 use securecom_host::reconnect::BackoffPolicy;
 use securecom_proto::identity::Fingerprint;
 
-use crate::commands::ChangedKeys;
+use crate::commands::{Kept, restore};
 use crate::session::{Connected, Connector};
 use clock::Clock;
 use keys::Pressed;
@@ -43,7 +43,7 @@ pub(crate) async fn run(
         model: ChatScreen::new(client.username().clone(), &connector.server),
         clock: Clock::new(),
         started: Instant::now(),
-        changed_keys: ChangedKeys::new(),
+        kept: Kept::default(),
     };
     ui.model.push_info(
         &format!(
@@ -57,6 +57,7 @@ pub(crate) async fn run(
     let mut session = (client, events);
     loop {
         let (client, mut events) = session;
+        restore(&client, &ui.kept).await;
         let loss = match online::run(&mut ui, &client, &mut events, &fingerprint).await? {
             Ended::Quit => return Ok(()),
             Ended::Lost(loss) => loss,
@@ -82,8 +83,8 @@ struct Ui {
     clock: Clock,
     /// The origin of the monotonic clock the model counts down and refreshes on.
     started: Instant,
-    /// Changed keys waiting for `/trust`, kept across reconnections.
-    changed_keys: ChangedKeys,
+    /// Changed keys waiting for `/trust` and blocked users, kept across reconnections.
+    kept: Kept,
 }
 
 /// What a terminal input amounts to.

@@ -83,3 +83,41 @@ fn quitting_while_reconnecting_exits_cleanly() {
     assert!(status.success(), "{status:?}: {stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_block_outlives_a_reconnection() {
+    let dir = scratch("reconnect-block");
+    let pki = dir.to_str().unwrap().to_owned();
+    let (server, addr) = Program::server(&pki, "127.0.0.1:0");
+    let mut alice = Program::client("alice", &addr, &pki, &[]);
+    let mut carol = Program::client("carol", &addr, &pki, &[]);
+    alice.expect("online alice session=");
+    carol.expect("online carol session=");
+    alice.send("/block carol");
+    alice.expect("info blocked carol");
+    carol.send("/chat alice");
+    alice.expect("auto-refused carol blocked");
+    carol.expect("denied alice");
+
+    // A new session after the server comes back is a new client: the block holds.
+    server.kill();
+    alice.expect("disconnected unclean");
+    carol.expect("disconnected unclean");
+    let (_server, _) = Program::server(&pki, &addr);
+    alice.expect("online alice session=");
+    carol.expect("online carol session=");
+    carol.send("/chat alice");
+    alice.expect("auto-refused carol blocked");
+    carol.expect("denied alice");
+
+    // Unblocked, carol is asked about again.
+    alice.send("/unblock carol");
+    alice.expect("info unblocked carol");
+    carol.send("/chat alice");
+    alice.expect("incoming-request carol ");
+
+    alice.send("/quit");
+    let (status, stderr) = alice.exit();
+    assert!(status.success(), "{status:?}: {stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -46,7 +46,7 @@ pub(super) async fn run(
                         continue;
                     }
                     ui.model.note_command(&command, now);
-                    match execute(client, command, fingerprint, &mut ui.changed_keys).await {
+                    match execute(client, command, fingerprint, &mut ui.kept).await {
                         Outcome::Show(lines) => {
                             for line in lines {
                                 match line.strip_prefix("error: ") {
@@ -67,7 +67,7 @@ pub(super) async fn run(
                     ui.model.set_connection(lost, ui.clock.now());
                     return Ok(Ended::Lost(loss));
                 };
-                note_event(&event, &mut ui.changed_keys);
+                note_event(&event, &mut ui.kept);
                 // `/verify` succeeded (its event), or a verified key was seen or changed.
                 if let Some((peer, verified)) = verification(&event) {
                     ui.model.set_verified(peer, verified);
