@@ -1,11 +1,13 @@
 //! Executing console commands against the client handle.
 
 use securecom_console::{ConsoleCommand, HELP};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use securecom_proto::client::ClientEvent;
 use securecom_proto::identity::{Fingerprint, PublicKey, Username};
 use securecom_tokio::ClientHandle;
+
+use crate::session::Blocked;
 
 /// What the interface should do after a command.
 pub(crate) enum Outcome {
@@ -16,26 +18,27 @@ pub(crate) enum Outcome {
 }
 
 /// What the program keeps across reconnections (each login is a new client).
-#[derive(Default)]
 pub(crate) struct Kept {
     /// Keys that changed (from `key-changed` events), waiting for `/trust`.
     changed_keys: BTreeMap<Username, PublicKey>,
-    /// Users blocked with `/block`, blocked again on every new session.
-    blocked: BTreeSet<Username>,
+    /// Users blocked with `/block`, which the connector blocks in every new session.
+    blocked: Blocked,
+}
+
+impl Kept {
+    /// Nothing kept yet; `/block` adds to `blocked`, the connector's list.
+    pub(crate) fn new(blocked: Blocked) -> Self {
+        Kept {
+            changed_keys: BTreeMap::new(),
+            blocked,
+        }
+    }
 }
 
 /// Remembers changed keys from events so `/trust NAME` can accept them.
 pub(crate) fn note_event(event: &ClientEvent, kept: &mut Kept) {
     if let ClientEvent::KeyChanged { user, key, .. } = event {
         kept.changed_keys.insert(user.clone(), *key);
-    }
-}
-
-/// Blocks again, on a new session, everyone blocked on the earlier ones. A request that
-/// reaches the new session in the few milliseconds before is asked about as usual.
-pub(crate) async fn restore(client: &ClientHandle, kept: &Kept) {
-    for user in &kept.blocked {
-        let _ = client.block(user.clone()).await;
     }
 }
 
@@ -105,14 +108,18 @@ pub(crate) async fn execute(
                 Ok(()) => {
                     let line =
                         format!("blocked {user}: their chat requests are refused without asking");
-                    kept.blocked.insert(user);
+                    if let Ok(mut blocked) = kept.blocked.lock() {
+                        blocked.insert(user);
+                    }
                     line
                 }
                 Err(e) => format!("error: {e}"),
             }]);
         }
         ConsoleCommand::Unblock(user) => {
-            kept.blocked.remove(&user);
+            if let Ok(mut blocked) = kept.blocked.lock() {
+                blocked.remove(&user);
+            }
             return Outcome::Show(vec![match client.unblock(user.clone()).await {
                 Ok(()) => format!("unblocked {user}"),
                 Err(e) => format!("error: {e}"),

@@ -17,7 +17,7 @@ use securecom_tokio::ClientHandle;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::commands::{Kept, Outcome, execute, note_event, restore};
+use crate::commands::{Kept, Outcome, execute, note_event};
 use crate::session::{Connected, Connector, Loss, Notice, Reconnected, reconnect};
 
 type Input = Lines<BufReader<Stdin>>;
@@ -39,11 +39,9 @@ pub(crate) async fn run(
     reconnecting: Option<BackoffPolicy>,
 ) -> Result<(), String> {
     let mut input = BufReader::new(tokio::io::stdin()).lines();
-    let mut kept = Kept::default();
+    let mut kept = Kept::new(connector.blocked.clone());
     let (mut client, mut events) = first;
     loop {
-        // Before saying so: a script that sees "online" sees the blocks in force.
-        restore(&client, &kept).await;
         println!(
             "online {} session={}",
             client.username(),

@@ -132,6 +132,7 @@ async fn run(args: Args) -> Result<(), String> {
             args.pki_dir
                 .join(format!("known-keys-{}.txt", args.username))
         }),
+        blocked: Default::default(),
     };
     let first = connector
         .connect()

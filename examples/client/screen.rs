@@ -19,7 +19,7 @@ use securecom_console::{ConsoleCommand, parse_command};
 use securecom_host::reconnect::BackoffPolicy;
 use securecom_proto::identity::Fingerprint;
 
-use crate::commands::{Kept, restore};
+use crate::commands::Kept;
 use crate::session::{Connected, Connector};
 use clock::Clock;
 use keys::Pressed;
@@ -43,7 +43,7 @@ pub(crate) async fn run(
         model: ChatScreen::new(client.username().clone(), &connector.server),
         clock: Clock::new(),
         started: Instant::now(),
-        kept: Kept::default(),
+        kept: Kept::new(connector.blocked.clone()),
     };
     ui.model.push_info(
         &format!(
@@ -57,7 +57,6 @@ pub(crate) async fn run(
     let mut session = (client, events);
     loop {
         let (client, mut events) = session;
-        restore(&client, &ui.kept).await;
         let loss = match online::run(&mut ui, &client, &mut events, &fingerprint).await? {
             Ended::Quit => return Ok(()),
             Ended::Lost(loss) => loss,

@@ -1,17 +1,20 @@
 //! Logging in, and logging in again after losing the server: what both the screen and the
 //! line mode use. The waits come from [`securecom_host::reconnect::Backoff`].
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use securecom_host::chat::FileKnownKeys;
 use securecom_host::reconnect::{Backoff, BackoffPolicy};
 use securecom_proto::client::ClientEvent;
 use securecom_proto::handshake::HandshakeError;
+use securecom_proto::identity::Username;
 use securecom_proto::session::CloseReason;
 use securecom_tokio::{Client, ClientHandle, ClientOptions, ConnectError};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -29,7 +32,13 @@ pub(crate) struct Connector {
     pub(crate) config: CrlUpdates,
     pub(crate) callback_port: Option<u16>,
     pub(crate) known_keys: PathBuf,
+    /// Users blocked with `/block` (shared with the commands): every new session blocks
+    /// them from its first moment.
+    pub(crate) blocked: Blocked,
 }
+
+/// The users blocked with `/block`, for this run of the program.
+pub(crate) type Blocked = Arc<Mutex<BTreeSet<Username>>>;
 
 /// Why logging in failed.
 #[derive(Debug)]
@@ -80,6 +89,11 @@ impl Connector {
                     .callback_port
                     .map(|port| SocketAddr::from(([0, 0, 0, 0], port))),
                 known_keys: Box::new(known_keys),
+                blocked: self
+                    .blocked
+                    .lock()
+                    .map(|b| b.iter().cloned().collect())
+                    .unwrap_or_default(),
                 ..ClientOptions::default()
             },
         )

@@ -34,6 +34,10 @@ pub struct ClientOptions {
     pub callback_listen: Option<SocketAddr>,
     /// Bounds on the connection to the server and on the callback daemon.
     pub limits: ClientLimits,
+    /// Users whose chat requests are refused without asking from the first moment of the
+    /// session ([`ChatClient::block`](securecom_proto::client::ChatClient::block)): a
+    /// program keeping a block list across reconnections gives it to every connection.
+    pub blocked: Vec<Username>,
 }
 
 impl Default for ClientOptions {
@@ -42,6 +46,7 @@ impl Default for ClientOptions {
             known_keys: Box::new(MemoryKnownKeys::default()),
             callback_listen: None,
             limits: ClientLimits::default(),
+            blocked: Vec::new(),
         }
     }
 }

@@ -120,7 +120,8 @@ impl Client {
             &mut rng,
             clock.now(),
             UnixTime::now(),
-        );
+        )
+        .with_blocked(options.blocked);
         let deadline = endpoint.poll_timeout().map(|t| clock.to_std(t));
         let stream = connect_by(addr, deadline)?;
         let _ = stream.set_nodelay(true);

@@ -91,7 +91,8 @@ impl Client {
             &mut rng,
             clock.now(),
             UnixTime::now(),
-        );
+        )
+        .with_blocked(options.blocked);
         let deadline = endpoint
             .poll_timeout()
             .map(|t| tokio::time::Instant::from_std(clock.to_std(t)));

@@ -33,6 +33,20 @@ impl ChatClient {
         Ok(())
     }
 
+    /// This client with `users` blocked from the start, before any input (the first
+    /// [`MAX_BLOCKED`]; a program keeping its list across sessions gives it to each new
+    /// client, so no request slips in before the list is in force).
+    #[must_use]
+    pub fn with_blocked(mut self, users: impl IntoIterator<Item = Username>) -> Self {
+        for user in users {
+            if self.blocked.len() >= MAX_BLOCKED {
+                break;
+            }
+            self.blocked.insert(user);
+        }
+        self
+    }
+
     /// Unblocks `user`; false if `user` was not blocked.
     pub fn unblock(&mut self, user: &Username) -> bool {
         self.blocked.remove(user)

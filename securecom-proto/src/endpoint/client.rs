@@ -14,6 +14,7 @@ use super::outgoing::{InFlight, WRITE_CHUNK, WriteDeadlines};
 use crate::chat::KnownKeys;
 use crate::client::{CallbackConnection, ChatClient, ClientError, ClientEvent, SessionEnd};
 use crate::handshake::{ClientConfig, ClientHandshake, ClientProgress, HandshakeError};
+use crate::identity::Username;
 use crate::pki::NewerCrl;
 use crate::time::{Instant, UnixTime};
 
@@ -133,6 +134,8 @@ pub struct ClientEndpoint {
     stage: Stage,
     config: Arc<ClientConfig>,
     known_keys: Option<Box<dyn KnownKeys + Send>>,
+    /// Users the chat client blocks from its start ([`ClientEndpoint::with_blocked`]).
+    blocked: Vec<Username>,
     limits: ClientLimits,
     in_flight: Option<InFlight>,
     deadlines: WriteDeadlines<ClientSocket>,
@@ -177,6 +180,7 @@ impl ClientEndpoint {
             stage: Stage::Handshaking(Some(Box::new(handshake))),
             config,
             known_keys: Some(known_keys),
+            blocked: Vec::new(),
             limits,
             in_flight: None,
             deadlines: WriteDeadlines::new(limits.write_timeout),
@@ -192,6 +196,15 @@ impl ClientEndpoint {
         };
         endpoint.flush();
         endpoint
+    }
+
+    /// Blocks `users` in the chat client from the moment it exists
+    /// ([`ChatClient::with_blocked`]), so that no request from them reaches the user before
+    /// the list is in force (a program that keeps a block list across reconnections).
+    #[must_use]
+    pub fn with_blocked(mut self, users: impl IntoIterator<Item = Username>) -> Self {
+        self.blocked = users.into_iter().take(crate::client::MAX_BLOCKED).collect();
+        self
     }
 
     /// Where the endpoint stands.
@@ -270,7 +283,8 @@ impl ClientEndpoint {
                             .known_keys
                             .take()
                             .unwrap_or_else(|| Box::new(crate::chat::MemoryKnownKeys::default()));
-                        let client = ChatClient::new(session, self.config.clone(), known_keys, now);
+                        let client = ChatClient::new(session, self.config.clone(), known_keys, now)
+                            .with_blocked(core::mem::take(&mut self.blocked));
                         self.stage = Stage::Chatting(Box::new(client));
                         let rest = data.get(consumed..).unwrap_or_default();
                         if !rest.is_empty() {

@@ -4,10 +4,12 @@
 use core::time::Duration;
 
 use super::net::Net;
-use crate::client::ClientEvent;
+use crate::client::{AutoRefusal, ChatStatus, ClientEvent};
 use crate::endpoint::{ClientAction, ClientLimits, ClientSocket, ConnectFailure, Phase};
 use crate::handshake::HandshakeError;
+use crate::identity::Username;
 use crate::relay::RelayConfig;
+use crate::testkit::TestRng;
 
 fn limits() -> ClientLimits {
     ClientLimits {
@@ -26,6 +28,38 @@ fn logging_in_reaches_the_established_phase() {
         Phase::Established { .. }
     ));
     assert_eq!(net.server.relay().online_users().count(), 1);
+}
+
+#[test]
+fn a_client_blocks_from_its_first_moment_what_its_endpoint_was_given() {
+    let mut net = Net::new(RelayConfig::default());
+    net.connect_blocking("alice", limits(), &["carol"]);
+    net.connect("carol", limits());
+    let now = net.now;
+    let mut rng = TestRng::new(3);
+    let alice = Username::new("alice").unwrap();
+    let carol = net.peer("carol").endpoint.chat().unwrap();
+    carol.request_chat(now, &alice, &mut rng).unwrap();
+    net.drive();
+    let events = &net.peer("alice").events;
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            ClientEvent::AutoRefused {
+                reason: AutoRefusal::Blocked,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::IncomingRequest { .. }))
+    );
+    let alice_client = net.peer("alice").endpoint.chat().unwrap();
+    assert_eq!(alice_client.status(), ChatStatus::Idle);
+    assert!(alice_client.is_blocked(&Username::new("carol").unwrap()));
 }
 
 #[test]

@@ -13,6 +13,7 @@ use crate::endpoint::{
     ClientAction, ClientEndpoint, ClientLimits, ClientSocket, ServerAction, ServerEndpoint,
     ServerSocket,
 };
+use crate::identity::Username;
 use crate::relay::{ConnectionId, RelayConfig, RelayEvent};
 use crate::testkit::TestRng;
 use crate::testkit::fixtures::{VALID_TIME, client_config, server_config};
@@ -70,6 +71,11 @@ impl Net {
 
     /// Connects `name` and drives until its handshake is over.
     pub(crate) fn connect(&mut self, name: &str, limits: ClientLimits) {
+        self.connect_blocking(name, limits, &[]);
+    }
+
+    /// Connects `name`, whose chat client blocks `blocked` from its start.
+    pub(crate) fn connect_blocking(&mut self, name: &str, limits: ClientLimits, blocked: &[&str]) {
         let endpoint = ClientEndpoint::connect(
             client_config(name),
             alloc::boxed::Box::new(MemoryKnownKeys::default()),
@@ -77,7 +83,8 @@ impl Net {
             &mut self.rng,
             self.now,
             VALID_TIME,
-        );
+        )
+        .with_blocked(blocked.iter().filter_map(|b| Username::new(b).ok()));
         let conn = self.server.accept(self.now, &mut self.rng).unwrap();
         self.peers.insert(
             name.into(),
