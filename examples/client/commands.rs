@@ -104,21 +104,30 @@ pub(crate) async fn execute(
             }
         },
         ConsoleCommand::Block(user) => {
+            // The file first: a block the file cannot keep is not made.
+            let saved = match kept.blocked.lock() {
+                Ok(mut list) => list
+                    .block(&user)
+                    .map_err(|e| format!("cannot save {}: {e}", list.path().display())),
+                Err(_) => Err("the block list is unavailable".to_owned()),
+            };
+            if let Err(e) = saved {
+                return Outcome::Show(vec![format!("error: {e}")]);
+            }
             return Outcome::Show(vec![match client.block(user.clone()).await {
-                Ok(()) => {
-                    let line =
-                        format!("blocked {user}: their chat requests are refused without asking");
-                    if let Ok(mut blocked) = kept.blocked.lock() {
-                        blocked.insert(user);
-                    }
-                    line
-                }
+                Ok(()) => format!("blocked {user}: their chat requests are refused without asking"),
                 Err(e) => format!("error: {e}"),
             }]);
         }
         ConsoleCommand::Unblock(user) => {
-            if let Ok(mut blocked) = kept.blocked.lock() {
-                blocked.remove(&user);
+            let saved = match kept.blocked.lock() {
+                Ok(mut list) => list
+                    .unblock(&user)
+                    .map_err(|e| format!("cannot save {}: {e}", list.path().display())),
+                Err(_) => Err("the block list is unavailable".to_owned()),
+            };
+            if let Err(e) = saved {
+                return Outcome::Show(vec![format!("error: {e}")]);
             }
             return Outcome::Show(vec![match client.unblock(user.clone()).await {
                 Ok(()) => format!("unblocked {user}"),

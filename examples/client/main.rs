@@ -24,9 +24,11 @@ mod session;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use clap::Parser;
 use securecom_admin::cli::PassphraseSource;
+use securecom_host::chat::FileBlockList;
 use securecom_host::pki::{RevocationFiles, load_server_verifier};
 use securecom_host::reconnect::BackoffPolicy;
 use securecom_proto::handshake::ClientConfig;
@@ -84,6 +86,9 @@ struct Args {
     /// Where the keys seen per user are remembered [default: PKI_DIR/known-keys-USERNAME.txt].
     #[arg(long)]
     known_keys: Option<PathBuf>,
+    /// Where the users blocked with /block are kept [default: PKI_DIR/blocked-USERNAME.txt].
+    #[arg(long)]
+    blocked: Option<PathBuf>,
     /// Force line mode even on a terminal.
     #[arg(long)]
     line_mode: bool,
@@ -124,6 +129,12 @@ async fn run(args: Args) -> Result<(), String> {
     let identity = load_identity(&args)?;
     let identity_fingerprint = identity.public_key().fingerprint();
     let (config, crl_files) = client_config(&args, username, identity)?;
+    let blocked_path = args
+        .blocked
+        .clone()
+        .unwrap_or_else(|| args.pki_dir.join(format!("blocked-{}.txt", args.username)));
+    let blocked = FileBlockList::open(&blocked_path)
+        .map_err(|e| format!("block list {}: {e}", blocked_path.display()))?;
     let connector = Connector {
         server: args.server.clone(),
         config: CrlUpdates::new(config, &crl_files),
@@ -132,7 +143,7 @@ async fn run(args: Args) -> Result<(), String> {
             args.pki_dir
                 .join(format!("known-keys-{}.txt", args.username))
         }),
-        blocked: Default::default(),
+        blocked: Arc::new(Mutex::new(blocked)),
     };
     let first = connector
         .connect()

@@ -1,7 +1,6 @@
 //! Logging in, and logging in again after losing the server: what both the screen and the
 //! line mode use. The waits come from [`securecom_host::reconnect::Backoff`].
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
@@ -10,11 +9,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use securecom_host::chat::FileKnownKeys;
+use securecom_host::chat::{FileBlockList, FileKnownKeys};
 use securecom_host::reconnect::{Backoff, BackoffPolicy};
 use securecom_proto::client::ClientEvent;
 use securecom_proto::handshake::HandshakeError;
-use securecom_proto::identity::Username;
 use securecom_proto::session::CloseReason;
 use securecom_tokio::{Client, ClientHandle, ClientOptions, ConnectError};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -37,8 +35,8 @@ pub(crate) struct Connector {
     pub(crate) blocked: Blocked,
 }
 
-/// The users blocked with `/block`, for this run of the program.
-pub(crate) type Blocked = Arc<Mutex<BTreeSet<Username>>>;
+/// The users blocked with `/block`, kept in their file (`--blocked`).
+pub(crate) type Blocked = Arc<Mutex<FileBlockList>>;
 
 /// Why logging in failed.
 #[derive(Debug)]
@@ -92,7 +90,7 @@ impl Connector {
                 blocked: self
                     .blocked
                     .lock()
-                    .map(|b| b.iter().cloned().collect())
+                    .map(|b| b.users().cloned().collect())
                     .unwrap_or_default(),
                 ..ClientOptions::default()
             },

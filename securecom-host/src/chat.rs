@@ -2,8 +2,11 @@
 //! [`securecom_proto::chat::KnownKeys`].
 
 pub(crate) mod atomic;
+mod blocked;
 #[cfg(test)]
 mod tests;
+
+pub use blocked::FileBlockList;
 
 use std::fmt::Write as _;
 use std::io::Read as _;
@@ -167,6 +170,11 @@ impl FileKnownKeys {
 
 /// The file's text, or nothing if it does not exist; at most [`FileKnownKeys::MAX_BYTES`].
 fn read_bounded(path: &Path) -> Result<String, IdentityError> {
+    read_at_most(path, FileKnownKeys::MAX_BYTES, "known-keys file")
+}
+
+/// The text of `path` (a `what`), or nothing if it does not exist; at most `max` bytes.
+pub(crate) fn read_at_most(path: &Path, max: u64, what: &str) -> Result<String, IdentityError> {
     let io = |e: std::io::Error| IdentityError::Io {
         path: path.display().to_string(),
         reason: e.to_string(),
@@ -177,14 +185,11 @@ fn read_bounded(path: &Path) -> Result<String, IdentityError> {
         Err(e) => return Err(io(e)),
     };
     let mut text = String::new();
-    file.take(FileKnownKeys::MAX_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(io)?;
-    if text.len() as u64 > FileKnownKeys::MAX_BYTES {
+    file.take(max + 1).read_to_string(&mut text).map_err(io)?;
+    if text.len() as u64 > max {
         return Err(IdentityError::MalformedKey(format!(
-            "{}: larger than {} bytes, the most a known-keys file holds",
+            "{}: larger than {max} bytes, the most a {what} holds",
             path.display(),
-            FileKnownKeys::MAX_BYTES
         )));
     }
     Ok(text)

@@ -121,3 +121,35 @@ fn a_block_outlives_a_reconnection() {
     assert!(status.success(), "{status:?}: {stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_block_outlives_the_program_in_its_file() {
+    let dir = scratch("block-file");
+    let pki = dir.to_str().unwrap().to_owned();
+    let (_server, addr) = Program::server(&pki, "127.0.0.1:0");
+    let mut alice = Program::client("alice", &addr, &pki, &[]);
+    alice.expect("online alice session=");
+    alice.send("/block carol");
+    alice.expect("info blocked carol");
+    alice.send("/quit");
+    let (status, stderr) = alice.exit();
+    assert!(status.success(), "{status:?}: {stderr}");
+    let file = std::fs::read_to_string(dir.join("blocked-alice.txt")).unwrap();
+    assert!(file.lines().any(|l| l == "carol"), "{file}");
+
+    // The next run blocks carol from its first moment.
+    let mut alice = Program::client("alice", &addr, &pki, &[]);
+    let mut carol = Program::client("carol", &addr, &pki, &[]);
+    alice.expect("online alice session=");
+    carol.expect("online carol session=");
+    carol.send("/chat alice");
+    alice.expect("auto-refused carol blocked");
+    carol.expect("denied alice");
+    alice.send("/unblock carol");
+    alice.expect("info unblocked carol");
+    let file = std::fs::read_to_string(dir.join("blocked-alice.txt")).unwrap();
+    assert!(!file.lines().any(|l| l == "carol"), "{file}");
+    alice.send("/quit");
+    let _ = alice.exit();
+    let _ = std::fs::remove_dir_all(&dir);
+}
