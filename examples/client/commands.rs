@@ -1,6 +1,7 @@
 //! Executing console commands against the client handle.
 
 use securecom_console::{ConsoleCommand, HELP};
+use securecom_host::chat::FileBlockList;
 use std::collections::BTreeMap;
 
 use securecom_proto::client::ClientEvent;
@@ -104,33 +105,27 @@ pub(crate) async fn execute(
             }
         },
         ConsoleCommand::Block(user) => {
-            // The file first: a block the file cannot keep is not made.
-            let saved = match kept.blocked.lock() {
-                Ok(mut list) => list
-                    .block(&user)
-                    .map_err(|e| format!("cannot save {}: {e}", list.path().display())),
-                Err(_) => Err("the block list is unavailable".to_owned()),
-            };
-            if let Err(e) = saved {
-                return Outcome::Show(vec![format!("error: {e}")]);
-            }
-            return Outcome::Show(vec![match client.block(user.clone()).await {
-                Ok(()) => format!("blocked {user}: their chat requests are refused without asking"),
+            let line = change_block_list(kept, &user, FileBlockList::block).map(|()| {
+                format!("blocked {user}: their chat requests are refused without asking")
+            });
+            return Outcome::Show(vec![match line {
+                Ok(line) => match client.block(user).await {
+                    Ok(()) => line,
+                    // Kept in the file: the next session blocks from its start.
+                    Err(e) => format!("{line} from the next session ({e})"),
+                },
                 Err(e) => format!("error: {e}"),
             }]);
         }
         ConsoleCommand::Unblock(user) => {
-            let saved = match kept.blocked.lock() {
-                Ok(mut list) => list
-                    .unblock(&user)
-                    .map_err(|e| format!("cannot save {}: {e}", list.path().display())),
-                Err(_) => Err("the block list is unavailable".to_owned()),
-            };
-            if let Err(e) = saved {
-                return Outcome::Show(vec![format!("error: {e}")]);
-            }
-            return Outcome::Show(vec![match client.unblock(user.clone()).await {
-                Ok(()) => format!("unblocked {user}"),
+            let line = change_block_list(kept, &user, FileBlockList::unblock)
+                .map(|()| format!("unblocked {user}"));
+            return Outcome::Show(vec![match line {
+                Ok(line) => {
+                    // Not connected: the next session reads the file.
+                    let _ = client.unblock(user).await;
+                    line
+                }
                 Err(e) => format!("error: {e}"),
             }]);
         }
@@ -150,4 +145,20 @@ pub(crate) async fn execute(
         Ok(()) => Outcome::Show(Vec::new()),
         Err(e) => Outcome::Show(vec![format!("error: {e}")]),
     }
+}
+
+/// Applies `change` (block or unblock) to the block list file first: a change the file
+/// cannot keep is not made in the session either.
+fn change_block_list(
+    kept: &Kept,
+    user: &Username,
+    change: fn(&mut FileBlockList, &Username) -> std::io::Result<bool>,
+) -> Result<(), String> {
+    let mut list = kept
+        .blocked
+        .lock()
+        .map_err(|_| "the block list is unavailable".to_owned())?;
+    change(&mut list, user)
+        .map(|_| ())
+        .map_err(|e| format!("cannot save {}: {e}", list.path().display()))
 }

@@ -95,9 +95,7 @@ fn a_block_outlives_a_reconnection() {
     carol.expect("online carol session=");
     alice.send("/block carol");
     alice.expect("info blocked carol");
-    carol.send("/chat alice");
-    alice.expect("auto-refused carol blocked");
-    carol.expect("denied alice");
+    carol_is_refused_as_blocked(&mut alice, &mut carol);
 
     // A new session after the server comes back is a new client: the block holds.
     server.kill();
@@ -106,9 +104,7 @@ fn a_block_outlives_a_reconnection() {
     let (_server, _) = Program::server(&pki, &addr);
     alice.expect("online alice session=");
     carol.expect("online carol session=");
-    carol.send("/chat alice");
-    alice.expect("auto-refused carol blocked");
-    carol.expect("denied alice");
+    carol_is_refused_as_blocked(&mut alice, &mut carol);
 
     // Unblocked, carol is asked about again.
     alice.send("/unblock carol");
@@ -142,9 +138,7 @@ fn a_block_outlives_the_program_in_its_file() {
     let mut carol = Program::client("carol", &addr, &pki, &[]);
     alice.expect("online alice session=");
     carol.expect("online carol session=");
-    carol.send("/chat alice");
-    alice.expect("auto-refused carol blocked");
-    carol.expect("denied alice");
+    carol_is_refused_as_blocked(&mut alice, &mut carol);
     alice.send("/unblock carol");
     alice.expect("info unblocked carol");
     let file = std::fs::read_to_string(dir.join("blocked-alice.txt")).unwrap();
@@ -152,4 +146,11 @@ fn a_block_outlives_the_program_in_its_file() {
     alice.send("/quit");
     let _ = alice.exit();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Carol asks alice, whose client refuses without asking her: carol is blocked.
+fn carol_is_refused_as_blocked(alice: &mut Program, carol: &mut Program) {
+    carol.send("/chat alice");
+    alice.expect("auto-refused carol blocked");
+    carol.expect("denied alice");
 }

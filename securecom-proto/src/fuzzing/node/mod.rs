@@ -255,7 +255,7 @@ impl Harness {
 
     /// Fixture user `user` logs in genuinely on a new connection as a bare session: the
     /// handshake, the node's claim in the store, the Welcome. `None` if it was refused.
-    fn login(&mut self, user: usize) -> Option<usize> {
+    fn login(&mut self, user: usize) -> Option<()> {
         let fixture = fixtures::get().user(user);
         let (name, config) = (fixture.name.clone(), Arc::clone(&fixture.config));
         let now = self.w.now;
@@ -282,7 +282,7 @@ impl Harness {
                     drain_session(&mut session, back.get(consumed..).unwrap_or(&[]));
                     let end = End::Session(Box::new(session));
                     self.w.peers.push(Peer::new(Some(name), conn, end));
-                    return Some(self.w.peers.len() - 1);
+                    return Some(());
                 }
             }
         }
